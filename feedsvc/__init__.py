@@ -1,0 +1,1 @@
+"""feedsvc: per-topic arXiv feeds with summaries, key takeaways and translated abstracts."""

@@ -1,0 +1,60 @@
+"""The Flask application factory: `gunicorn 'feedsvc.app:create_app()'`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+import redis
+from flask import Flask
+
+from feedsvc.config import Settings, Topic, load_topics
+from feedsvc.errors import ConfigError
+from feedsvc.keys import Keys
+from feedsvc.logs import configure_logging
+from feedsvc.store import Store, connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the views need, built once per app."""
+
+    settings: Settings
+    topics: dict[str, Topic]
+    store: Store
+
+
+def create_app(settings: Settings | None = None, client: redis.Redis | None = None) -> Flask:
+    """Build the app; with no settings, read them from the environment or exit with one line."""
+    if settings is None:
+        settings = _settings_or_exit()
+        configure_logging(settings.log_level)
+    try:
+        topics = load_topics(settings.topics_file)
+    except ConfigError as exc:
+        if client is not None:
+            raise
+        _exit(exc)
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    store = Store(client or connect(settings), Keys(settings.redis_prefix))
+    app.extensions["feedsvc"] = Services(settings, {t.slug: t for t in topics}, store)
+    from feedsvc import views
+
+    views.register(app)
+    return app
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        _exit(exc)
+
+
+def _exit(exc: ConfigError) -> SystemExit:
+    print(f"feedsvc: {exc}", file=sys.stderr)
+    raise SystemExit(2)

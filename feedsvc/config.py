@@ -1,0 +1,228 @@
+"""Settings from the environment and topics from a TOML file, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from feedsvc.errors import ConfigError
+
+DEFAULT_TOPICS_FILE = Path(__file__).resolve().parent.parent / "topics.toml"
+DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
+ARXIV_PAGE_LIMIT = 2000
+
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One configured feed topic; `languages[0]` is its default feed language."""
+
+    slug: str
+    title: str
+    query: str
+    languages: tuple[str, ...]
+    max_results: int = 50
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of web and worker; build with `Settings.from_env()`."""
+
+    redis_url: str = "redis://localhost:6379/0"
+    redis_prefix: str = "feedsvc"
+    topics_file: Path = DEFAULT_TOPICS_FILE
+    arxiv_api_url: str = DEFAULT_ARXIV_API_URL
+    arxiv_delay_seconds: float = 3.0
+    arxiv_timeout_seconds: float = 30.0
+    public_url: str = "http://localhost:8000"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 60.0
+    llm_max_retries: int = 2
+    fetch_interval_seconds: float = 3600.0
+    feed_size: int = 50
+    publish_grace_seconds: float = 21600.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise ConfigError naming the first bad one."""
+        env = os.environ if environ is None else environ
+        reader = _EnvReader(env)
+        defaults = cls()
+        return cls(
+            redis_url=reader.text("REDIS_URL", defaults.redis_url, _check_redis_url),
+            redis_prefix=reader.text("FEEDSVC_REDIS_PREFIX", defaults.redis_prefix, _check_prefix),
+            topics_file=Path(reader.text("FEEDSVC_TOPICS_FILE", str(defaults.topics_file))),
+            arxiv_api_url=reader.text("FEEDSVC_ARXIV_API_URL", defaults.arxiv_api_url, _check_url),
+            arxiv_delay_seconds=reader.number("FEEDSVC_ARXIV_DELAY_SECONDS", 3.0, minimum=0),
+            arxiv_timeout_seconds=reader.number("FEEDSVC_ARXIV_TIMEOUT_SECONDS", 30.0, minimum=1),
+            public_url=reader.text("FEEDSVC_PUBLIC_URL", defaults.public_url, _check_url).rstrip(
+                "/"
+            ),
+            openai_base_url=reader.optional("OPENAI_BASE_URL", _check_url),
+            openai_api_key=reader.optional("OPENAI_API_KEY"),
+            llm_model=reader.text("FEEDSVC_LLM_MODEL", defaults.llm_model),
+            llm_timeout_seconds=reader.number("FEEDSVC_LLM_TIMEOUT_SECONDS", 60.0, minimum=1),
+            llm_max_retries=int(reader.number("FEEDSVC_LLM_MAX_RETRIES", 2, minimum=0, whole=True)),
+            fetch_interval_seconds=reader.number(
+                "FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60
+            ),
+            feed_size=int(reader.number("FEEDSVC_FEED_SIZE", 50, minimum=1, whole=True)),
+            publish_grace_seconds=reader.number(
+                "FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, minimum=0
+            ),
+            log_level=reader.text("FEEDSVC_LOG_LEVEL", defaults.log_level, _check_log_level),
+        )
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def redis_url_redacted(self) -> str:
+        return redact_url(self.redis_url)
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def optional(self, name: str, check: Callable[[str], str] | None = None) -> str | None:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return None
+        return _checked(name, raw, check) if check else raw
+
+    def text(self, name: str, default: str, check: Callable[[str], str] | None = None) -> str:
+        raw = self.env.get(name, "").strip() or default
+        return _checked(name, raw, check) if check else raw
+
+    def number(self, name: str, default: float, minimum: float, whole: bool = False) -> float:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw) if whole else float(raw)
+        except ValueError:
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(f"{name}={raw!r} is not {kind}") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={raw!r} must be at least {minimum:g}")
+        return value
+
+
+def _checked(name: str, raw: str, check: Callable[[str], str]) -> str:
+    try:
+        return check(raw)
+    except ValueError as exc:
+        shown = redact_url(raw) if "://" in raw else raw
+        raise ConfigError(f"{name}={shown!r}: {exc}") from None
+
+
+def _check_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return raw
+
+
+def _check_redis_url(raw: str) -> str:
+    if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError("must start with redis://, rediss:// or unix://")
+    return raw
+
+
+def _check_prefix(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", raw):
+        raise ValueError("may hold only letters, digits, '_', '.' and '-'")
+    return raw
+
+
+def _check_log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by '***', safe for logs and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def load_topics(path: Path) -> tuple[Topic, ...]:
+    """Topics from a TOML file, in file order; raise ConfigError naming file, topic and field."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: topics file not found (set FEEDSVC_TOPICS_FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read topics file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    tables = document.get("topics")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: no [topics.<slug>] tables found")
+    return tuple(_parse_topic(path, slug, table) for slug, table in tables.items())
+
+
+def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
+    def fail(field_name: str, problem: str) -> ConfigError:
+        return ConfigError(f"{path}: topic {slug!r}: field {field_name!r}: {problem}")
+
+    if not SLUG_PATTERN.match(slug):
+        raise fail("slug", "use lowercase letters, digits, '-' and '_' (at most 64)")
+    if not isinstance(table, dict):
+        raise fail("slug", "must be a table: [topics.<slug>]")
+    unknown = sorted(set(table) - TOPIC_FIELDS)
+    if unknown:
+        raise fail(unknown[0], f"unknown field; known fields: {', '.join(sorted(TOPIC_FIELDS))}")
+    title = _required_text(table, "title", fail)
+    query = _required_text(table, "query", fail)
+    languages = _parse_languages(table.get("languages", ["en"]), fail)
+    max_results = table.get("max_results", 50)
+    if not isinstance(max_results, int) or isinstance(max_results, bool):
+        raise fail("max_results", "must be a whole number")
+    if not 1 <= max_results <= ARXIV_PAGE_LIMIT:
+        raise fail("max_results", f"must be between 1 and {ARXIV_PAGE_LIMIT}")
+    return Topic(slug, title, query, languages, max_results)
+
+
+def _required_text(table: dict[str, Any], name: str, fail: Callable[[str, str], ConfigError]) -> str:
+    value = table.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise fail(name, "required, a non-empty string")
+    return value.strip()
+
+
+def _parse_languages(value: Any, fail: Callable[[str, str], ConfigError]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise fail("languages", 'must be a non-empty list such as ["zh", "en"]')
+    for code in value:
+        if not isinstance(code, str) or not LANGUAGE_PATTERN.match(code):
+            raise fail("languages", f"{code!r} is not a language code such as 'en' or 'zh'")
+    if len(set(value)) != len(value):
+        raise fail("languages", "lists a language twice")
+    return tuple(value)

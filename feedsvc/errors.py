@@ -1,0 +1,39 @@
+"""The project's error tree: one base class, fields that say what went wrong."""
+
+from __future__ import annotations
+
+
+class FeedsvcError(Exception):
+    """Base of every error feedsvc raises on purpose."""
+
+
+class ConfigError(FeedsvcError):
+    """A setting or the topics file is invalid; the message is one line naming it."""
+
+
+class TopicNotFound(FeedsvcError):
+    """No such topic, or the topic has no feed in that language."""
+
+    def __init__(self, slug: str, language: str | None = None) -> None:
+        where = f"topic {slug!r}" if language is None else f"language {language!r} of {slug!r}"
+        super().__init__(f"unknown {where}")
+        self.slug = slug
+        self.language = language
+
+
+class SourceError(FeedsvcError):
+    """Fetching from arXiv failed; nothing was stored."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"topic {topic!r}: arXiv fetch failed: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
+class EnrichmentFailed(FeedsvcError):
+    """One enrichment attempt failed; `transient` says whether a retry can help."""
+
+    def __init__(self, reason: str, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient

@@ -1,0 +1,55 @@
+"""Every Redis key name feedsvc uses. Keys are stored data: once shipped, never rename one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builders under one prefix (default 'feedsvc'; tests use a prefix of their own)."""
+
+    prefix: str = "feedsvc"
+
+    def paper(self, paper_id: str) -> str:
+        """Hash: arXiv metadata of one paper, keyed by its versionless id."""
+        return f"{self.prefix}:paper:{paper_id}"
+
+    def enrichment(self, paper_id: str, language: str) -> str:
+        """Hash: the enrichment of one paper in one language."""
+        return f"{self.prefix}:paper:{paper_id}:enrichment:{language}"
+
+    def topic_papers(self, slug: str) -> str:
+        """Sorted set: paper ids of a topic, scored by their last update (Unix seconds)."""
+        return f"{self.prefix}:topic:{slug}:papers"
+
+    def topic_status(self, slug: str) -> str:
+        """Hash: last fetch time, last error and its time for a topic."""
+        return f"{self.prefix}:topic:{slug}:status"
+
+    def enrich_queue(self) -> str:
+        """Stream: enrichment work items (paper id, language); consumer group below."""
+        return f"{self.prefix}:enrich:queue"
+
+    def enrich_waiting(self) -> str:
+        """Set: 'paper_id|language' members queued or parked for retry, not yet done."""
+        return f"{self.prefix}:enrich:waiting"
+
+    def enrich_retry(self) -> str:
+        """Sorted set: 'paper_id|language' members waiting to retry, scored by due time."""
+        return f"{self.prefix}:enrich:retry"
+
+    def enrich_attempts(self) -> str:
+        """Hash: failed attempts so far per 'paper_id|language'."""
+        return f"{self.prefix}:enrich:attempts"
+
+    def enrich_failures(self) -> str:
+        """Hash: the last failure reason per 'paper_id|language'."""
+        return f"{self.prefix}:enrich:failures"
+
+    def all_keys_pattern(self) -> str:
+        """A SCAN pattern matching every key under this prefix."""
+        return f"{self.prefix}:*"
+
+
+ENRICH_GROUP = "enrichers"

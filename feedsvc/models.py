@@ -1,0 +1,201 @@
+"""The project's own types and their Redis hash encoding; all type conversion lives here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+SOURCE_LANGUAGE = "en"
+EnrichmentMethod = Literal["llm", "extractive"]
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv paper at its latest known version; `id` is versionless (2412.01234)."""
+
+    id: str
+    version: int
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    published: datetime
+    updated: datetime
+    categories: tuple[str, ...] = ()
+    primary_category: str = ""
+    comment: str = ""
+    journal_ref: str = ""
+    doi: str = ""
+    pdf_url: str = ""
+    code_links: tuple[str, ...] = ()
+    venue: str = ""
+    first_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.id}v{self.version}"
+
+    @property
+    def source_hash(self) -> str:
+        """Hash of the text an enrichment is made from: a change means enrich again."""
+        text = f"{self.title}\n{self.abstract}".encode()
+        return hashlib.sha256(text).hexdigest()[:16]
+
+    def to_redis(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "version": str(self.version),
+            "title": self.title,
+            "abstract": self.abstract,
+            "authors": json.dumps(list(self.authors), ensure_ascii=False),
+            "published": _encode_time(self.published),
+            "updated": _encode_time(self.updated),
+            "categories": json.dumps(list(self.categories)),
+            "primary_category": self.primary_category,
+            "comment": self.comment,
+            "journal_ref": self.journal_ref,
+            "doi": self.doi,
+            "pdf_url": self.pdf_url,
+            "code_links": json.dumps(list(self.code_links)),
+            "venue": self.venue,
+            "first_seen": _encode_time(self.first_seen),
+            "source_hash": self.source_hash,
+        }
+
+    @classmethod
+    def from_redis(cls, data: dict[str, str]) -> Paper:
+        return cls(
+            id=data["id"],
+            version=int(data["version"]),
+            title=data["title"],
+            abstract=data["abstract"],
+            authors=tuple(json.loads(data["authors"])),
+            published=_decode_time(data["published"]),
+            updated=_decode_time(data["updated"]),
+            categories=tuple(json.loads(data.get("categories", "[]"))),
+            primary_category=data.get("primary_category", ""),
+            comment=data.get("comment", ""),
+            journal_ref=data.get("journal_ref", ""),
+            doi=data.get("doi", ""),
+            pdf_url=data.get("pdf_url", ""),
+            code_links=tuple(json.loads(data.get("code_links", "[]"))),
+            venue=data.get("venue", ""),
+            first_seen=_decode_time(data["first_seen"]),
+        )
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """What was made from one paper for one language, and how it was made."""
+
+    language: str
+    method: EnrichmentMethod
+    summary: str
+    takeaways: tuple[str, ...]
+    source_version: int
+    source_hash: str
+    model: str = ""
+    prompt_version: str = ""
+    title_translated: str = ""
+    abstract_translated: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_ms: int = 0
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def provenance(self) -> str:
+        if self.method == "llm":
+            return f"Summary, takeaways and translation by {self.model} (prompt {self.prompt_version})"
+        return "Offline extractive summary: sentences chosen from the abstract, no model used"
+
+    def to_redis(self) -> dict[str, str]:
+        return {
+            "language": self.language,
+            "method": self.method,
+            "summary": self.summary,
+            "takeaways": json.dumps(list(self.takeaways), ensure_ascii=False),
+            "source_version": str(self.source_version),
+            "source_hash": self.source_hash,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "title_translated": self.title_translated,
+            "abstract_translated": self.abstract_translated,
+            "tokens_in": str(self.tokens_in),
+            "tokens_out": str(self.tokens_out),
+            "duration_ms": str(self.duration_ms),
+            "created_at": _encode_time(self.created_at),
+        }
+
+    @classmethod
+    def from_redis(cls, data: dict[str, str]) -> Enrichment:
+        method: EnrichmentMethod = "llm" if data["method"] == "llm" else "extractive"
+        return cls(
+            language=data["language"],
+            method=method,
+            summary=data["summary"],
+            takeaways=tuple(json.loads(data["takeaways"])),
+            source_version=int(data["source_version"]),
+            source_hash=data["source_hash"],
+            model=data.get("model", ""),
+            prompt_version=data.get("prompt_version", ""),
+            title_translated=data.get("title_translated", ""),
+            abstract_translated=data.get("abstract_translated", ""),
+            tokens_in=int(data.get("tokens_in", "0")),
+            tokens_out=int(data.get("tokens_out", "0")),
+            duration_ms=int(data.get("duration_ms", "0")),
+            created_at=_decode_time(data["created_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A paper as one language's feed shows it: with its enrichment, or pending."""
+
+    paper: Paper
+    enrichment: Enrichment | None
+
+    @property
+    def updated(self) -> datetime:
+        if self.enrichment is None:
+            return self.paper.updated
+        return max(self.paper.updated, self.enrichment.created_at)
+
+
+@dataclass(frozen=True)
+class TopicStatus:
+    """What the index page and stats show about a topic's fetching."""
+
+    paper_count: int = 0
+    last_fetched: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+
+    @classmethod
+    def from_redis(cls, paper_count: int, data: dict[str, str]) -> TopicStatus:
+        return cls(
+            paper_count=paper_count,
+            last_fetched=_decode_optional_time(data.get("last_fetched")),
+            last_error=data.get("last_error", ""),
+            last_error_at=_decode_optional_time(data.get("last_error_at")),
+        )
+
+
+def _encode_time(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: feedsvc stores aware UTC times only")
+    return value.astimezone(UTC).isoformat()
+
+
+def _decode_time(raw: str) -> datetime:
+    return datetime.fromisoformat(raw).astimezone(UTC)
+
+
+def _decode_optional_time(raw: str | None) -> datetime | None:
+    return _decode_time(raw) if raw else None

@@ -1,0 +1,292 @@
+"""Every Redis read and write of feedsvc; callers see models, never raw hashes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import redis
+
+from feedsvc.config import Settings, Topic
+from feedsvc.keys import ENRICH_GROUP, Keys
+from feedsvc.models import Enrichment, FeedItem, Paper, TopicStatus
+
+REDIS_SOCKET_TIMEOUT_SECONDS = 5.0
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A Redis client for the configured URL, decoding replies to str."""
+    return redis.Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One enrichment to do: a paper in a language, as delivered by the queue."""
+
+    entry_id: str
+    paper_id: str
+    language: str
+
+    @property
+    def member(self) -> str:
+        return f"{self.paper_id}|{self.language}"
+
+
+@dataclass
+class SaveResult:
+    """What storing one fetch changed."""
+
+    new: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
+    queued: int = 0
+
+
+class Store:
+    """Reads and writes papers, enrichments, topic state and the work queue."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.redis = client
+        self.keys = keys
+
+    # -- papers ---------------------------------------------------------------
+
+    def stored_versions(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """The stored version of each given paper that is stored at all."""
+        pipe = self.redis.pipeline(transaction=False)
+        for paper_id in paper_ids:
+            pipe.hget(self.keys.paper(paper_id), "version")
+        versions = pipe.execute()
+        return {pid: int(v) for pid, v in zip(paper_ids, versions, strict=True) if v is not None}
+
+    def load_paper(self, paper_id: str) -> Paper | None:
+        data = self.redis.hgetall(self.keys.paper(paper_id))
+        return Paper.from_redis(data) if data else None
+
+    def save_papers(self, topic: Topic, papers: Sequence[Paper]) -> SaveResult:
+        """Store a fetch's papers, link them to the topic and queue what needs enriching."""
+        result = SaveResult()
+        previous = self._previous_state([p.id for p in papers])
+        pipe = self.redis.pipeline(transaction=True)
+        for paper in papers:
+            old = previous.get(paper.id)
+            if old is not None and int(old["version"]) >= paper.version:
+                pipe.zadd(self.keys.topic_papers(topic.slug), {paper.id: _score(old["updated"])})
+                continue
+            if old is None:
+                result.new.append(paper.id)
+            else:
+                result.revised.append(paper.id)
+                paper = _keep_first_seen(paper, old)
+            pipe.hset(self.keys.paper(paper.id), mapping=paper.to_redis())
+            pipe.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
+        pipe.execute()
+        result.queued = self.queue_missing_enrichments(papers, topic.languages)
+        return result
+
+    def _previous_state(self, paper_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for paper_id in paper_ids:
+            pipe.hmget(self.keys.paper(paper_id), ["version", "updated", "first_seen"])
+        rows = pipe.execute()
+        return {
+            pid: {"version": v, "updated": u, "first_seen": f}
+            for pid, (v, u, f) in zip(paper_ids, rows, strict=True)
+            if v is not None
+        }
+
+    # -- enrichments ----------------------------------------------------------
+
+    def load_enrichment(self, paper_id: str, language: str) -> Enrichment | None:
+        data = self.redis.hgetall(self.keys.enrichment(paper_id, language))
+        return Enrichment.from_redis(data) if data else None
+
+    def save_enrichment(self, paper_id: str, enrichment: Enrichment) -> None:
+        """Replace the paper's enrichment in that language and clear its retry state."""
+        member = f"{paper_id}|{enrichment.language}"
+        key = self.keys.enrichment(paper_id, enrichment.language)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(key)
+        pipe.hset(key, mapping=enrichment.to_redis())
+        pipe.hdel(self.keys.enrich_attempts(), member)
+        pipe.hdel(self.keys.enrich_failures(), member)
+        pipe.zrem(self.keys.enrich_retry(), member)
+        pipe.execute()
+
+    def enrichment_is_current(self, paper: Paper, language: str) -> bool:
+        stored = self.redis.hget(self.keys.enrichment(paper.id, language), "source_hash")
+        return stored == paper.source_hash
+
+    def queue_missing_enrichments(self, papers: Iterable[Paper], languages: Sequence[str]) -> int:
+        """Queue each (paper, language) whose enrichment is missing or made from older text."""
+        wanted = [(p, lang) for p in papers for lang in languages]
+        pipe = self.redis.pipeline(transaction=False)
+        for paper, lang in wanted:
+            pipe.hget(self.keys.enrichment(paper.id, lang), "source_hash")
+        stored_hashes = pipe.execute()
+        missing = [
+            (paper.id, lang)
+            for (paper, lang), stored in zip(wanted, stored_hashes, strict=True)
+            if stored != paper.source_hash
+        ]
+        return self.enqueue(missing)
+
+    # -- work queue -----------------------------------------------------------
+
+    def ensure_queue(self) -> None:
+        """Create the work stream and its consumer group if they do not exist yet."""
+        try:
+            self.redis.xgroup_create(self.keys.enrich_queue(), ENRICH_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def enqueue(self, items: Sequence[tuple[str, str]]) -> int:
+        """Queue each (paper id, language) not already waiting; return how many were queued."""
+        pipe = self.redis.pipeline(transaction=False)
+        for paper_id, language in items:
+            pipe.sadd(self.keys.enrich_waiting(), f"{paper_id}|{language}")
+        added = pipe.execute()
+        fresh = [item for item, was_added in zip(items, added, strict=True) if was_added]
+        self._push(fresh)
+        return len(fresh)
+
+    def _push(self, items: Iterable[tuple[str, str]]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for paper_id, language in items:
+            pipe.xadd(self.keys.enrich_queue(), {"paper": paper_id, "lang": language})
+        pipe.execute()
+
+    def take_work(self, consumer: str, count: int) -> list[WorkItem]:
+        """Up to `count` new items for this consumer; they stay pending until acknowledged."""
+        self.ensure_queue()
+        reply = self.redis.xreadgroup(
+            ENRICH_GROUP, consumer, {self.keys.enrich_queue(): ">"}, count=count
+        )
+        return [item for _stream, entries in reply or [] for item in _work_items(entries)]
+
+    def claim_stale_work(self, consumer: str, min_idle_seconds: float, count: int) -> list[WorkItem]:
+        """Items another consumer took and left unacknowledged for `min_idle_seconds`."""
+        self.ensure_queue()
+        reply = self.redis.xautoclaim(
+            self.keys.enrich_queue(),
+            ENRICH_GROUP,
+            consumer,
+            min_idle_time=int(min_idle_seconds * 1000),
+            count=count,
+        )
+        return _work_items(reply[1])
+
+    def ack(self, item: WorkItem) -> None:
+        """Mark the item done: its enrichment is stored or no longer needed."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
+        pipe.xdel(self.keys.enrich_queue(), item.entry_id)
+        pipe.srem(self.keys.enrich_waiting(), item.member)
+        pipe.execute()
+
+    def schedule_retry(self, item: WorkItem, due: datetime, reason: str) -> int:
+        """Park a failed item until `due`, acknowledge it, and return its attempts so far."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hincrby(self.keys.enrich_attempts(), item.member, 1)
+        pipe.hset(self.keys.enrich_failures(), item.member, reason)
+        pipe.zadd(self.keys.enrich_retry(), {item.member: due.timestamp()})
+        pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
+        pipe.xdel(self.keys.enrich_queue(), item.entry_id)
+        attempts, *_ = pipe.execute()
+        return int(attempts)
+
+    def attempts(self, paper_id: str, language: str) -> int:
+        return int(self.redis.hget(self.keys.enrich_attempts(), f"{paper_id}|{language}") or 0)
+
+    def requeue_due_retries(self, now: datetime) -> int:
+        """Move retries whose time has come back onto the work queue."""
+        due = self.redis.zrangebyscore(self.keys.enrich_retry(), "-inf", now.timestamp())
+        moved = 0
+        for member in due:
+            if self.redis.zrem(self.keys.enrich_retry(), member):
+                paper_id, language = member.rsplit("|", 1)
+                self._push([(paper_id, language)])
+                moved += 1
+        return moved
+
+    def queue_length(self) -> int:
+        return int(self.redis.xlen(self.keys.enrich_queue()))
+
+    def retry_count(self) -> int:
+        return int(self.redis.zcard(self.keys.enrich_retry()))
+
+    # -- topics ---------------------------------------------------------------
+
+    def topic_paper_count(self, slug: str) -> int:
+        return int(self.redis.zcard(self.keys.topic_papers(slug)))
+
+    def record_fetch_success(self, slug: str, when: datetime) -> None:
+        self.redis.hset(self.keys.topic_status(slug), "last_fetched", when.isoformat())
+
+    def record_fetch_error(self, slug: str, reason: str, when: datetime) -> None:
+        self.redis.hset(
+            self.keys.topic_status(slug),
+            mapping={"last_error": reason, "last_error_at": when.isoformat()},
+        )
+
+    def topic_statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:
+        pipe = self.redis.pipeline(transaction=False)
+        for topic in topics:
+            pipe.zcard(self.keys.topic_papers(topic.slug))
+            pipe.hgetall(self.keys.topic_status(topic.slug))
+        replies = pipe.execute()
+        return {
+            topic.slug: TopicStatus.from_redis(replies[2 * i], replies[2 * i + 1])
+            for i, topic in enumerate(topics)
+        }
+
+    def feed_items(
+        self, topic: Topic, language: str, limit: int, grace_seconds: float, now: datetime
+    ) -> list[FeedItem]:
+        """The topic's newest papers ready to publish in `language`, newest first.
+
+        A paper is ready once enriched in that language, or `grace_seconds` after it was
+        first seen (it is then shown with the abstract and a pending note).
+        """
+        scan = limit * 2 + 20
+        ids = self.redis.zrevrange(self.keys.topic_papers(topic.slug), 0, scan - 1)
+        pipe = self.redis.pipeline(transaction=False)
+        for paper_id in ids:
+            pipe.hgetall(self.keys.paper(paper_id))
+            pipe.hgetall(self.keys.enrichment(paper_id, language))
+        replies = pipe.execute()
+        items = []
+        for i in range(len(ids)):
+            paper_data, enrichment_data = replies[2 * i], replies[2 * i + 1]
+            if not paper_data:
+                continue
+            paper = Paper.from_redis(paper_data)
+            enrichment = Enrichment.from_redis(enrichment_data) if enrichment_data else None
+            waited = (now - paper.first_seen).total_seconds()
+            if enrichment is not None or waited >= grace_seconds:
+                items.append(FeedItem(paper, enrichment))
+        items.sort(key=lambda item: item.paper.updated, reverse=True)
+        return items[:limit]
+
+
+def _work_items(entries: Sequence[tuple[str, dict[str, str] | None]]) -> list[WorkItem]:
+    return [
+        WorkItem(entry_id, fields["paper"], fields["lang"])
+        for entry_id, fields in entries
+        if fields  # an entry deleted while pending comes back without fields
+    ]
+
+
+def _keep_first_seen(paper: Paper, old: dict[str, str]) -> Paper:
+    return replace(paper, first_seen=datetime.fromisoformat(old["first_seen"]).astimezone(UTC))
+
+
+def _score(iso_time: str) -> float:
+    return datetime.fromisoformat(iso_time).timestamp()

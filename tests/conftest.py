@@ -1,0 +1,123 @@
+"""Shared fixtures: a real Redis under a key prefix of each test's own, and replay servers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+
+from feedsvc.config import Settings
+from feedsvc.keys import Keys
+from feedsvc.store import Store
+from tests.servers import ArxivReplay, FakeLLM
+
+TEST_REDIS_URL = os.environ.get("FEEDSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+TOPICS_TOML = """
+[topics.testing]
+title = "Software testing"
+query = "all:testing"
+languages = ["zh", "en"]
+max_results = 10
+
+[topics.also]
+title = "Testing, again"
+query = "ti:testing"
+languages = ["en", "ja"]
+max_results = 10
+"""
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"tests need a Redis server at {TEST_REDIS_URL}: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A key prefix only this test uses; every key under it is deleted afterwards."""
+    value = f"feedsvc-test-{uuid.uuid4().hex[:12]}"
+    yield value
+    keys = list(redis_client.scan_iter(f"{value}:*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis, prefix: str) -> Store:
+    return Store(redis_client, Keys(prefix))
+
+
+@pytest.fixture
+def topics_file(tmp_path: Path) -> Path:
+    path = tmp_path / "topics.toml"
+    path.write_text(TOPICS_TOML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def arxiv_replay() -> Iterator[ArxivReplay]:
+    replay = ArxivReplay().start()
+    yield replay
+    replay.close()
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    server = FakeLLM().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def settings(
+    prefix: str, topics_file: Path, arxiv_replay: ArxivReplay, llm: FakeLLM
+) -> Settings:
+    """Settings pointing at the test Redis prefix and both replay servers."""
+    return replace(
+        Settings(),
+        redis_url=TEST_REDIS_URL,
+        redis_prefix=prefix,
+        topics_file=topics_file,
+        arxiv_api_url=arxiv_replay.api_url,
+        arxiv_delay_seconds=0.0,
+        arxiv_timeout_seconds=5.0,
+        public_url="http://feeds.test",
+        openai_base_url=llm.base_url,
+        openai_api_key="test-key",
+        llm_model="test-model",
+        llm_timeout_seconds=2.0,
+        llm_max_retries=0,
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that reproduce `settings` for a CLI or subprocess."""
+    env = {
+        "REDIS_URL": settings.redis_url,
+        "FEEDSVC_REDIS_PREFIX": settings.redis_prefix,
+        "FEEDSVC_TOPICS_FILE": str(settings.topics_file),
+        "FEEDSVC_ARXIV_API_URL": settings.arxiv_api_url,
+        "FEEDSVC_ARXIV_DELAY_SECONDS": str(settings.arxiv_delay_seconds),
+        "FEEDSVC_ARXIV_TIMEOUT_SECONDS": str(settings.arxiv_timeout_seconds),
+        "FEEDSVC_PUBLIC_URL": settings.public_url,
+        "FEEDSVC_LLM_MODEL": settings.llm_model,
+        "FEEDSVC_LLM_TIMEOUT_SECONDS": str(settings.llm_timeout_seconds),
+        "FEEDSVC_LLM_MAX_RETRIES": str(settings.llm_max_retries),
+    }
+    if settings.openai_base_url:
+        env["OPENAI_BASE_URL"] = settings.openai_base_url
+    if settings.openai_api_key:
+        env["OPENAI_API_KEY"] = settings.openai_api_key
+    return env

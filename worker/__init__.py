@@ -1,0 +1,1 @@
+"""feedsvc worker: fetch arXiv papers per topic, store them, enrich them."""

@@ -1,0 +1,134 @@
+"""Papers from the arXiv API; the only module that imports `arxiv`.
+
+API manual: https://info.arxiv.org/help/api/user-manual.html
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+import arxiv
+import requests
+
+from feedsvc.config import Topic
+from feedsvc.errors import SourceError
+from feedsvc.models import Paper
+from worker.extract import find_code_links, find_venue
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 100
+_VERSIONED_ID = re.compile(r"^(?P<id>.+?)v(?P<version>\d+)$")
+
+StoredVersions = Callable[[Sequence[str]], dict[str, int]]
+
+
+class _TimeoutSession(requests.Session):
+    """A requests session whose every request has a timeout (arxiv.Client sets none)."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__()
+        self.timeout_seconds = timeout_seconds
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self.timeout_seconds)
+        return super().request(method, url, *args, **kwargs)
+
+
+class ArxivSource:
+    """One reused arXiv client per process: paced requests, a timeout on each."""
+
+    def __init__(
+        self, api_url: str, delay_seconds: float, timeout_seconds: float, num_retries: int = 2
+    ) -> None:
+        self.client = arxiv.Client(
+            page_size=MAX_PAGE_SIZE, delay_seconds=delay_seconds, num_retries=num_retries
+        )
+        self.client.query_url_format = api_url + "?{}"
+        self.client._session = _TimeoutSession(timeout_seconds)
+
+    def fetch_new(self, topic: Topic, stored_versions: StoredVersions, limit: int) -> list[Paper]:
+        """The topic's newest papers, newest update first, until a page holds only known ones.
+
+        Takes at most `limit` papers. Raises SourceError on any failure, before the caller
+        stores anything, so a failed fetch never leaves a gap behind a stored page.
+        """
+        page_size = min(topic.max_results, MAX_PAGE_SIZE)
+        self.client.page_size = page_size
+        search = arxiv.Search(
+            query=topic.query,
+            max_results=limit,
+            sort_by=arxiv.SortCriterion.LastUpdatedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+        try:
+            return self._collect(topic, self.client.results(search), page_size, stored_versions)
+        except arxiv.HTTPError as exc:
+            raise SourceError(topic.slug, f"HTTP {exc.status} from {exc.url}") from exc
+        except arxiv.UnexpectedEmptyPageError as exc:
+            raise SourceError(topic.slug, f"empty page where results were due: {exc.url}") from exc
+        except (arxiv.ArxivError, requests.RequestException) as exc:
+            raise SourceError(topic.slug, f"{type(exc).__name__}: {exc}") from exc
+
+    def _collect(
+        self,
+        topic: Topic,
+        results: Iterator[arxiv.Result],
+        page_size: int,
+        stored_versions: StoredVersions,
+    ) -> list[Paper]:
+        papers: list[Paper] = []
+        while page := [to_paper(r) for r in islice(results, page_size)]:
+            papers.extend(page)
+            known = stored_versions([p.id for p in page])
+            if all(known.get(p.id, 0) >= p.version for p in page):
+                break
+        log.info("topic=%s fetched %d papers from arXiv", topic.slug, len(papers))
+        return papers
+
+
+def split_versioned_id(short_id: str) -> tuple[str, int]:
+    """'2412.01234v2' -> ('2412.01234', 2); an id without a version is version 1."""
+    match = _VERSIONED_ID.match(short_id)
+    if match is None:
+        return short_id, 1
+    return match["id"], int(match["version"])
+
+
+def to_paper(result: arxiv.Result) -> Paper:
+    """Our Paper from an arxiv.Result; nothing downstream sees the library's type."""
+    paper_id, version = split_versioned_id(result.get_short_id())
+    comment = _one_line(result.comment or "")
+    journal_ref = _one_line(result.journal_ref or "")
+    abstract = _one_line(result.summary)
+    return Paper(
+        id=paper_id,
+        version=version,
+        title=_one_line(result.title),
+        abstract=abstract,
+        authors=tuple(_one_line(a.name) for a in result.authors),
+        published=result.published,
+        updated=result.updated,
+        categories=tuple(_one_line(c) for c in result.categories),
+        primary_category=result.primary_category,
+        comment=comment,
+        journal_ref=journal_ref,
+        doi=(result.doi or "").strip(),
+        pdf_url=_pdf_url(result.pdf_url, paper_id, version),
+        code_links=find_code_links(abstract, comment),
+        venue=find_venue(comment, journal_ref),
+    )
+
+
+def _pdf_url(given: str | None, paper_id: str, version: int) -> str:
+    if given:
+        return re.sub(r"^http://", "https://", given)
+    return f"https://arxiv.org/pdf/{paper_id}v{version}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,106 @@
+"""feedsvc-worker: `once` fetches and enriches every topic, `run` does it on a schedule."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+import redis
+
+from feedsvc.config import Settings, load_topics
+from feedsvc.errors import ConfigError
+from feedsvc.keys import Keys
+from feedsvc.logs import configure_logging
+from feedsvc.store import Store, connect
+from worker.arxiv_source import ArxivSource
+from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
+from worker.runner import Runner
+
+log = logging.getLogger("worker")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `feedsvc-worker`; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        topics = load_topics(settings.topics_file)
+    except ConfigError as exc:
+        print(f"feedsvc-worker: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        runner = build_runner(settings, topics)
+        runner.store.redis.ping()
+        return int(args.command(runner, settings))
+    except redis.RedisError as exc:
+        print(
+            f"feedsvc-worker: Redis at {settings.redis_url_redacted} failed: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feedsvc-worker", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    once = commands.add_parser("once", help="fetch every topic once, enrich what is new, exit")
+    once.set_defaults(command=command_once)
+    run = commands.add_parser("run", help="fetch on a schedule and enrich until SIGTERM")
+    run.set_defaults(command=command_run)
+    return parser
+
+
+def build_runner(settings: Settings, topics: Sequence[object]) -> Runner:
+    """A Runner wired to the configured Redis, arXiv endpoint and enricher."""
+    store = Store(connect(settings), Keys(settings.redis_prefix))
+    source = ArxivSource(
+        settings.arxiv_api_url, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds
+    )
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    return Runner(list(topics), store, source, build_enricher(settings), consumer)  # type: ignore[arg-type]
+
+
+def build_enricher(settings: Settings) -> Enricher:
+    if settings.llm_enabled:
+        return LLMEnricher(build_llm_client(settings), settings.llm_model)
+    log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
+    return ExtractiveEnricher()
+
+
+def command_once(runner: Runner, settings: Settings) -> int:
+    report = runner.run_once()
+    print(
+        f"fetched {len(runner.topics)} topics: {report.new} new, {report.revised} revised, "
+        f"{report.enriched} enriched"
+    )
+    if report.failures:
+        print(
+            f"feedsvc-worker: {len(report.failures)} failures (kept, retried later); first: "
+            f"{report.failures[0]}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def command_run(runner: Runner, settings: Settings) -> int:
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the paper in hand, then exiting", signum)
+        runner.stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    log.info(
+        "worker %s: %d topics, fetch every %gs",
+        runner.consumer, len(runner.topics), settings.fetch_interval_seconds,
+    )  # fmt: skip
+    runner.run_forever(settings.fetch_interval_seconds)
+    log.info("worker %s stopped", runner.consumer)
+    return 0
