@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from typing import NoReturn
 
 import redis
 from flask import Flask
 
-from feedsvc.config import Settings, Topic, load_topics
+from feedsvc import views
+from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
 from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
+from feedsvc.services import Services
 from feedsvc.store import Store, connect
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the views need, built once per app."""
-
-    settings: Settings
-    topics: dict[str, Topic]
-    store: Store
 
 
 def create_app(settings: Settings | None = None, client: redis.Redis | None = None) -> Flask:
@@ -42,8 +35,6 @@ def create_app(settings: Settings | None = None, client: redis.Redis | None = No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     store = Store(client or connect(settings), Keys(settings.redis_prefix))
     app.extensions["feedsvc"] = Services(settings, {t.slug: t for t in topics}, store)
-    from feedsvc import views
-
     views.register(app)
     return app
 
@@ -55,6 +46,6 @@ def _settings_or_exit() -> Settings:
         _exit(exc)
 
 
-def _exit(exc: ConfigError) -> SystemExit:
+def _exit(exc: ConfigError) -> NoReturn:
     print(f"feedsvc: {exc}", file=sys.stderr)
     raise SystemExit(2)

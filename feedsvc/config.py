@@ -22,7 +22,6 @@ TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
 ARXIV_PAGE_LIMIT = 2000
 
 
-
 @dataclass(frozen=True)
 class Topic:
     """One configured feed topic; `languages[0]` is its default feed language."""
@@ -210,7 +209,9 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
     return Topic(slug, title, query, languages, max_results)
 
 
-def _required_text(table: dict[str, Any], name: str, fail: Callable[[str, str], ConfigError]) -> str:
+def _required_text(
+    table: dict[str, Any], name: str, fail: Callable[[str, str], ConfigError]
+) -> str:
     value = table.get(name)
     if not isinstance(value, str) or not value.strip():
         raise fail(name, "required, a non-empty string")

@@ -112,7 +112,9 @@ class Enrichment:
     @property
     def provenance(self) -> str:
         if self.method == "llm":
-            return f"Summary, takeaways and translation by {self.model} (prompt {self.prompt_version})"
+            return (
+                f"Summary, takeaways and translation by {self.model} (prompt {self.prompt_version})"
+            )
         return "Offline extractive summary: sentences chosen from the abstract, no model used"
 
     def to_redis(self) -> dict[str, str]:

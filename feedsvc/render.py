@@ -20,9 +20,7 @@ from feedsvc.models import SOURCE_LANGUAGE, FeedItem
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedsvc"
-_XML_INVALID = re.compile(
-    "[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _templates = Environment(
     loader=PackageLoader("feedsvc", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
@@ -52,7 +53,8 @@ class Store:
     """Reads and writes papers, enrichments, topic state and the work queue."""
 
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
-        self.redis = client
+        # Any: redis-py types every reply as bytes | str whatever decode_responses says.
+        self.redis: Any = client
         self.keys = keys
 
     # -- papers ---------------------------------------------------------------
@@ -74,16 +76,13 @@ class Store:
         result = SaveResult()
         previous = self._previous_state([p.id for p in papers])
         pipe = self.redis.pipeline(transaction=True)
-        for paper in papers:
-            old = previous.get(paper.id)
-            if old is not None and int(old["version"]) >= paper.version:
-                pipe.zadd(self.keys.topic_papers(topic.slug), {paper.id: _score(old["updated"])})
+        for fetched in papers:
+            old = previous.get(fetched.id)
+            if old is not None and int(old["version"]) >= fetched.version:
+                pipe.zadd(self.keys.topic_papers(topic.slug), {fetched.id: _score(old["updated"])})
                 continue
-            if old is None:
-                result.new.append(paper.id)
-            else:
-                result.revised.append(paper.id)
-                paper = _keep_first_seen(paper, old)
+            (result.new if old is None else result.revised).append(fetched.id)
+            paper = fetched if old is None else _keep_first_seen(fetched, old)
             pipe.hset(self.keys.paper(paper.id), mapping=paper.to_redis())
             pipe.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
         pipe.execute()
@@ -121,7 +120,7 @@ class Store:
 
     def enrichment_is_current(self, paper: Paper, language: str) -> bool:
         stored = self.redis.hget(self.keys.enrichment(paper.id, language), "source_hash")
-        return stored == paper.source_hash
+        return bool(stored == paper.source_hash)
 
     def queue_missing_enrichments(self, papers: Iterable[Paper], languages: Sequence[str]) -> int:
         """Queue each (paper, language) whose enrichment is missing or made from older text."""
@@ -171,7 +170,9 @@ class Store:
         )
         return [item for _stream, entries in reply or [] for item in _work_items(entries)]
 
-    def claim_stale_work(self, consumer: str, min_idle_seconds: float, count: int) -> list[WorkItem]:
+    def claim_stale_work(
+        self, consumer: str, min_idle_seconds: float, count: int
+    ) -> list[WorkItem]:
         """Items another consumer took and left unacknowledged for `min_idle_seconds`."""
         self.ensure_queue()
         reply = self.redis.xautoclaim(

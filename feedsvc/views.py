@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import redis
 from flask import Flask, Response, current_app, render_template, request
 
-from feedsvc.app import Services
 from feedsvc.config import LANGUAGE_PATTERN, SLUG_PATTERN, Topic
 from feedsvc.errors import TopicNotFound
 from feedsvc.render import EPOCH, FeedLinks, render_atom
+from feedsvc.services import Services
 
 ATOM_MIMETYPE = "application/atom+xml"
 REDIS_RETRY_AFTER_SECONDS = 30
@@ -76,7 +76,9 @@ def resolve_feed(name: str) -> tuple[Topic, str]:
     return topic, language
 
 
-def conditional_response(body: bytes, content_type: str, last_modified: datetime | None) -> Response:
+def conditional_response(
+    body: bytes, content_type: str, last_modified: datetime | None
+) -> Response:
     """A response with a strong ETag and Last-Modified that answers 304 when they match."""
     response = Response(body, content_type=content_type)
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
@@ -84,7 +86,8 @@ def conditional_response(body: bytes, content_type: str, last_modified: datetime
         response.last_modified = last_modified
     response.cache_control.public = True
     response.cache_control.max_age = FEED_MAX_AGE_SECONDS
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 def healthz() -> Response:

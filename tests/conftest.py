@@ -13,6 +13,7 @@ import redis
 
 from feedsvc.config import Settings
 from feedsvc.keys import Keys
+from feedsvc.localredis import answers, free_port, start_private_redis
 from feedsvc.store import Store
 from tests.servers import ArxivReplay, FakeLLM
 
@@ -33,13 +34,22 @@ max_results = 10
 """
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """TEST_REDIS_URL when it answers, else a private redis-server for this session."""
+    if answers(TEST_REDIS_URL):
+        yield TEST_REDIS_URL
+        return
+    port = free_port()
+    process = start_private_redis(port, tmp_path_factory.mktemp("redis"), persistent=False)
+    yield f"redis://127.0.0.1:{port}/15"
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"tests need a Redis server at {TEST_REDIS_URL}: {exc}")
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
     yield client
     client.close()
 
@@ -82,12 +92,12 @@ def llm() -> Iterator[FakeLLM]:
 
 @pytest.fixture
 def settings(
-    prefix: str, topics_file: Path, arxiv_replay: ArxivReplay, llm: FakeLLM
+    redis_url: str, prefix: str, topics_file: Path, arxiv_replay: ArxivReplay, llm: FakeLLM
 ) -> Settings:
     """Settings pointing at the test Redis prefix and both replay servers."""
     return replace(
         Settings(),
-        redis_url=TEST_REDIS_URL,
+        redis_url=redis_url,
         redis_prefix=prefix,
         topics_file=topics_file,
         arxiv_api_url=arxiv_replay.api_url,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from html import unescape
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 
 import feedparser

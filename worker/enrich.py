@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections import Counter
@@ -32,9 +33,11 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(\"'])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.")
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
 _STOPWORDS = frozenset(
-    "the and for with that this from are our was were which these those their have has "
-    "been can not but its into than then also such using use used via over under between "
-    "both each more most other some only paper propose proposed show shows present".split()
+    (
+        "the and for with that this from are our was were which these those their have has "
+        "been can not but its into than then also such using use used via over under between "
+        "both each more most other some only paper propose proposed show shows present"
+    ).split()
 )
 
 
@@ -58,7 +61,7 @@ class ExtractiveEnricher:
         sentences = split_sentences(paper.abstract)
         ranked = rank_sentences(sentences)
         summary_picks = sorted(ranked[:2])
-        takeaway_picks = sorted(ranked[:MAX_TAKEAWAYS - 2])
+        takeaway_picks = sorted(ranked[: MAX_TAKEAWAYS - 2])
         return Enrichment(
             language=language,
             method="extractive",
@@ -75,23 +78,26 @@ def split_sentences(text: str) -> list[str]:
     for i, abbreviation in enumerate(_ABBREVIATIONS):
         protected = protected.replace(abbreviation, f"\x00{i}\x00")
     parts = [p.strip() for p in _SENTENCE_SPLIT.split(protected) if p.strip()]
-    restored = []
-    for part in parts:
-        for i, abbreviation in enumerate(_ABBREVIATIONS):
-            part = part.replace(f"\x00{i}\x00", abbreviation)
-        restored.append(part)
-    return restored
+    return [_restore_abbreviations(part) for part in parts]
+
+
+def _restore_abbreviations(text: str) -> str:
+    for i, abbreviation in enumerate(_ABBREVIATIONS):
+        text = text.replace(f"\x00{i}\x00", abbreviation)
+    return text
 
 
 def rank_sentences(sentences: list[str]) -> list[int]:
     """Sentence indexes, most informative first (word frequency, a bonus for the first)."""
-    words = [[w.lower() for w in _WORD.findall(s) if w.lower() not in _STOPWORDS] for s in sentences]
+    words = [
+        [w.lower() for w in _WORD.findall(s) if w.lower() not in _STOPWORDS] for s in sentences
+    ]
     frequency = Counter(w for sentence in words for w in sentence)
 
     def score(i: int) -> float:
         if not words[i]:
             return 0.0
-        base = sum(frequency[w] for w in words[i]) / (len(words[i]) ** 0.7)
+        base = sum(frequency[w] for w in words[i]) / math.pow(len(words[i]), 0.7)
         return base * (1.5 if i == 0 else 1.0)
 
     return sorted(range(len(sentences)), key=lambda i: (-score(i), i))
@@ -145,19 +151,7 @@ class LLMEnricher:
 
     def _complete(self, paper: Paper, language: str, translate: bool) -> Any:
         try:
-            return self.client.chat.completions.create(
-                model=self.model,
-                messages=build_messages(paper, language, translate),
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": "paper_enrichment",
-                        "strict": True,
-                        "schema": output_schema(translate),
-                    },
-                },
-                temperature=0.2,
-            )
+            return self.client.chat.completions.create(**self._request(paper, language, translate))
         except openai.APIStatusError as exc:
             transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
             raise EnrichmentFailed(f"HTTP {exc.status_code} from the LLM", transient) from exc
@@ -165,6 +159,15 @@ class LLMEnricher:
             raise EnrichmentFailed("LLM request timed out") from exc
         except openai.APIConnectionError as exc:
             raise EnrichmentFailed(f"cannot reach the LLM: {exc}") from exc
+
+    def _request(self, paper: Paper, language: str, translate: bool) -> dict[str, Any]:
+        schema = {"name": "paper_enrichment", "strict": True, "schema": output_schema(translate)}
+        return {
+            "model": self.model,
+            "messages": build_messages(paper, language, translate),
+            "response_format": {"type": "json_schema", "json_schema": schema},
+            "temperature": 0.2,
+        }
 
 
 def output_schema(translate: bool) -> dict[str, Any]:

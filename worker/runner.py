@@ -158,4 +158,4 @@ class Runner:
 def retry_delay_seconds(attempt: int) -> float:
     """Exponential backoff with jitter: about 1, 2, 4 ... minutes, at most 6 hours."""
     delay = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
-    return delay * random.uniform(0.8, 1.2)
+    return float(delay * random.uniform(0.8, 1.2))

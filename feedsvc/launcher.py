@@ -1,0 +1,86 @@
+"""feedsvc-up: Redis (found or started), the worker and the web service, in one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from feedsvc.config import Settings, load_topics
+from feedsvc.errors import ConfigError
+from feedsvc.localredis import RedisUnavailable, answers, local_port, start_private_redis
+
+DATA_DIR = Path(".feedsvc") / "redis"
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start everything, wait until one part stops or a signal arrives, stop the rest."""
+    try:
+        settings = Settings.from_env()
+        load_topics(settings.topics_file)
+        redis_process = ensure_redis(settings)
+    except (ConfigError, RedisUnavailable) as exc:
+        print(f"feedsvc-up: {exc}", file=sys.stderr)
+        return 2
+    children = [p for p in (redis_process,) if p is not None]
+    children.append(_spawn([sys.executable, "-m", "worker", "run"]))
+    children.append(_spawn(gunicorn_command()))
+    print(f"feedsvc-up: serving on {settings.public_url}/ (Ctrl-C stops)", flush=True)
+    return supervise(children)
+
+
+def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """None when REDIS_URL answers; else a private redis-server on its port, data kept."""
+    if answers(settings.redis_url):
+        return None
+    port = local_port(settings.redis_url)
+    if port is None:
+        raise RedisUnavailable(f"no Redis answers at {settings.redis_url_redacted}")
+    print(f"feedsvc-up: starting a private redis-server on port {port}, data in {DATA_DIR}/")
+    return start_private_redis(port, DATA_DIR, persistent=True)
+
+
+def gunicorn_command() -> list[str]:
+    command = [sys.executable, "-m", "gunicorn", "feedsvc.app:create_app()"]
+    if GUNICORN_CONFIG.exists():
+        command += ["--config", str(GUNICORN_CONFIG)]
+    return command
+
+
+def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
+def supervise(children: list[subprocess.Popen[bytes]]) -> int:
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    code = 0
+    while not stopping:
+        exited = [p for p in children if p.poll() is not None]
+        if exited:
+            code = exited[0].returncode or 1
+            break
+        time.sleep(0.2)
+    for process in reversed(children):
+        _stop(process)
+    return code
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
