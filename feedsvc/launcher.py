@@ -84,3 +84,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

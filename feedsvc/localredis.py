@@ -37,6 +37,7 @@ def start_private_redis(port: int, data_dir: Path, persistent: bool) -> subproce
             "no Redis answers and redis-server is not installed: install it "
             "(apt-get install redis-server, brew install redis) or set REDIS_URL"
         )
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     durability = ["--appendonly", "yes", "--appendfsync", "everysec"] if persistent else []
     args = [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir)]

@@ -114,7 +114,10 @@ def entry_links(item: FeedItem) -> list[dict[str, str]]:
         {"href": paper.abs_url, "rel": "alternate", "type": "text/html", "title": "arXiv"},
         {"href": paper.pdf_url, "rel": "related", "type": "application/pdf", "title": "PDF"},
     ]
-    links += [{"href": url, "rel": "related", "title": "Code"} for url in paper.code_links]
+    links += [
+        {"href": url, "rel": "related", "type": "text/html", "title": "Code"}
+        for url in paper.code_links
+    ]
     return [{k: xml_text(v) for k, v in link.items()} for link in links]
 
 

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedsvc.config import Settings, load_topics
+from feedsvc.errors import ConfigError
+
+
+def test_defaults_point_at_the_real_services() -> None:
+    settings = Settings.from_env({})
+    assert settings.arxiv_api_url == "https://export.arxiv.org/api/query"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.fetch_interval_seconds == 3600
+    assert settings.topics_file.name == "topics.toml" and settings.topics_file.exists()
+    assert not settings.llm_enabled
+
+
+def test_shipped_topics_file_is_valid() -> None:
+    topics = load_topics(Settings.from_env({}).topics_file)
+    assert {t.slug for t in topics} >= {"contrastive", "few-shot", "face-recognition", "rag"}
+    assert all("cat:" in t.query for t in topics)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FEEDSVC_FETCH_INTERVAL_SECONDS", "soon", "FEEDSVC_FETCH_INTERVAL_SECONDS='soon' is not"),
+        ("FEEDSVC_FETCH_INTERVAL_SECONDS", "5", "must be at least 60"),
+        ("FEEDSVC_ARXIV_API_URL", "export.arxiv.org", "FEEDSVC_ARXIV_API_URL="),
+        ("REDIS_URL", "http://localhost", "REDIS_URL="),
+        ("FEEDSVC_FEED_SIZE", "2.5", "FEEDSVC_FEED_SIZE='2.5' is not a whole number"),
+        ("FEEDSVC_LOG_LEVEL", "loud", "FEEDSVC_LOG_LEVEL="),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({name: value})
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_secrets_stay_out_of_repr_and_errors() -> None:
+    settings = Settings.from_env(
+        {"OPENAI_API_KEY": "sk-secret", "REDIS_URL": "redis://:hunter2@redis:6379/0"}
+    )
+    assert "sk-secret" not in repr(settings)
+    assert "hunter2" not in settings.redis_url_redacted
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"REDIS_URL": "http://:hunter2@redis:6379/0"})
+    assert "hunter2" not in str(caught.value)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "topics.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """
+[topics.rag]
+title = "RAG"
+query = 'abs:"retrieval augmented"'
+languages = ["zh", "en"]
+"""
+
+
+def test_topics_file_is_read_in_order_with_defaults(tmp_path: Path) -> None:
+    extra = '[topics.few]\ntitle = "Few"\nquery = "abs:few"\n'
+    (rag, few) = load_topics(write(tmp_path, GOOD + extra))
+    assert (rag.slug, rag.languages, rag.default_language, rag.max_results) == (
+        "rag", ("zh", "en"), "zh", 50,
+    )  # fmt: skip
+    assert few.languages == ("en",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace('["zh", "en"]', "[]"), "topic 'rag': field 'languages'"),
+        (GOOD.replace('"zh"', '"Chinese"'), "topic 'rag': field 'languages': 'Chinese'"),
+        (GOOD.replace('title = "RAG"', ""), "topic 'rag': field 'title': required"),
+        (GOOD + "max_results = 0\n", "topic 'rag': field 'max_results'"),
+        (GOOD + "max_result = 10\n", "topic 'rag': field 'max_result': unknown field"),
+        (GOOD.replace("topics.rag", "topics.RAG"), "topic 'RAG': field 'slug'"),
+        ("[topics]\n", "no [topics.<slug>] tables"),
+        ("[topics.rag\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_topics_file_names_file_topic_and_field(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_topics(path)
+    assert str(caught.value).startswith(str(path))
+    assert expected in str(caught.value)
+
+
+def test_a_missing_topics_file_says_which_setting_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="FEEDSVC_TOPICS_FILE"):
+        load_topics(tmp_path / "absent.toml")
