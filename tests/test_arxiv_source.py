@@ -112,8 +112,15 @@ def silent_server() -> Iterator[str]:
 
 def test_a_silent_server_times_out_cleanly(silent_server: str) -> None:
     source = ArxivSource(silent_server, delay_seconds=0, timeout_seconds=0.5, num_retries=0)
-    with pytest.raises(SourceError, match="t"):
+    with pytest.raises(SourceError, match="no answer from 127.0.0.1:"):
         source.fetch_new(topic(), nothing_stored, limit=10)
+
+
+def test_a_closed_port_is_a_short_connection_error() -> None:
+    source = ArxivSource("http://127.0.0.1:9/api/query", 0, 1, num_retries=0)
+    with pytest.raises(SourceError) as caught:
+        source.fetch_new(topic(), nothing_stored, limit=10)
+    assert caught.value.reason == "cannot connect to 127.0.0.1:9"
 
 
 def test_split_versioned_id() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,6 +127,7 @@ def test_feedsvc_up_starts_redis_worker_and_web(
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{web_port}"
@@ -138,7 +140,8 @@ def test_feedsvc_up_starts_redis_worker_and_web(
         assert up.wait(timeout=30) == 0
         assert not answers(f"redis://127.0.0.1:{redis_port}/0")
     finally:
-        up.kill()
+        with contextlib.suppress(ProcessLookupError):  # the group: redis, worker, gunicorn
+            os.killpg(up.pid, signal.SIGKILL)
         up.wait()
         log.close()
         print((tmp_path / "up.log").read_text())

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 import arxiv
 import requests
@@ -49,6 +50,7 @@ class ArxivSource:
             page_size=MAX_PAGE_SIZE, delay_seconds=delay_seconds, num_retries=num_retries
         )
         self.client.query_url_format = api_url + "?{}"
+        self._host = urlsplit(api_url).netloc
         self.client._session = _TimeoutSession(timeout_seconds)
 
     def fetch_new(self, topic: Topic, stored_versions: StoredVersions, limit: int) -> list[Paper]:
@@ -71,6 +73,10 @@ class ArxivSource:
             raise SourceError(topic.slug, f"HTTP {exc.status} from {exc.url}") from exc
         except arxiv.UnexpectedEmptyPageError as exc:
             raise SourceError(topic.slug, f"empty page where results were due: {exc.url}") from exc
+        except requests.Timeout as exc:
+            raise SourceError(topic.slug, f"no answer from {self._host} in time") from exc
+        except requests.ConnectionError as exc:
+            raise SourceError(topic.slug, f"cannot connect to {self._host}") from exc
         except (arxiv.ArxivError, requests.RequestException) as exc:
             raise SourceError(topic.slug, f"{type(exc).__name__}: {exc}") from exc
 
