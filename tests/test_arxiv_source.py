@@ -112,7 +112,7 @@ def silent_server() -> Iterator[str]:
 
 def test_a_silent_server_times_out_cleanly(silent_server: str) -> None:
     source = ArxivSource(silent_server, delay_seconds=0, timeout_seconds=0.5, num_retries=0)
-    with pytest.raises(SourceError, match="no answer from 127.0.0.1:"):
+    with pytest.raises(SourceError, match=r"no answer from 127\.0\.0\.1:"):
         source.fetch_new(topic(), nothing_stored, limit=10)
 
 
