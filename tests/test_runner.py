@@ -6,12 +6,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 
 from feedsvc.config import Settings, load_topics
+from feedsvc.keys import Keys
 from feedsvc.store import Store
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
-from worker.enrich import LLMEnricher, build_llm_client
+from worker.enrich import ExtractiveEnricher, LLMEnricher, build_llm_client
 from worker.runner import CycleReport, Runner
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
@@ -107,3 +109,19 @@ def test_stop_finishes_the_paper_in_hand(runner: Runner, llm: FakeLLM) -> None:
     assert len(llm.calls) == 1
     paper_id = llm.calls[0].arxiv_id
     assert runner.store.load_enrichment(paper_id, "zh") is not None
+
+
+def test_run_forever_waits_out_a_redis_outage(
+    settings: Settings, arxiv_replay: ArxivReplay, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = Store(redis.Redis.from_url("redis://127.0.0.1:9/0"), Keys("x"))
+    topics = load_topics(settings.topics_file)
+    source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
+    runner = Runner(topics, dead, source, ExtractiveEnricher(), "c", clock)
+    thread = threading.Thread(target=runner.run_forever, args=(3600,))
+    thread.start()
+    threading.Event().wait(0.5)
+    runner.stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert "redis unavailable" in caplog.text

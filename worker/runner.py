@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import redis
+
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed, SourceError
 from feedsvc.models import Paper
@@ -23,6 +25,7 @@ RETRY_MAX_SECONDS = 6 * 3600.0
 CLAIM_IDLE_SECONDS = 600.0
 WORK_BATCH = 16
 IDLE_POLL_SECONDS = 30.0
+OUTAGE_BACKOFF_SECONDS = 10.0
 INCREMENTAL_FETCH_LIMIT = 1000  # after a first fetch: enough for a week-long pause
 
 
@@ -76,16 +79,30 @@ class Runner:
         return report
 
     def run_forever(self, interval_seconds: float) -> None:
-        """Fetch every `interval_seconds` and enrich in between, until `stop` is set."""
+        """Fetch every `interval_seconds` and enrich in between, until `stop` is set.
+
+        A Redis outage or an unexpected error is logged and waited out; the loop goes on.
+        """
         next_fetch = self.clock()
         while not self.stop.is_set():
-            report = CycleReport()
-            if self.clock() >= next_fetch:
-                self.fetch_all(report)
-                next_fetch = self.clock() + timedelta(seconds=interval_seconds)
-            self.enrich_due(report)
-            wait = min(IDLE_POLL_SECONDS, (next_fetch - self.clock()).total_seconds())
+            try:
+                next_fetch = self._cycle(next_fetch, interval_seconds)
+                wait = min(IDLE_POLL_SECONDS, (next_fetch - self.clock()).total_seconds())
+            except redis.RedisError as exc:
+                log.error("redis unavailable: %s; retrying in %gs", exc, OUTAGE_BACKOFF_SECONDS)
+                wait = OUTAGE_BACKOFF_SECONDS
+            except Exception:
+                log.exception("unexpected error in the worker loop; retrying")
+                wait = OUTAGE_BACKOFF_SECONDS
             self.stop.wait(max(wait, 0.0))
+
+    def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
+        report = CycleReport()
+        if self.clock() >= next_fetch:
+            self.fetch_all(report)
+            next_fetch = self.clock() + timedelta(seconds=interval_seconds)
+        self.enrich_due(report)
+        return next_fetch
 
     def fetch_all(self, report: CycleReport) -> None:
         for topic in self.topics:
