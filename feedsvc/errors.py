@@ -31,9 +31,21 @@ class SourceError(FeedsvcError):
 
 
 class EnrichmentFailed(FeedsvcError):
-    """One enrichment attempt failed; `transient` says whether a retry can help."""
+    """One enrichment attempt failed.
 
-    def __init__(self, reason: str, transient: bool = True) -> None:
+    `kind` is "call" (the request failed) or "validation" (the output was rejected);
+    `retry_after_seconds` is the server's Retry-After, when it sent one.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        transient: bool = True,
+        kind: str = "call",
+        retry_after_seconds: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.kind = kind
+        self.retry_after_seconds = retry_after_seconds

@@ -107,15 +107,19 @@ class Enrichment:
     tokens_in: int = 0
     tokens_out: int = 0
     duration_ms: int = 0
+    finish_reason: str = ""
+    unverified_numbers: tuple[str, ...] = ()
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def provenance(self) -> str:
-        if self.method == "llm":
-            return (
-                f"Summary, takeaways and translation by {self.model} (prompt {self.prompt_version})"
-            )
-        return "Offline extractive summary: sentences chosen from the abstract, no model used"
+        if self.method == "extractive":
+            return "Offline extractive summary: sentences chosen from the abstract, no model used"
+        line = f"Summary, takeaways and translation by {self.model} (prompt {self.prompt_version})"
+        if self.unverified_numbers:
+            numbers = ", ".join(self.unverified_numbers)
+            line += f"; numbers not found in the abstract, possibly unfaithful: {numbers}"
+        return line
 
     def to_redis(self) -> dict[str, str]:
         return {
@@ -132,6 +136,8 @@ class Enrichment:
             "tokens_in": str(self.tokens_in),
             "tokens_out": str(self.tokens_out),
             "duration_ms": str(self.duration_ms),
+            "finish_reason": self.finish_reason,
+            "unverified_numbers": json.dumps(list(self.unverified_numbers)),
             "created_at": _encode_time(self.created_at),
         }
 
@@ -152,6 +158,8 @@ class Enrichment:
             tokens_in=int(data.get("tokens_in", "0")),
             tokens_out=int(data.get("tokens_out", "0")),
             duration_ms=int(data.get("duration_ms", "0")),
+            finish_reason=data.get("finish_reason", ""),
+            unverified_numbers=tuple(json.loads(data.get("unverified_numbers", "[]"))),
             created_at=_decode_time(data["created_at"]),
         )
 

@@ -161,12 +161,32 @@ class _ArxivHandler(_QuietHandler):
 
 # -- OpenAI-compatible LLM ----------------------------------------------------
 
-# What the fake model writes per language: (summary, takeaway, translation prefix).
+NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八"]
+ENGLISH_NUMERALS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+# What the fake model writes per language: summary, one takeaway, the translated abstract.
 CANNED = {
-    "Simplified Chinese": ("这篇论文研究了{title}。", "要点{n}：{title}", "摘要翻译："),
-    "English": ("This paper studies {title}.", "Point {n} about {title}", ""),
-    "Japanese": ("この論文は{title}を研究する。", "要点{n}：{title}", "要約の翻訳："),
+    "Simplified Chinese": (
+        "这篇论文研究了「{w}」相关的方法，并报告了实验结果。",
+        "要点{n}：论文围绕「{w}」提出了新的思路。",
+        "【译文】本文研究了「{w}」问题，提出了一种新方法，并在实验中验证了其有效性。",
+    ),
+    "English": (
+        "This paper studies {w} and reports the results of its experiments.",
+        "Point {n} is about {w} and the method of the paper.",
+        "",
+    ),
+    "Japanese": (
+        "この論文は「{w}」に関する手法を研究し、実験結果を報告する。",
+        "要点{n}：「{w}」についての新しい考え方を示す。",
+        "【訳文】本論文は「{w}」の問題を扱い、新しい手法を提案して実験で有効性を確かめた。",
+    ),
 }
+INJECTION_MARKER = "ignore previous instructions"
+
+
+def topic_word(title: str) -> str:
+    """The word of the title the fake model writes about: its first one."""
+    return title.split()[0] if title.split() else "?"
 
 
 @dataclass
@@ -176,15 +196,19 @@ class LLMCall:
     model: str
     response_format: dict[str, Any]
     outcome: str
+    corrective: bool
 
 
 @dataclass
 class FakeLLM:
     """An OpenAI-compatible chat completions server with scriptable failures.
 
-    `script` holds outcomes for the next calls, one each, in order: "ok", "500", "429",
-    "timeout", "broken_json", "invalid" (schema-valid JSON with too few takeaways), or
-    "slow". With an empty script every call succeeds after `latency_seconds`.
+    `script` holds outcomes for the next calls, one each, in order. Failures of the call:
+    "500", "429" (with Retry-After: 1), "timeout". Outputs that validation must reject:
+    "broken_json", "invalid" (too few takeaways), "chatter", "markdown", "wrong_language",
+    "truncated" (finish_reason length). Accepted with a flag: "invented_number". Also "slow".
+    A paper whose abstract says "ignore previous instructions" gets a model that obeys it.
+    With an empty script every call succeeds after `latency_seconds`.
     """
 
     latency_seconds: float = 0.0
@@ -216,53 +240,86 @@ class FakeLLM:
             self.server.close()
 
 
-def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The paper data and the language name a feedsvc prompt asks for."""
-    system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+@dataclass
+class ParsedRequest:
+    paper: dict[str, Any]
+    language: str
+    translate: bool
+    corrective: bool
+
+
+def parse_request(body: dict[str, Any]) -> ParsedRequest:
+    """What a feedsvc prompt asks for: the paper, the language, whether to translate."""
+    messages = body["messages"]
+    system = messages[0]["content"]
+    user = next(m["content"] for m in messages[1:] if "<paper>" in m["content"])
     paper = json.loads(user.split("<paper>", 1)[1].split("</paper>", 1)[0])
     language = re.search(r"Write every field in ([A-Za-z ]+?)\.", system)
-    return paper, language.group(1) if language else "English"
+    return ParsedRequest(
+        paper=paper,
+        language=language.group(1) if language else "English",
+        translate="title_translated" in system,
+        corrective=len(messages) > 2,
+    )
 
 
-def fake_completion(paper: dict[str, Any], language: str, translate: bool, n: int) -> str:
-    summary, takeaway, prefix = CANNED.get(language, CANNED["English"])
-    title = short_title(paper["title"])
+def fake_fields(request: ParsedRequest, takeaways: int = 4) -> dict[str, Any]:
+    summary, takeaway, translation = CANNED.get(request.language, CANNED["English"])
+    word = topic_word(request.paper["title"])
+    numerals = ENGLISH_NUMERALS if request.language == "English" else NUMERALS
     fields: dict[str, Any] = {
-        "summary": summary.format(title=title),
-        "takeaways": [takeaway.format(n=i, title=title) for i in range(1, n + 1)],
+        "summary": summary.format(w=word),
+        "takeaways": [takeaway.format(n=numerals[i], w=word) for i in range(takeaways)],
     }
-    if translate:
-        fields["title_translated"] = f"{prefix}{title}"
-        fields["abstract_translated"] = f"{prefix}{paper['abstract']}"
-    return json.dumps(fields, ensure_ascii=False)
+    if request.translate:
+        fields["title_translated"] = f"译：{request.paper['title']}"
+        fields["abstract_translated"] = translation.format(w=word)
+    return fields
+
+
+def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
+    """The fields as a misbehaving model would write them."""
+    english = CANNED["English"][0].format(w="it")
+    spoilt = {
+        "invalid": {"takeaways": fields["takeaways"][:2]},
+        "chatter": {"summary": "Here is the summary you asked for. " + fields["summary"]},
+        "markdown": {"summary": "**Summary**: " + fields["summary"]},
+        "wrong_language": {"summary": english, "takeaways": [english] * 3},
+        "invented_number": {"summary": fields["summary"] + " Accuracy 97.25%."},
+    }
+    return {**fields, **spoilt.get(outcome, {})}
 
 
 class _LLMHandler(_QuietHandler):
     def do_POST(self) -> None:
         llm: FakeLLM = self.server.app.llm  # type: ignore[attr-defined]
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        paper, language = parse_request(body)
+        request = parse_request(body)
         outcome = llm.next_outcome()
-        llm.calls.append(
-            LLMCall(paper["arxiv_id"], language, body["model"], body["response_format"], outcome)
+        if INJECTION_MARKER in request.paper["abstract"].lower():
+            outcome = "chatter"
+        paper_id, language = request.paper["arxiv_id"], request.language
+        call = LLMCall(
+            paper_id, language, body["model"], body["response_format"], outcome, request.corrective
         )
+        llm.calls.append(call)
         time.sleep(llm.latency_seconds)
         if outcome in _FAILURES:
             _FAILURES[outcome](self, llm)
             return
         if outcome == "slow":
             time.sleep(llm.timeout_seconds / 2)
-        translate = "title_translated" in json.dumps(body["response_format"])
-        content = fake_completion(paper, language, translate, 2 if outcome == "invalid" else 4)
+        content = json.dumps(spoil(fake_fields(request), outcome), ensure_ascii=False)
         if outcome == "broken_json":
             content = content[: len(content) // 2]
-        self.send_json(200, completion_body(body["model"], content))
+        finish = "length" if outcome == "truncated" else "stop"
+        self.send_json(200, completion_body(body["model"], content, finish))
 
     def send_json(self, status: int, data: dict[str, Any], **headers: str) -> None:
         self.send_body(status, json.dumps(data).encode(), "application/json", **headers)
 
 
-def completion_body(model: str, content: str) -> dict[str, Any]:
+def completion_body(model: str, content: str, finish_reason: str = "stop") -> dict[str, Any]:
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -272,7 +329,7 @@ def completion_body(model: str, content: str) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {"prompt_tokens": 300, "completion_tokens": 120, "total_tokens": 420},
@@ -296,8 +353,3 @@ _FAILURES: dict[str, Callable[[_LLMHandler, FakeLLM], None]] = {
     "429": _error(429, "rate limited", Retry_After="1"),
     "timeout": _hang,
 }
-
-
-def short_title(title: str) -> str:
-    """How the fake model quotes a title: its first 60 characters."""
-    return title[:60].strip()

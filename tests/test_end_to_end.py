@@ -19,7 +19,7 @@ from tests.servers import (
     entry_id,
     fixture_entries,
     revise_entry,
-    short_title,
+    topic_word,
 )
 from worker.cli import main as worker_main
 
@@ -85,9 +85,9 @@ def check_entry(entry: Any, recorded: Any) -> None:
     title = " ".join(recorded.find(f"{ATOM}title").text.split())
     abstract = " ".join(recorded.find(f"{ATOM}summary").text.split())
     paper_id = entry_id(recorded)
-    short = short_title(title)
+    word = topic_word(title)
     authors = [a.find(f"{ATOM}name").text for a in recorded.iterfind(f"{ATOM}author")]
-    assert entry.title == f"摘要翻译：{short}"
+    assert entry.title == f"译：{title}"
     assert parse_time(entry.published) == parse_time(recorded.find(f"{ATOM}published").text)
     assert [a.name for a in entry.authors] == authors
     assert {t.term for t in entry.tags} == {
@@ -97,12 +97,15 @@ def check_entry(entry: Any, recorded: Any) -> None:
     assert links[("alternate", "text/html")] == f"https://arxiv.org/abs/{paper_id}"
     assert links[("related", "application/pdf")].startswith(f"https://arxiv.org/pdf/{paper_id}v")
     html = unescape(entry.content[0].value)
-    assert f"这篇论文研究了{short}。" in html
-    assert html.count("<li>") == 4 and "要点4：" in html
-    assert f"摘要翻译：{abstract}" in html
+    summary = f"这篇论文研究了「{word}」相关的方法，并报告了实验结果。"
+    assert entry.summary == summary and summary in html
+    assert (
+        html.count("<li>") == 4 and f"<li>要点四：论文围绕「{word}」提出了新的思路。</li>" in html
+    )
+    assert f"【译文】本文研究了「{word}」问题" in html
     assert abstract in html
     assert "test-model" in html and "机器生成" in html
-    assert entry.summary == f"这篇论文研究了{short}。"
+    assert "possibly unfaithful" not in html
 
 
 def test_day_two_shows_exactly_the_new_paper_and_the_new_versions(

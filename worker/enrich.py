@@ -8,6 +8,8 @@ import math
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import openai
@@ -15,12 +17,21 @@ import openai
 from feedsvc.config import Settings
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import SOURCE_LANGUAGE, Enrichment, Paper
+from worker.validate import (
+    check_language,
+    check_plain_text,
+    strip_list_marker,
+    unverified_numbers,
+)
 
 log = logging.getLogger(__name__)
 
 PROMPT_VERSION = "2026-11-22.1"
 MIN_TAKEAWAYS, MAX_TAKEAWAYS = 3, 7
 MAX_SUMMARY_SENTENCES = 3
+MAX_SUMMARY_CHARS = 1200
+MAX_TAKEAWAY_CHARS = 400
+MAX_TRANSLATION_CHARS = 8000
 LANGUAGE_NAMES = {
     "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
     "hi": "Hindi", "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch",
@@ -105,6 +116,9 @@ def rank_sentences(sentences: list[str]) -> list[int]:
 
 # -- LLM ----------------------------------------------------------------------
 
+CallRecorder = Callable[[str, int, int, str], None]
+"""Told of every LLM call: model, tokens in, tokens out, outcome ("ok" or a failure kind)."""
+
 
 def build_llm_client(settings: Settings) -> openai.OpenAI:
     """An OpenAI client for the configured endpoint, with our timeout and retry count."""
@@ -116,23 +130,46 @@ def build_llm_client(settings: Settings) -> openai.OpenAI:
     )
 
 
-class LLMEnricher:
-    """One chat completion per paper and language, JSON validated before it is returned."""
+@dataclass
+class _Exchange:
+    """The messages of one enrichment and what its calls cost so far."""
 
-    def __init__(self, client: openai.OpenAI, model: str) -> None:
+    messages: list[dict[str, str]]
+    tokens_in: int = 0
+    tokens_out: int = 0
+    finish_reason: str = ""
+
+
+class LLMEnricher:
+    """One chat completion per paper and language, validated before it is returned.
+
+    An output that fails validation is asked for once more, with the reason; a second
+    failure raises EnrichmentFailed like any other failed attempt.
+    """
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        response_format: str = "json_schema",
+        record_call: CallRecorder | None = None,
+    ) -> None:
         self.client = client
         self.model = model
+        self.response_format = response_format
+        self.record_call = record_call or (lambda *_: None)
 
     def enrich(self, paper: Paper, language: str) -> Enrichment:
         translate = language != SOURCE_LANGUAGE
+        exchange = _Exchange(build_messages(paper, language, translate))
         started = time.monotonic()
-        response = self._complete(paper, language, translate)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        choice = response.choices[0]
-        if choice.finish_reason not in (None, "stop"):
-            raise EnrichmentFailed(f"model stopped early: finish_reason={choice.finish_reason}")
-        fields = parse_llm_output(choice.message.content or "", translate)
-        usage = response.usage
+        try:
+            fields = self._attempt(exchange, paper, language, translate)
+        except EnrichmentFailed as first:
+            if first.kind != "validation":
+                raise
+            exchange.messages += correction_messages(first.reason)
+            fields = self._attempt(exchange, paper, language, translate)
         return Enrichment(
             language=language,
             method="llm",
@@ -142,32 +179,82 @@ class LLMEnricher:
             abstract_translated=fields.get("abstract_translated", ""),
             source_version=paper.version,
             source_hash=paper.source_hash,
-            model=response.model or self.model,
+            model=self.model,
             prompt_version=PROMPT_VERSION,
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
-            duration_ms=duration_ms,
+            tokens_in=exchange.tokens_in,
+            tokens_out=exchange.tokens_out,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            finish_reason=exchange.finish_reason,
+            unverified_numbers=fields["unverified_numbers"],
         )
 
-    def _complete(self, paper: Paper, language: str, translate: bool) -> Any:
+    def _attempt(
+        self, exchange: _Exchange, paper: Paper, language: str, translate: bool
+    ) -> dict[str, Any]:
+        response = self._complete(exchange.messages, translate)
+        usage = response.usage
+        tokens_in = usage.prompt_tokens if usage else 0
+        tokens_out = usage.completion_tokens if usage else 0
+        exchange.tokens_in += tokens_in
+        exchange.tokens_out += tokens_out
+        choice = response.choices[0]
+        exchange.finish_reason = choice.finish_reason or ""
+        content = choice.message.content or ""
         try:
-            return self.client.chat.completions.create(**self._request(paper, language, translate))
+            if choice.finish_reason not in (None, "stop"):
+                raise EnrichmentFailed(f"model stopped early: finish_reason={choice.finish_reason}")
+            fields = parse_llm_output(content, translate)
+            fields["unverified_numbers"] = validate_fields(fields, paper, language)
+        except EnrichmentFailed as exc:
+            self.record_call(self.model, tokens_in, tokens_out, exc.kind)
+            exchange.messages.append({"role": "assistant", "content": content[:4000]})
+            raise
+        self.record_call(self.model, tokens_in, tokens_out, "ok")
+        return fields
+
+    def _complete(self, messages: list[dict[str, str]], translate: bool) -> Any:
+        try:
+            return self.client.chat.completions.create(**self._request(messages, translate))
         except openai.APIStatusError as exc:
-            transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
-            raise EnrichmentFailed(f"HTTP {exc.status_code} from the LLM", transient) from exc
+            self.record_call(self.model, 0, 0, "call")
+            raise _status_failure(exc) from exc
         except openai.APITimeoutError as exc:
+            self.record_call(self.model, 0, 0, "call")
             raise EnrichmentFailed("LLM request timed out") from exc
         except openai.APIConnectionError as exc:
+            self.record_call(self.model, 0, 0, "call")
             raise EnrichmentFailed(f"cannot reach the LLM: {exc}") from exc
 
-    def _request(self, paper: Paper, language: str, translate: bool) -> dict[str, Any]:
-        schema = {"name": "paper_enrichment", "strict": True, "schema": output_schema(translate)}
+    def _request(self, messages: list[dict[str, str]], translate: bool) -> dict[str, Any]:
+        if self.response_format == "json_object":
+            response_format: dict[str, Any] = {"type": "json_object"}
+        else:
+            schema = {
+                "name": "paper_enrichment",
+                "strict": True,
+                "schema": output_schema(translate),
+            }
+            response_format = {"type": "json_schema", "json_schema": schema}
         return {
             "model": self.model,
-            "messages": build_messages(paper, language, translate),
-            "response_format": {"type": "json_schema", "json_schema": schema},
+            "messages": messages,
+            "response_format": response_format,
             "temperature": 0.2,
         }
+
+
+def _status_failure(exc: openai.APIStatusError) -> EnrichmentFailed:
+    status = exc.status_code
+    transient = status in (408, 409, 429) or status >= 500
+    retry_after = _retry_after_seconds(exc.response.headers.get("retry-after"))
+    return EnrichmentFailed(f"HTTP {status} from the LLM", transient, "call", retry_after)
+
+
+def _retry_after_seconds(raw: str | None) -> float | None:
+    try:
+        return max(float(raw), 0.0) if raw else None
+    except ValueError:
+        return None  # an HTTP date: rare from LLM servers; our own backoff applies
 
 
 def output_schema(translate: bool) -> dict[str, Any]:
@@ -205,15 +292,31 @@ def build_messages(paper: Paper, language: str, translate: bool) -> list[dict[st
             f"- title_translated: the title in {name}.\n"
             f"- abstract_translated: the whole abstract in {name}, faithfully, LaTeX kept.\n"
         )
-    system += "No greetings, no comments about the task, no Markdown."
+    system += (
+        "Use only numbers that appear in the abstract. "
+        "No greetings, no comments about the task, no Markdown."
+    )
     data = {
         "arxiv_id": paper.id,
         "title": paper.title,
         "abstract": paper.abstract,
         "comment": paper.comment,
     }
-    user = f"<paper>\n{json.dumps(data, ensure_ascii=False)}\n</paper>"
+    # "<" escaped, so no text inside the data can close the <paper> delimiter.
+    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    user = f"<paper>\n{payload}\n</paper>"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def correction_messages(reason: str) -> list[dict[str, str]]:
+    """What the model is told after a rejected output, before its one second chance."""
+    return [
+        {
+            "role": "user",
+            "content": f"Your answer was rejected: {reason}. Return the corrected JSON object "
+            "only, following every instruction above.",
+        }
+    ]
 
 
 def parse_llm_output(content: str, translate: bool) -> dict[str, Any]:
@@ -221,26 +324,49 @@ def parse_llm_output(content: str, translate: bool) -> dict[str, Any]:
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise EnrichmentFailed(f"LLM returned invalid JSON: {exc.msg}") from exc
+        raise _invalid(f"invalid JSON: {exc.msg}") from exc
     if not isinstance(data, dict):
-        raise EnrichmentFailed("LLM returned JSON that is not an object")
-    summary = _clean_text(data.get("summary"), "summary")
+        raise _invalid("JSON that is not an object")
+    summary = _clean_text(data.get("summary"), "summary", MAX_SUMMARY_CHARS)
     if len(_SENTENCE_END.findall(summary)) > MAX_SUMMARY_SENTENCES:
-        raise EnrichmentFailed(f"summary has more than {MAX_SUMMARY_SENTENCES} sentences")
+        raise _invalid(f"summary has more than {MAX_SUMMARY_SENTENCES} sentences")
     takeaways = data.get("takeaways")
     if not isinstance(takeaways, list) or not MIN_TAKEAWAYS <= len(takeaways) <= MAX_TAKEAWAYS:
-        raise EnrichmentFailed(f"takeaways must be a list of {MIN_TAKEAWAYS} to {MAX_TAKEAWAYS}")
+        raise _invalid(f"takeaways must be a list of {MIN_TAKEAWAYS} to {MAX_TAKEAWAYS}")
     fields: dict[str, Any] = {
         "summary": summary,
-        "takeaways": [_clean_text(t, "takeaways") for t in takeaways],
+        "takeaways": [
+            strip_list_marker(_clean_text(t, "takeaways", MAX_TAKEAWAY_CHARS)) for t in takeaways
+        ],
     }
     if translate:
-        for name in ("title_translated", "abstract_translated"):
-            fields[name] = _clean_text(data.get(name), name)
+        fields["title_translated"] = _clean_text(data.get("title_translated"), "title", 500)
+        fields["abstract_translated"] = _clean_text(
+            data.get("abstract_translated"), "abstract_translated", MAX_TRANSLATION_CHARS
+        )
     return fields
 
 
-def _clean_text(value: Any, field_name: str) -> str:
+def validate_fields(fields: dict[str, Any], paper: Paper, language: str) -> tuple[str, ...]:
+    """Reject chatter, Markdown and the wrong language; return numbers not in the abstract."""
+    written = [fields["summary"], *fields["takeaways"]]
+    for name, value in [("summary", fields["summary"]), ("takeaways", " ".join(written[1:]))]:
+        check_plain_text(value, name)
+    check_language(" ".join(written), language)
+    if "abstract_translated" in fields:
+        check_plain_text(fields["abstract_translated"], "abstract_translated")
+        check_language(fields["abstract_translated"], language)
+    return unverified_numbers(written, f"{paper.title} {paper.abstract} {paper.comment}")
+
+
+def _invalid(problem: str) -> EnrichmentFailed:
+    return EnrichmentFailed(f"LLM output rejected: {problem}", kind="validation")
+
+
+def _clean_text(value: Any, field_name: str, max_chars: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise EnrichmentFailed(f"LLM output field {field_name!r} is missing or empty")
-    return " ".join(_CONTROL_CHARS.sub("", value).split())
+        raise _invalid(f"field {field_name!r} is missing or empty")
+    text = " ".join(_CONTROL_CHARS.sub("", value).split())
+    if len(text) > max_chars:
+        raise _invalid(f"field {field_name!r} is longer than {max_chars} characters")
+    return text
