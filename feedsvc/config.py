@@ -20,6 +20,13 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
 ARXIV_PAGE_LIMIT = 2000
+# USD per million tokens (input, output), standard tier, as published when this was written.
+DEFAULT_PRICES = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,13 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = 60.0
     llm_max_retries: int = 2
+    llm_response_format: str = "json_schema"
+    llm_max_attempts: int = 5
+    llm_concurrency: int = 8
+    llm_rpm: int = 0
+    llm_tpm: int = 0
+    llm_daily_token_budget: int = 0
+    llm_prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     fetch_interval_seconds: float = 3600.0
     feed_size: int = 50
     publish_grace_seconds: float = 21600.0
@@ -78,11 +92,20 @@ class Settings:
             openai_api_key=reader.optional("OPENAI_API_KEY"),
             llm_model=reader.text("FEEDSVC_LLM_MODEL", defaults.llm_model),
             llm_timeout_seconds=reader.number("FEEDSVC_LLM_TIMEOUT_SECONDS", 60.0, minimum=1),
-            llm_max_retries=int(reader.number("FEEDSVC_LLM_MAX_RETRIES", 2, minimum=0, whole=True)),
+            llm_max_retries=reader.whole("FEEDSVC_LLM_MAX_RETRIES", 2, minimum=0),
+            llm_response_format=reader.text(
+                "FEEDSVC_LLM_RESPONSE_FORMAT", "json_schema", _one_of("json_schema", "json_object")
+            ),
+            llm_max_attempts=reader.whole("FEEDSVC_LLM_MAX_ATTEMPTS", 5, minimum=1),
+            llm_concurrency=reader.whole("FEEDSVC_LLM_CONCURRENCY", 8, minimum=1),
+            llm_rpm=reader.whole("FEEDSVC_LLM_RPM", 0, minimum=0),
+            llm_tpm=reader.whole("FEEDSVC_LLM_TPM", 0, minimum=0),
+            llm_daily_token_budget=reader.whole("FEEDSVC_LLM_DAILY_TOKEN_BUDGET", 0, minimum=0),
+            llm_prices=reader.prices("FEEDSVC_LLM_PRICES"),
             fetch_interval_seconds=reader.number(
                 "FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60
             ),
-            feed_size=int(reader.number("FEEDSVC_FEED_SIZE", 50, minimum=1, whole=True)),
+            feed_size=reader.whole("FEEDSVC_FEED_SIZE", 50, minimum=1),
             publish_grace_seconds=reader.number(
                 "FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, minimum=0
             ),
@@ -111,6 +134,24 @@ class _EnvReader:
     def text(self, name: str, default: str, check: Callable[[str], str] | None = None) -> str:
         raw = self.env.get(name, "").strip() or default
         return _checked(name, raw, check) if check else raw
+
+    def whole(self, name: str, default: int, minimum: int) -> int:
+        return int(self.number(name, default, minimum, whole=True))
+
+    def prices(self, name: str) -> dict[str, tuple[float, float]]:
+        """'model=in:out,...' in USD per million tokens, over the defaults."""
+        prices = dict(DEFAULT_PRICES)
+        raw = self.env.get(name, "").strip()
+        for item in filter(None, (part.strip() for part in raw.split(","))):
+            model, _, pair = item.partition("=")
+            try:
+                tokens_in, tokens_out = (float(x) for x in pair.split(":"))
+            except ValueError:
+                raise ConfigError(
+                    f"{name}: {item!r} is not model=input:output (USD per million tokens)"
+                ) from None
+            prices[model.strip()] = (tokens_in, tokens_out)
+        return prices
 
     def number(self, name: str, default: float, minimum: float, whole: bool = False) -> float:
         raw = self.env.get(name, "").strip()
@@ -151,6 +192,15 @@ def _check_prefix(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", raw):
         raise ValueError("may hold only letters, digits, '_', '.' and '-'")
     return raw
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return raw
+
+    return check
 
 
 def _check_log_level(raw: str) -> str:

@@ -47,6 +47,22 @@ class Keys:
         """Hash: the last failure reason per 'paper_id|language'."""
         return f"{self.prefix}:enrich:failures"
 
+    def enrich_failed(self) -> str:
+        """Hash: 'paper_id|language' -> JSON {reason, source_hash, at} of items that gave up."""
+        return f"{self.prefix}:enrich:failed"
+
+    def llm_usage(self, day: str) -> str:
+        """Hash: LLM calls, tokens and outcomes per model on one UTC day (YYYY-MM-DD)."""
+        return f"{self.prefix}:llm:usage:{day}"
+
+    def llm_usage_total(self) -> str:
+        """Hash: LLM calls, tokens and outcomes per model since the start."""
+        return f"{self.prefix}:llm:usage:total"
+
+    def llm_rate(self, kind: str, window: int) -> str:
+        """String: requests or tokens spent in one minute window, shared by all workers."""
+        return f"{self.prefix}:llm:rate:{kind}:{window}"
+
     def all_keys_pattern(self) -> str:
         """A SCAN pattern matching every key under this prefix."""
         return f"{self.prefix}:*"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,6 +26,20 @@ def connect(settings: Settings) -> redis.Redis:
         socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
     )
+
+
+STAMP_FIELDS = ["method", "model", "prompt_version", "source_hash"]
+USAGE_DAYS_KEPT = 400
+
+
+@dataclass(frozen=True)
+class EnrichmentStamp:
+    """How a stored enrichment was made: enough to tell whether it is still current."""
+
+    method: str
+    model: str
+    prompt_version: str
+    source_hash: str
 
 
 @dataclass(frozen=True)
@@ -115,25 +130,67 @@ class Store:
         pipe.hset(key, mapping=enrichment.to_redis())
         pipe.hdel(self.keys.enrich_attempts(), member)
         pipe.hdel(self.keys.enrich_failures(), member)
+        pipe.hdel(self.keys.enrich_failed(), member)
         pipe.zrem(self.keys.enrich_retry(), member)
         pipe.execute()
 
-    def enrichment_is_current(self, paper: Paper, language: str) -> bool:
-        stored = self.redis.hget(self.keys.enrichment(paper.id, language), "source_hash")
-        return bool(stored == paper.source_hash)
+    # -- LLM accounting -------------------------------------------------------
+
+    def record_llm_call(
+        self, model: str, tokens_in: int, tokens_out: int, outcome: str, when: datetime
+    ) -> None:
+        """Count one call and its tokens per model, on its UTC day and in the running total."""
+        day_key = self.keys.llm_usage(when.astimezone(UTC).date().isoformat())
+        pipe = self.redis.pipeline(transaction=False)
+        for key in (day_key, self.keys.llm_usage_total()):
+            pipe.hincrby(key, f"calls:{model}", 1)
+            pipe.hincrby(key, f"tokens_in:{model}", tokens_in)
+            pipe.hincrby(key, f"tokens_out:{model}", tokens_out)
+            pipe.hincrby(key, f"outcome:{outcome}", 1)
+            pipe.hincrby(key, "tokens", tokens_in + tokens_out)
+        pipe.expire(day_key, USAGE_DAYS_KEPT * 86400)
+        pipe.execute()
+
+    def llm_usage(self, day: str | None = None) -> dict[str, int]:
+        """The counters of one UTC day (YYYY-MM-DD), or of all time when `day` is None."""
+        key = self.keys.llm_usage_total() if day is None else self.keys.llm_usage(day)
+        return {field: int(value) for field, value in self.redis.hgetall(key).items()}
+
+    def add_to_rate_window(self, kind: str, window: int, amount: int) -> int:
+        """Add to a shared per-minute counter and return its new total."""
+        key = self.keys.llm_rate(kind, window)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incrby(key, amount)
+        pipe.expire(key, 180)
+        total, _ = pipe.execute()
+        return int(total)
+
+    def enrichment_stamps(
+        self, paper_ids: Sequence[str], language: str
+    ) -> list[EnrichmentStamp | None]:
+        """How each paper's enrichment in `language` was made, or None where there is none."""
+        pipe = self.redis.pipeline(transaction=False)
+        for paper_id in paper_ids:
+            pipe.hmget(self.keys.enrichment(paper_id, language), STAMP_FIELDS)
+        return [EnrichmentStamp(*row) if row[0] else None for row in pipe.execute()]
 
     def queue_missing_enrichments(self, papers: Iterable[Paper], languages: Sequence[str]) -> int:
-        """Queue each (paper, language) whose enrichment is missing or made from older text."""
+        """Queue each (paper, language) whose enrichment is missing or made from older text.
+
+        An item that gave up on this very text stays failed until `requeue_failed`.
+        """
         wanted = [(p, lang) for p in papers for lang in languages]
         pipe = self.redis.pipeline(transaction=False)
         for paper, lang in wanted:
             pipe.hget(self.keys.enrichment(paper.id, lang), "source_hash")
-        stored_hashes = pipe.execute()
-        missing = [
-            (paper.id, lang)
-            for (paper, lang), stored in zip(wanted, stored_hashes, strict=True)
-            if stored != paper.source_hash
-        ]
+            pipe.hget(self.keys.enrich_failed(), f"{paper.id}|{lang}")
+        replies = pipe.execute()
+        missing = []
+        for i, (paper, lang) in enumerate(wanted):
+            stored_hash, failed = replies[2 * i], replies[2 * i + 1]
+            gave_up = failed is not None and json.loads(failed)["source_hash"] == paper.source_hash
+            if stored_hash != paper.source_hash and not gave_up:
+                missing.append((paper.id, lang))
         return self.enqueue(missing)
 
     # -- work queue -----------------------------------------------------------
@@ -203,6 +260,34 @@ class Store:
         attempts, *_ = pipe.execute()
         return int(attempts)
 
+    def mark_failed(self, item: WorkItem, source_hash: str, reason: str, when: datetime) -> None:
+        """Give up on an item: acknowledged, kept with its reason until `requeue_failed`."""
+        record = json.dumps({"reason": reason, "source_hash": source_hash, "at": when.isoformat()})
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.keys.enrich_failed(), item.member, record)
+        pipe.hincrby(self.keys.enrich_attempts(), item.member, 1)
+        pipe.zrem(self.keys.enrich_retry(), item.member)
+        pipe.srem(self.keys.enrich_waiting(), item.member)
+        pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
+        pipe.xdel(self.keys.enrich_queue(), item.entry_id)
+        pipe.execute()
+
+    def failed_items(self) -> dict[str, str]:
+        """'paper_id|language' -> the last reason, for every item that gave up."""
+        raw = self.redis.hgetall(self.keys.enrich_failed())
+        return {member: json.loads(record)["reason"] for member, record in raw.items()}
+
+    def requeue_failed(self) -> int:
+        """Queue every failed item again with a fresh attempt count; return how many."""
+        members = list(self.redis.hkeys(self.keys.enrich_failed()))
+        if not members:
+            return 0
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(self.keys.enrich_failed(), *members)
+        pipe.hdel(self.keys.enrich_attempts(), *members)
+        pipe.execute()
+        return self.enqueue([_split_member(m) for m in members])
+
     def attempts(self, paper_id: str, language: str) -> int:
         return int(self.redis.hget(self.keys.enrich_attempts(), f"{paper_id}|{language}") or 0)
 
@@ -212,8 +297,7 @@ class Store:
         moved = 0
         for member in due:
             if self.redis.zrem(self.keys.enrich_retry(), member):
-                paper_id, language = member.rsplit("|", 1)
-                self._push([(paper_id, language)])
+                self._push([_split_member(member)])
                 moved += 1
         return moved
 
@@ -224,6 +308,10 @@ class Store:
         return int(self.redis.zcard(self.keys.enrich_retry()))
 
     # -- topics ---------------------------------------------------------------
+
+    def topic_paper_ids(self, slug: str) -> list[str]:
+        """Every paper id of the topic, newest update first."""
+        return list(self.redis.zrevrange(self.keys.topic_papers(slug), 0, -1))
 
     def topic_paper_count(self, slug: str) -> int:
         return int(self.redis.zcard(self.keys.topic_papers(slug)))
@@ -275,6 +363,11 @@ class Store:
                 items.append(FeedItem(paper, enrichment))
         items.sort(key=lambda item: item.paper.updated, reverse=True)
         return items[:limit]
+
+
+def _split_member(member: str) -> tuple[str, str]:
+    paper_id, language = member.rsplit("|", 1)
+    return paper_id, language
 
 
 def _work_items(entries: Sequence[tuple[str, dict[str, str] | None]]) -> list[WorkItem]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -13,14 +14,16 @@ from types import FrameType
 
 import redis
 
-from feedsvc.config import Settings, load_topics
+from feedsvc.config import Settings, Topic, load_topics
 from feedsvc.errors import ConfigError
 from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
 from feedsvc.store import Store, connect
 from worker.arxiv_source import ArxivSource
 from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
-from worker.runner import Runner
+from worker.limits import RateLimiter
+from worker.runner import EnrichPolicy, Runner, utc_now
+from worker.stats import collect_stats, format_stats
 
 log = logging.getLogger("worker")
 
@@ -38,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         runner = build_runner(settings, topics)
         runner.store.redis.ping()
-        return int(args.command(runner, settings))
+        return int(args.command(runner, settings, args))
     except redis.RedisError as exc:
         print(
             f"feedsvc-worker: Redis at {settings.redis_url_redacted} failed: {exc}",
@@ -54,27 +57,49 @@ def _parser() -> argparse.ArgumentParser:
     once.set_defaults(command=command_once)
     run = commands.add_parser("run", help="fetch on a schedule and enrich until SIGTERM")
     run.set_defaults(command=command_run)
+    retry = commands.add_parser("retry-failed", help="queue every failed enrichment again")
+    retry.set_defaults(command=command_retry_failed)
+    stats = commands.add_parser("stats", help="papers, enrichment state, LLM calls, tokens, cost")
+    stats.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    stats.set_defaults(command=command_stats)
     return parser
 
 
-def build_runner(settings: Settings, topics: Sequence[object]) -> Runner:
-    """A Runner wired to the configured Redis, arXiv endpoint and enricher."""
+def build_runner(settings: Settings, topics: Sequence[Topic]) -> Runner:
+    """A Runner wired to the configured Redis, arXiv endpoint, enricher and limits."""
     store = Store(connect(settings), Keys(settings.redis_prefix))
     source = ArxivSource(
         settings.arxiv_api_url, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds
     )
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    return Runner(list(topics), store, source, build_enricher(settings), consumer)  # type: ignore[arg-type]
+    policy = EnrichPolicy(
+        concurrency=settings.llm_concurrency if settings.llm_enabled else 1,
+        max_attempts=settings.llm_max_attempts,
+        daily_token_budget=settings.llm_daily_token_budget,
+    )
+    runner = Runner(topics, store, source, build_enricher(settings, store), consumer, policy=policy)
+    if settings.llm_enabled and (settings.llm_rpm or settings.llm_tpm):
+        runner.limiter = RateLimiter(store, settings.llm_rpm, settings.llm_tpm, runner.stop)
+    return runner
 
 
-def build_enricher(settings: Settings) -> Enricher:
-    if settings.llm_enabled:
-        return LLMEnricher(build_llm_client(settings), settings.llm_model)
-    log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
-    return ExtractiveEnricher()
+def build_enricher(settings: Settings, store: Store) -> Enricher:
+    if not settings.llm_enabled:
+        log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
+        return ExtractiveEnricher()
+
+    def record_call(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
+        store.record_llm_call(model, tokens_in, tokens_out, outcome, utc_now())
+
+    return LLMEnricher(
+        build_llm_client(settings),
+        settings.llm_model,
+        response_format=settings.llm_response_format,
+        record_call=record_call,
+    )
 
 
-def command_once(runner: Runner, settings: Settings) -> int:
+def command_once(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
     report = runner.run_once()
     print(
         f"fetched {len(runner.topics)} topics: {report.new} new, {report.revised} revised, "
@@ -90,7 +115,19 @@ def command_once(runner: Runner, settings: Settings) -> int:
     return 0
 
 
-def command_run(runner: Runner, settings: Settings) -> int:
+def command_retry_failed(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
+    queued = runner.store.requeue_failed()
+    print(f"queued {queued} failed enrichments again")
+    return 0
+
+
+def command_stats(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
+    report = collect_stats(runner.store, runner.topics, settings, utc_now())
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_stats(report))
+    return 0
+
+
+def command_run(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: finishing the paper in hand, then exiting", signum)
         runner.stop.set()

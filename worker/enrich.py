@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 PROMPT_VERSION = "2026-11-22.1"
 MIN_TAKEAWAYS, MAX_TAKEAWAYS = 3, 7
 MAX_SUMMARY_SENTENCES = 3
+PROMPT_OVERHEAD_TOKENS = 350
+SUMMARY_TOKENS = 250
 MAX_SUMMARY_CHARS = 1200
 MAX_TAKEAWAY_CHARS = 400
 MAX_TRANSLATION_CHARS = 8000
@@ -53,9 +55,22 @@ _STOPWORDS = frozenset(
 
 
 class Enricher(Protocol):
-    """Makes one paper's enrichment in one language, or raises EnrichmentFailed."""
+    """Makes one paper's enrichment in one language, or raises EnrichmentFailed.
+
+    `identity` is (method, model, prompt version): results stamped otherwise are outdated.
+    """
+
+    @property
+    def identity(self) -> tuple[str, str, str]: ...
 
     def enrich(self, paper: Paper, language: str) -> Enrichment: ...
+
+
+def estimate_tokens(paper: Paper, language: str) -> int:
+    """A rough token count of one call, for rate limits: about 4 characters a token."""
+    text = len(paper.title) + len(paper.abstract) + len(paper.comment)
+    translated = text if language != SOURCE_LANGUAGE else 0
+    return PROMPT_OVERHEAD_TOKENS + (text + translated) // 4 + SUMMARY_TOKENS
 
 
 def language_name(code: str) -> str:
@@ -67,6 +82,8 @@ def language_name(code: str) -> str:
 
 class ExtractiveEnricher:
     """No network, no model: summary and takeaways are the abstract's own key sentences."""
+
+    identity = ("extractive", "", "")
 
     def enrich(self, paper: Paper, language: str) -> Enrichment:
         sentences = split_sentences(paper.abstract)
@@ -158,6 +175,10 @@ class LLMEnricher:
         self.model = model
         self.response_format = response_format
         self.record_call = record_call or (lambda *_: None)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return ("llm", self.model, PROMPT_VERSION)
 
     def enrich(self, paper: Paper, language: str) -> Enrichment:
         translate = language != SOURCE_LANGUAGE

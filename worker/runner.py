@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -15,15 +16,15 @@ import redis
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed, SourceError
 from feedsvc.models import Paper
-from feedsvc.store import Store, WorkItem
-from worker.enrich import Enricher
+from feedsvc.store import EnrichmentStamp, Store, WorkItem
+from worker.enrich import Enricher, estimate_tokens
+from worker.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 6 * 3600.0
 CLAIM_IDLE_SECONDS = 600.0
-WORK_BATCH = 16
 IDLE_POLL_SECONDS = 30.0
 OUTAGE_BACKOFF_SECONDS = 10.0
 INCREMENTAL_FETCH_LIMIT = 1000  # after a first fetch: enough for a week-long pause
@@ -41,6 +42,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class EnrichPolicy:
+    """How hard the runner may push the enricher."""
+
+    concurrency: int = 1
+    max_attempts: int = 5
+    daily_token_budget: int = 0  # 0: no budget
+
+
 @dataclass
 class CycleReport:
     """What one fetch-and-enrich cycle did; `failures` are one-line reasons."""
@@ -49,6 +59,7 @@ class CycleReport:
     revised: int = 0
     enriched: int = 0
     failures: list[str] = field(default_factory=list)
+    budget_reached: bool = False
 
 
 class Runner:
@@ -62,6 +73,8 @@ class Runner:
         enricher: Enricher,
         consumer: str,
         clock: Callable[[], datetime] = utc_now,
+        policy: EnrichPolicy | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.topics = topics
         self.store = store
@@ -69,12 +82,15 @@ class Runner:
         self.enricher = enricher
         self.consumer = consumer
         self.clock = clock
+        self.policy = policy or EnrichPolicy()
+        self.limiter = limiter
         self.stop = threading.Event()
 
     def run_once(self) -> CycleReport:
         """Fetch every topic once, then enrich everything due."""
         report = CycleReport()
         self.fetch_all(report)
+        self.queue_outdated()
         self.enrich_due(report)
         return report
 
@@ -87,22 +103,25 @@ class Runner:
         while not self.stop.is_set():
             try:
                 next_fetch = self._cycle(next_fetch, interval_seconds)
-                wait = min(IDLE_POLL_SECONDS, (next_fetch - self.clock()).total_seconds())
+                wait_seconds = min(IDLE_POLL_SECONDS, (next_fetch - self.clock()).total_seconds())
             except redis.RedisError as exc:
                 log.error("redis unavailable: %s; retrying in %gs", exc, OUTAGE_BACKOFF_SECONDS)
-                wait = OUTAGE_BACKOFF_SECONDS
+                wait_seconds = OUTAGE_BACKOFF_SECONDS
             except Exception:
                 log.exception("unexpected error in the worker loop; retrying")
-                wait = OUTAGE_BACKOFF_SECONDS
-            self.stop.wait(max(wait, 0.0))
+                wait_seconds = OUTAGE_BACKOFF_SECONDS
+            self.stop.wait(max(wait_seconds, 0.0))
 
     def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
         report = CycleReport()
         if self.clock() >= next_fetch:
             self.fetch_all(report)
+            self.queue_outdated()
             next_fetch = self.clock() + timedelta(seconds=interval_seconds)
         self.enrich_due(report)
         return next_fetch
+
+    # -- fetching -------------------------------------------------------------
 
     def fetch_all(self, report: CycleReport) -> None:
         for topic in self.topics:
@@ -130,46 +149,127 @@ class Runner:
             topic.slug, len(saved.new), len(saved.revised), saved.queued,
         )  # fmt: skip
 
-    def enrich_due(self, report: CycleReport) -> None:
-        """Enrich queued work and due retries until the queue is empty or `stop` is set."""
-        self.store.requeue_due_retries(self.clock())
-        stale = self.store.claim_stale_work(self.consumer, CLAIM_IDLE_SECONDS, WORK_BATCH)
-        batch = stale or self.store.take_work(self.consumer, WORK_BATCH)
-        while batch and not self.stop.is_set():
-            for item in batch:
-                if self.stop.is_set():
-                    return
-                self.process(item, report)
-            batch = self.store.take_work(self.consumer, WORK_BATCH)
+    def queue_outdated(self) -> int:
+        """Queue, newest first, every enrichment made by another model or prompt version.
 
-    def process(self, item: WorkItem, report: CycleReport) -> None:
-        """Enrich one item and store the result; a failure parks it for a later retry."""
+        The old result stays in the feed until the new one replaces it.
+        """
+        failed = self.store.failed_items()
+        queued = 0
+        for topic in self.topics:
+            ids = self.store.topic_paper_ids(topic.slug)
+            for language in topic.languages:
+                stamps = self.store.enrichment_stamps(ids, language)
+                stale = [
+                    (paper_id, language)
+                    for paper_id, stamp in zip(ids, stamps, strict=True)
+                    if stamp is not None and not self._made_by_current_enricher(stamp)
+                    and f"{paper_id}|{language}" not in failed
+                ]  # fmt: skip
+                queued += self.store.enqueue(stale)
+        if queued:
+            log.info("queued %d enrichments made by another model or prompt", queued)
+        return queued
+
+    # -- enriching ------------------------------------------------------------
+
+    def enrich_due(self, report: CycleReport) -> None:
+        """Enrich queued work and due retries, `concurrency` at a time, until none is left.
+
+        Stops taking work when `stop` is set or the day's token budget is spent; what is in
+        flight is finished either way.
+        """
+        self.store.requeue_due_retries(self.clock())
+        with ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="enrich") as pool:
+            in_flight: set[Future[tuple[str, str]]] = set()
+            while True:
+                room = 0 if self._must_pause(report) else self.policy.concurrency - len(in_flight)
+                for item in self._take(room):
+                    in_flight.add(pool.submit(self.process, item))
+                if not in_flight:
+                    return
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._tally(future.result(), report)
+
+    def _must_pause(self, report: CycleReport) -> bool:
+        if self.stop.is_set():
+            return True
+        budget = self.policy.daily_token_budget
+        if budget and self.tokens_spent_today() >= budget:
+            if not report.budget_reached:
+                log.warning("daily LLM token budget of %d reached; enrichment paused", budget)
+            report.budget_reached = True
+            return True
+        return False
+
+    def tokens_spent_today(self) -> int:
+        return self.store.llm_usage(self.clock().date().isoformat()).get("tokens", 0)
+
+    def _take(self, room: int) -> list[WorkItem]:
+        if room <= 0:
+            return []
+        stale = self.store.claim_stale_work(self.consumer, CLAIM_IDLE_SECONDS, room)
+        return stale or self.store.take_work(self.consumer, room)
+
+    @staticmethod
+    def _tally(outcome: tuple[str, str], report: CycleReport) -> None:
+        status, message = outcome
+        if status == "enriched":
+            report.enriched += 1
+        elif status == "failed":
+            report.failures.append(message)
+
+    def process(self, item: WorkItem) -> tuple[str, str]:
+        """Enrich one item and store the result; a failure parks it for a later retry.
+
+        Returns ("enriched" | "skipped" | "failed", a one-line message).
+        """
         paper = self.store.load_paper(item.paper_id)
-        if paper is None or self.store.enrichment_is_current(paper, item.language):
+        stamp = self.store.enrichment_stamps([item.paper_id], item.language)[0]
+        if paper is None or self._is_current(stamp, paper):
             self.store.ack(item)
-            return
+            return "skipped", ""
+        if self.limiter and not self.limiter.acquire(estimate_tokens(paper, item.language)):
+            return "skipped", ""  # stopped while waiting: the item stays pending, reclaimed later
         try:
             enrichment = self.enricher.enrich(paper, item.language)
         except EnrichmentFailed as exc:
-            self._retry_later(item, exc.reason, report)
-            return
+            return "failed", self._retry_later(item, paper, exc)
         self.store.save_enrichment(paper.id, enrichment)
         self.store.ack(item)
-        report.enriched += 1
         log.info(
             "paper=%s lang=%s enriched method=%s tokens=%d+%d",
             paper.id, item.language, enrichment.method, enrichment.tokens_in, enrichment.tokens_out,
         )  # fmt: skip
+        return "enriched", ""
 
-    def _retry_later(self, item: WorkItem, reason: str, report: CycleReport) -> None:
+    def _is_current(self, stamp: EnrichmentStamp | None, paper: Paper) -> bool:
+        if stamp is None or stamp.source_hash != paper.source_hash:
+            return False
+        return self._made_by_current_enricher(stamp)
+
+    def _made_by_current_enricher(self, stamp: EnrichmentStamp) -> bool:
+        method, model, prompt_version = self.enricher.identity
+        if method == "extractive":
+            return True  # never replace any result with an offline one
+        return (stamp.method, stamp.model, stamp.prompt_version) == (method, model, prompt_version)
+
+    def _retry_later(self, item: WorkItem, paper: Paper, exc: EnrichmentFailed) -> str:
         attempt = self.store.attempts(item.paper_id, item.language) + 1
-        due = self.clock() + timedelta(seconds=retry_delay_seconds(attempt))
-        self.store.schedule_retry(item, due, reason)
+        where = f"paper={item.paper_id} lang={item.language} attempt={attempt}"
+        if not exc.transient or attempt >= self.policy.max_attempts:
+            self.store.mark_failed(item, paper.source_hash, exc.reason, self.clock())
+            log.error("%s enrichment failed for good: %s", where, exc.reason)
+            return f"paper {item.paper_id} ({item.language}): {exc.reason}; gave up"
+        delay = max(retry_delay_seconds(attempt), exc.retry_after_seconds or 0.0)
+        due = self.clock() + timedelta(seconds=delay)
+        self.store.schedule_retry(item, due, exc.reason)
         log.warning(
-            "paper=%s lang=%s attempt=%d enrichment failed: %s; retry at %s",
-            item.paper_id, item.language, attempt, reason, due.isoformat(timespec="seconds"),
+            "%s enrichment failed: %s; retry at %s",
+            where, exc.reason, due.isoformat(timespec="seconds"),
         )  # fmt: skip
-        report.failures.append(f"paper {item.paper_id} ({item.language}): {reason}")
+        return f"paper {item.paper_id} ({item.language}): {exc.reason}"
 
 
 def retry_delay_seconds(attempt: int) -> float:

@@ -1,0 +1,118 @@
+"""`feedsvc-worker stats`: papers and enrichment state per topic, LLM calls, tokens and cost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from feedsvc.config import Settings, Topic
+from feedsvc.store import Store
+
+
+def collect_stats(
+    store: Store, topics: Sequence[Topic], settings: Settings, now: datetime
+) -> dict[str, Any]:
+    """Everything `stats` shows, as plain data (the --json output)."""
+    failed = store.failed_items()
+    statuses = store.topic_statuses(topics)
+    return {
+        "topics": [_topic_stats(store, t, failed, statuses[t.slug].last_fetched) for t in topics],
+        "failed_by_reason": dict(Counter(_reason_kind(r) for r in failed.values())),
+        "queue": {"queued": store.queue_length(), "waiting_to_retry": store.retry_count()},
+        "llm": {
+            "total": _usage(store.llm_usage(), settings),
+            "today": _usage(store.llm_usage(now.date().isoformat()), settings),
+            "today_date": now.date().isoformat(),
+            "daily_token_budget": settings.llm_daily_token_budget or None,
+        },
+    }
+
+
+def _topic_stats(
+    store: Store, topic: Topic, failed: dict[str, str], last_fetched: datetime | None
+) -> dict[str, Any]:
+    ids = store.topic_paper_ids(topic.slug)
+    languages = {}
+    for language in topic.languages:
+        stamps = store.enrichment_stamps(ids, language)
+        enriched = sum(stamp is not None for stamp in stamps)
+        gave_up = sum(
+            f"{i}|{language}" in failed for i, s in zip(ids, stamps, strict=True) if not s
+        )
+        languages[language] = {
+            "enriched": enriched,
+            "pending": len(ids) - enriched - gave_up,
+            "failed": gave_up,
+        }
+    return {
+        "slug": topic.slug,
+        "papers": len(ids),
+        "last_fetched": last_fetched.isoformat() if last_fetched else None,
+        "languages": languages,
+    }
+
+
+def _reason_kind(reason: str) -> str:
+    """A failure reason without its details, for grouping: 'HTTP 500 from the LLM'."""
+    return reason.split(":", 1)[0]
+
+
+def _usage(counters: dict[str, int], settings: Settings) -> dict[str, Any]:
+    models = sorted({k.split(":", 1)[1] for k in counters if k.startswith("calls:")})
+    per_model = {}
+    for model in models:
+        tokens_in = counters.get(f"tokens_in:{model}", 0)
+        tokens_out = counters.get(f"tokens_out:{model}", 0)
+        price = settings.llm_prices.get(model)
+        cost = None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
+        per_model[model] = {
+            "calls": counters.get(f"calls:{model}", 0),
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "cost_usd": None if cost is None else round(cost, 4),
+        }
+    outcomes = {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith("outcome:")}
+    return {"models": per_model, "outcomes": outcomes, "tokens": counters.get("tokens", 0)}
+
+
+def format_stats(report: dict[str, Any]) -> str:
+    """The human table of `stats`."""
+    lines = [f"{'topic':<24} {'papers':>6}  {'lang':<5} {'enriched':>8} {'pending':>8} "
+             f"{'failed':>6}  last fetched"]  # fmt: skip
+    for topic in report["topics"]:
+        for n, (language, counts) in enumerate(topic["languages"].items()):
+            head = f"{topic['slug']:<24} {topic['papers']:>6}" if n == 0 else " " * 31
+            fetched = (topic["last_fetched"] or "never")[:16] if n == 0 else ""
+            lines.append(
+                f"{head}  {language:<5} {counts['enriched']:>8} {counts['pending']:>8} "
+                f"{counts['failed']:>6}  {fetched}"
+            )
+    queue = report["queue"]
+    lines += ["", f"queue: {queue['queued']} queued, {queue['waiting_to_retry']} waiting to retry"]
+    for reason, count in sorted(report["failed_by_reason"].items()):
+        lines.append(f"failed: {count} × {reason}")
+    llm = report["llm"]
+    for label, usage in (
+        ("all time", llm["total"]),
+        (f"today ({llm['today_date']})", llm["today"]),
+    ):
+        lines += ["", f"LLM {label}: {usage['tokens']} tokens"]
+        lines += [_model_line(model, u) for model, u in usage["models"].items()]
+        if usage["outcomes"]:
+            lines.append("  calls by outcome: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(usage["outcomes"].items())))  # fmt: skip
+    if llm["daily_token_budget"]:
+        lines.append(f"daily token budget: {llm['daily_token_budget']}")
+    return "\n".join(lines)
+
+
+def _model_line(model: str, usage: dict[str, Any]) -> str:
+    cost = "cost unknown (set FEEDSVC_LLM_PRICES)"
+    if usage["cost_usd"] is not None:
+        cost = f"≈ ${usage['cost_usd']:.4f}"
+    return (
+        f"  {model}: {usage['calls']} calls, {usage['tokens_in']} tokens in, "
+        f"{usage['tokens_out']} out, {cost}"
+    )
