@@ -170,6 +170,7 @@ class FeedItem:
 
     paper: Paper
     enrichment: Enrichment | None
+    failed: bool = False  # no enrichment and the worker gave up on it
 
     @property
     def updated(self) -> datetime:

@@ -34,6 +34,7 @@ LABELS = {
         "abstract": "Abstract", "authors": "Authors", "links": "Links", "pdf": "PDF",
         "abs": "arXiv page", "code": "Code", "comment": "Comment", "venue": "Venue",
         "pending": "Summary pending: this paper has not been summarised in this language yet.",
+        "failed": "No summary: summarising this paper failed. The abstract follows.",
         "no_translation": "Translation not available (offline summary, no model configured).",
         "disclaimer": "Machine-generated; may contain errors. Check the paper.",
     },
@@ -42,6 +43,7 @@ LABELS = {
         "abstract": "原文摘要", "authors": "作者", "links": "链接", "pdf": "PDF",
         "abs": "arXiv 页面", "code": "代码", "comment": "备注", "venue": "发表信息",
         "pending": "总结尚未生成：这篇论文还没有该语言的总结。",
+        "failed": "总结生成失败，以下为原文摘要。",
         "no_translation": "暂无翻译（离线摘要，未配置模型）。",
         "disclaimer": "机器生成，可能有误，请以原文为准。",
     },
@@ -127,6 +129,7 @@ def render_entry_html(item: FeedItem, language: str) -> str:
     return _templates.get_template("entry_content.html").render(
         paper=item.paper,
         enrichment=enrichment,
+        failed=item.failed,
         labels=labels_for(language),
         show_translation=language != SOURCE_LANGUAGE,
     )

@@ -342,7 +342,7 @@ class Store:
         """The topic's newest papers ready to publish in `language`, newest first.
 
         A paper is ready once enriched in that language, or `grace_seconds` after it was
-        first seen (it is then shown with the abstract and a pending note).
+        first seen (it is then shown with the abstract and a pending or failed note).
         """
         scan = limit * 2 + 20
         ids = self.redis.zrevrange(self.keys.topic_papers(topic.slug), 0, scan - 1)
@@ -350,17 +350,18 @@ class Store:
         for paper_id in ids:
             pipe.hgetall(self.keys.paper(paper_id))
             pipe.hgetall(self.keys.enrichment(paper_id, language))
+            pipe.hexists(self.keys.enrich_failed(), f"{paper_id}|{language}")
         replies = pipe.execute()
         items = []
         for i in range(len(ids)):
-            paper_data, enrichment_data = replies[2 * i], replies[2 * i + 1]
+            paper_data, enrichment_data, failed = replies[3 * i : 3 * i + 3]
             if not paper_data:
                 continue
             paper = Paper.from_redis(paper_data)
             enrichment = Enrichment.from_redis(enrichment_data) if enrichment_data else None
             waited = (now - paper.first_seen).total_seconds()
             if enrichment is not None or waited >= grace_seconds:
-                items.append(FeedItem(paper, enrichment))
+                items.append(FeedItem(paper, enrichment, failed=bool(failed)))
         items.sort(key=lambda item: item.paper.updated, reverse=True)
         return items[:limit]
 

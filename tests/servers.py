@@ -204,7 +204,7 @@ class FakeLLM:
     """An OpenAI-compatible chat completions server with scriptable failures.
 
     `script` holds outcomes for the next calls, one each, in order. Failures of the call:
-    "500", "429" (with Retry-After: 1), "timeout". Outputs that validation must reject:
+    "500", "400", "429" (with Retry-After: `retry_after`), "timeout". Outputs to reject:
     "broken_json", "invalid" (too few takeaways), "chatter", "markdown", "wrong_language",
     "truncated" (finish_reason length). Accepted with a flag: "invented_number". Also "slow".
     A paper whose abstract says "ignore previous instructions" gets a model that obeys it.
@@ -213,6 +213,9 @@ class FakeLLM:
 
     latency_seconds: float = 0.0
     timeout_seconds: float = 5.0
+    retry_after: str = "1"
+    in_flight: int = 0
+    max_in_flight: int = 0
     script: list[str] = field(default_factory=list)
     calls: list[LLMCall] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -303,6 +306,18 @@ class _LLMHandler(_QuietHandler):
             paper_id, language, body["model"], body["response_format"], outcome, request.corrective
         )
         llm.calls.append(call)
+        with llm.lock:
+            llm.in_flight += 1
+            llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
+        try:
+            self.answer(llm, request, body, outcome)
+        finally:
+            with llm.lock:
+                llm.in_flight -= 1
+
+    def answer(
+        self, llm: FakeLLM, request: ParsedRequest, body: dict[str, Any], outcome: str
+    ) -> None:
         time.sleep(llm.latency_seconds)
         if outcome in _FAILURES:
             _FAILURES[outcome](self, llm)
@@ -343,6 +358,11 @@ def _error(status: int, message: str, **headers: str) -> Callable[[_LLMHandler, 
     return send
 
 
+def _rate_limited(handler: _LLMHandler, llm: FakeLLM) -> None:
+    body = {"error": {"message": "rate limited", "type": "test"}}
+    handler.send_json(429, body, Retry_After=llm.retry_after)
+
+
 def _hang(handler: _LLMHandler, llm: FakeLLM) -> None:
     time.sleep(llm.timeout_seconds)
     handler.send_json(200, completion_body("late", "{}"))
@@ -350,6 +370,7 @@ def _hang(handler: _LLMHandler, llm: FakeLLM) -> None:
 
 _FAILURES: dict[str, Callable[[_LLMHandler, FakeLLM], None]] = {
     "500": _error(500, "internal error"),
-    "429": _error(429, "rate limited", Retry_After="1"),
+    "429": _rate_limited,
+    "400": _error(400, "bad request: unsupported parameter"),
     "timeout": _hang,
 }
