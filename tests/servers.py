@@ -39,7 +39,7 @@ class _Server:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -77,7 +77,7 @@ def revise_entry(entry: Any, updated: str, abstract: str | None = None) -> Any:
     """A copy of a recorded entry as arXiv would list its next version."""
     revised = copy.deepcopy(entry)
     id_element = revised.find(f"{ATOM}id")
-    version = int(re.search(r"v(\d+)$", id_element.text).group(1)) + 1
+    version = int(id_element.text.rsplit("v", 1)[1]) + 1
     id_element.text = re.sub(r"v\d+$", f"v{version}", id_element.text)
     revised.find(f"{ATOM}updated").text = updated
     for link in revised.iterfind(f"{ATOM}link"):

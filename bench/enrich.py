@@ -1,0 +1,180 @@
+"""Enrichment throughput and LLM calls per paper against a local OpenAI-compatible server.
+
+    .venv/bin/python -m bench.enrich [--papers 500] [--latency 0.2] [--concurrency 1 8 16]
+
+Every call takes `--latency` seconds at the server, so C calls in flight can at best finish
+C / latency papers a second: the table shows each run against that limit and against one
+call at a time. A last run injects failures into 20% of calls (HTTP 500, 429, broken JSON,
+chatter) and fast-forwards the retry clock until every paper is enriched.
+Uses Redis at FEEDSVC_BENCH_REDIS_URL (default redis://127.0.0.1:6379/14) under a prefix
+of its own, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+
+from feedsvc.config import Settings, Topic
+from feedsvc.keys import Keys
+from feedsvc.models import Paper
+from feedsvc.store import Store
+from tests.servers import ATOM, FIXTURES, FakeLLM, fixture_entries
+from worker.enrich import LLMEnricher, build_llm_client
+from worker.runner import CycleReport, EnrichPolicy, Runner
+
+REDIS_URL = os.environ.get("FEEDSVC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+TOPIC = Topic("bench", "Bench", "all:bench", ("zh",), 50)
+FAILURE_OUTCOMES = ["500", "429", "broken_json", "chatter"]
+
+
+@dataclass
+class RunResult:
+    label: str
+    concurrency: int
+    seconds: float
+    enriched: int
+    calls: int
+    tokens: int
+    papers: int
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def recorded_papers(count: int) -> list[Paper]:
+    """`count` papers with real recorded titles and abstracts under fresh ids."""
+    entries = [e for path in sorted(FIXTURES.glob("*.xml")) for e in fixture_entries(path.name)]
+    texts = [(_text(e, "title"), _text(e, "summary")) for e in entries]
+    texts = [(title, abstract) for title, abstract in texts if title and abstract]
+    now = datetime.now(UTC)
+    papers = []
+    for n in range(count):
+        title, abstract = texts[n % len(texts)]
+        papers.append(
+            Paper(f"9999.{n:05d}", 1, title, abstract, ("A. Author",), published=now, updated=now)
+        )
+    return papers
+
+
+def _text(entry: Any, name: str) -> str:
+    element = entry.find(f"{ATOM}{name}")
+    return " ".join((element.text or "").split()) if element is not None else ""
+
+
+def run(
+    label: str, papers: list[Paper], llm: FakeLLM, concurrency: int, failure_rate: float
+) -> RunResult:
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    store = Store(client, Keys(f"feedsvc-bench-{uuid.uuid4().hex[:8]}"))
+    try:
+        store.save_papers(TOPIC, papers)
+        llm.calls.clear()
+        llm.script = _failure_script(len(papers) * 3, failure_rate)
+        clock = Clock()
+        runner = _runner(store, llm, concurrency, clock)
+        started = time.perf_counter()
+        enriched = _drain(runner, clock)
+        seconds = time.perf_counter() - started
+        tokens = store.llm_usage().get("tokens", 0)
+        return RunResult(label, concurrency, seconds, enriched, len(llm.calls), tokens, len(papers))
+    finally:
+        keys = list(client.scan_iter(f"{store.keys.prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def _runner(store: Store, llm: FakeLLM, concurrency: int, clock: Clock) -> Runner:
+    settings = replace(
+        Settings(), openai_base_url=llm.base_url, openai_api_key="bench",
+        llm_model="bench-model", llm_max_retries=0, llm_timeout_seconds=10,
+    )  # fmt: skip
+
+    def record(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
+        store.record_llm_call(model, tokens_in, tokens_out, outcome, clock())
+
+    enricher = LLMEnricher(build_llm_client(settings), settings.llm_model, record_call=record)
+    policy = EnrichPolicy(concurrency=concurrency, max_attempts=50)
+    return Runner([TOPIC], store, _NoSource(), enricher, "bench", clock, policy)
+
+
+class _NoSource:
+    def fetch_new(self, *args: Any) -> list[Paper]:
+        return []
+
+
+def _drain(runner: Runner, clock: Clock) -> int:
+    """Enrich until nothing is queued or waiting to retry; retries are fast-forwarded."""
+    enriched = 0
+    while True:
+        report = CycleReport()
+        runner.enrich_due(report)
+        enriched += report.enriched
+        if runner.store.retry_count() == 0 and runner.store.queue_length() == 0:
+            return enriched
+        clock.now += timedelta(hours=7)
+
+
+def _failure_script(calls: int, rate: float) -> list[str]:
+    rng = random.Random(20261122)
+    return [rng.choice(FAILURE_OUTCOMES) if rng.random() < rate else "ok" for _ in range(calls)]
+
+
+def print_table(results: list[RunResult], latency: float, sequential: RunResult) -> None:
+    header = (
+        f"{'run':<28} {'C':>3} {'papers/s':>9} {'limit C/lat':>11} {'% of limit':>10} "
+        f"{'× one-at-a-time':>15} {'calls/paper':>11} {'tokens/paper':>12} {'enriched':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    base_rate = sequential.enriched / sequential.seconds
+    for r in results:
+        rate = r.enriched / r.seconds
+        limit = r.concurrency / latency
+        print(
+            f"{r.label:<28} {r.concurrency:>3} {rate:>9.1f} {limit:>11.1f} "
+            f"{rate / limit:>10.1%} {rate / base_rate:>15.2f} {r.calls / r.papers:>11.2f} "
+            f"{r.tokens / r.papers:>12.0f} {r.enriched:>5}/{r.papers}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per LLM call")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--failure-rate", type=float, default=0.2)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # the failure run's retries are expected
+    papers = recorded_papers(args.papers)
+    llm = FakeLLM(latency_seconds=args.latency).start()
+    try:
+        sequential = run("one call at a time", papers[:50], llm, 1, 0.0)
+        results = [sequential]
+        for c in args.concurrency:
+            results.append(run("clean endpoint", papers, llm, c, 0.0))
+        label = f"{args.failure_rate:.0%} of calls fail"
+        results.append(run(label, papers, llm, args.concurrency[0], args.failure_rate))
+    finally:
+        llm.close()
+    print(f"{args.papers} papers (one language), {args.latency * 1000:.0f} ms per LLM call\n")
+    print_table(results, args.latency, sequential)
+
+
+if __name__ == "__main__":
+    main()
