@@ -61,6 +61,7 @@ class Settings:
     llm_timeout_seconds: float = 60.0
     llm_max_retries: int = 2
     llm_response_format: str = "json_schema"
+    llm_mode: str = "sync"
     llm_max_attempts: int = 5
     llm_concurrency: int = 8
     llm_rpm: int = 0
@@ -96,6 +97,7 @@ class Settings:
             llm_response_format=reader.text(
                 "FEEDSVC_LLM_RESPONSE_FORMAT", "json_schema", _one_of("json_schema", "json_object")
             ),
+            llm_mode=reader.text("FEEDSVC_LLM_MODE", "sync", _one_of("sync", "batch")),
             llm_max_attempts=reader.whole("FEEDSVC_LLM_MAX_ATTEMPTS", 5, minimum=1),
             llm_concurrency=reader.whole("FEEDSVC_LLM_CONCURRENCY", 8, minimum=1),
             llm_rpm=reader.whole("FEEDSVC_LLM_RPM", 0, minimum=0),
@@ -115,6 +117,14 @@ class Settings:
     @property
     def llm_enabled(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
+
+    def price_per_million(self, model: str) -> tuple[float, float] | None:
+        """USD per million tokens in and out; '<model>@batch' usage costs half."""
+        base, batch, _ = model.partition("@batch")
+        price = self.llm_prices.get(base)
+        if price is None or not batch:
+            return price
+        return price[0] / 2, price[1] / 2
 
     @property
     def redis_url_redacted(self) -> str:

@@ -59,6 +59,10 @@ class Keys:
         """Hash: LLM calls, tokens and outcomes per model since the start."""
         return f"{self.prefix}:llm:usage:total"
 
+    def llm_batches(self) -> str:
+        """Hash: batch id -> JSON {members, created} of Batch API jobs not yet applied."""
+        return f"{self.prefix}:llm:batches"
+
     def llm_rate(self, kind: str, window: int) -> str:
         """String: requests or tokens spent in one minute window, shared by all workers."""
         return f"{self.prefix}:llm:rate:{kind}:{window}"

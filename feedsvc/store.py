@@ -44,7 +44,10 @@ class EnrichmentStamp:
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One enrichment to do: a paper in a language, as delivered by the queue."""
+    """One enrichment to do: a paper in a language, as delivered by the queue.
+
+    `entry_id` is the stream entry, or "" for an item that came back in a batch result.
+    """
 
     entry_id: str
     paper_id: str
@@ -53,6 +56,10 @@ class WorkItem:
     @property
     def member(self) -> str:
         return f"{self.paper_id}|{self.language}"
+
+    @classmethod
+    def from_member(cls, member: str) -> WorkItem:
+        return cls("", *_split_member(member))
 
 
 @dataclass
@@ -244,10 +251,31 @@ class Store:
     def ack(self, item: WorkItem) -> None:
         """Mark the item done: its enrichment is stored or no longer needed."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
-        pipe.xdel(self.keys.enrich_queue(), item.entry_id)
+        self._release(pipe, item)
         pipe.srem(self.keys.enrich_waiting(), item.member)
         pipe.execute()
+
+    def hand_to_batch(self, items: Sequence[WorkItem], batch_id: str, when: datetime) -> None:
+        """Record a submitted batch and take its items off the stream; they stay waiting."""
+        record = json.dumps({"members": [i.member for i in items], "created": when.isoformat()})
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.keys.llm_batches(), batch_id, record)
+        for item in items:
+            self._release(pipe, item)
+        pipe.execute()
+
+    def open_batches(self) -> dict[str, list[str]]:
+        """Batch id -> the 'paper_id|language' members it holds, for every unfinished batch."""
+        raw = self.redis.hgetall(self.keys.llm_batches())
+        return {batch_id: json.loads(record)["members"] for batch_id, record in raw.items()}
+
+    def close_batch(self, batch_id: str) -> None:
+        self.redis.hdel(self.keys.llm_batches(), batch_id)
+
+    def _release(self, pipe: Any, item: WorkItem) -> None:
+        if item.entry_id:  # items of a batch result left the stream when submitted
+            pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
+            pipe.xdel(self.keys.enrich_queue(), item.entry_id)
 
     def schedule_retry(self, item: WorkItem, due: datetime, reason: str) -> int:
         """Park a failed item until `due`, acknowledge it, and return its attempts so far."""
@@ -255,8 +283,7 @@ class Store:
         pipe.hincrby(self.keys.enrich_attempts(), item.member, 1)
         pipe.hset(self.keys.enrich_failures(), item.member, reason)
         pipe.zadd(self.keys.enrich_retry(), {item.member: due.timestamp()})
-        pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
-        pipe.xdel(self.keys.enrich_queue(), item.entry_id)
+        self._release(pipe, item)
         attempts, *_ = pipe.execute()
         return int(attempts)
 
@@ -268,8 +295,7 @@ class Store:
         pipe.hincrby(self.keys.enrich_attempts(), item.member, 1)
         pipe.zrem(self.keys.enrich_retry(), item.member)
         pipe.srem(self.keys.enrich_waiting(), item.member)
-        pipe.xack(self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id)
-        pipe.xdel(self.keys.enrich_queue(), item.entry_id)
+        self._release(pipe, item)
         pipe.execute()
 
     def failed_items(self) -> dict[str, str]:

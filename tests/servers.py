@@ -6,6 +6,7 @@ Both run in a thread on 127.0.0.1 and are reached over real HTTP by the real cli
 from __future__ import annotations
 
 import copy
+import email
 import json
 import re
 import threading
@@ -197,6 +198,7 @@ class LLMCall:
     response_format: dict[str, Any]
     outcome: str
     corrective: bool
+    via_batch: bool = False
 
 
 @dataclass
@@ -220,6 +222,7 @@ class FakeLLM:
     calls: list[LLMCall] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: _Server | None = None
+    batches: FakeBatches = field(default_factory=lambda: FakeBatches())  # noqa: PLW0108 (defined below)
 
     def start(self) -> FakeLLM:
         self.server = _Server(_LLMHandler)
@@ -241,6 +244,70 @@ class FakeLLM:
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
+
+
+@dataclass
+class FakeBatches:
+    """The Files and Batches endpoints: a batch runs when created and ends `polls` later.
+
+    `final_status` is how batches end ("completed", or "expired" which keeps the output of
+    only the first `expired_after` lines). Line outcomes come from the FakeLLM's script.
+    """
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    polls: int = 1
+    final_status: str = "completed"
+    expired_after: int = 0
+    uploads: int = 0
+
+    def upload(self, content_type: str, raw: bytes) -> dict[str, Any]:
+        message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        part = next(
+            p for p in message.walk() if p.get_param("name", header="content-disposition") == "file"
+        )
+        self.uploads += 1
+        file_id = f"file-{self.uploads}"
+        self.files[file_id] = bytes(part.get_payload(decode=True))
+        return {"id": file_id, "object": "file", "bytes": len(self.files[file_id]),
+                "created_at": int(time.time()), "filename": "batch.jsonl", "purpose": "batch",
+                "status": "processed"}  # fmt: skip
+
+    def create(self, params: dict[str, Any], llm: FakeLLM) -> dict[str, Any]:
+        lines = [json.loads(line) for line in self.files[params["input_file_id"]].splitlines()]
+        kept = lines if self.final_status == "completed" else lines[: self.expired_after]
+        output = [self._answer(line, llm) for line in kept]
+        batch_id = f"batch-{len(self.batches) + 1}"
+        output_id = f"file-out-{batch_id}"
+        self.files[output_id] = "\n".join(json.dumps(o) for o in output).encode()
+        self.batches[batch_id] = {
+            "id": batch_id, "object": "batch", "endpoint": params["endpoint"],
+            "completion_window": params["completion_window"], "created_at": int(time.time()),
+            "input_file_id": params["input_file_id"], "status": "in_progress",
+            "output_file_id": output_id, "polls_left": self.polls,
+        }  # fmt: skip
+        return self.retrieve(batch_id, poll=False)
+
+    def retrieve(self, batch_id: str, poll: bool = True) -> dict[str, Any]:
+        batch = self.batches[batch_id]
+        if poll and batch["status"] == "in_progress":
+            batch["polls_left"] -= 1
+            if batch["polls_left"] < 0:
+                batch["status"] = self.final_status
+        return {k: v for k, v in batch.items() if k != "polls_left"}
+
+    @staticmethod
+    def _answer(line: dict[str, Any], llm: FakeLLM) -> dict[str, Any]:
+        request, outcome = record_call(llm, line["body"], via_batch=True)
+        if outcome in ("500", "429", "400", "timeout"):
+            status = 500 if outcome == "timeout" else int(outcome)
+            response = {"status_code": status, "body": {"error": {"message": outcome}}}
+        else:
+            content, finish = successful_content(request, outcome)
+            body = completion_body(line["body"]["model"], content, finish)
+            response = {"status_code": 200, "body": body}
+        return {"id": f"req-{line['custom_id']}", "custom_id": line["custom_id"],
+                "response": response, "error": None}  # fmt: skip
 
 
 @dataclass
@@ -293,19 +360,41 @@ def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
     return {**fields, **spoilt.get(outcome, {})}
 
 
+def successful_content(request: ParsedRequest, outcome: str) -> tuple[str, str]:
+    """The message content and finish reason of a call that answers 200."""
+    content = json.dumps(spoil(fake_fields(request), outcome), ensure_ascii=False)
+    if outcome == "broken_json":
+        content = content[: len(content) // 2]
+    return content, "length" if outcome == "truncated" else "stop"
+
+
+def record_call(
+    llm: FakeLLM, body: dict[str, Any], via_batch: bool = False
+) -> tuple[ParsedRequest, str]:
+    request = parse_request(body)
+    outcome = llm.next_outcome()
+    if INJECTION_MARKER in request.paper["abstract"].lower():
+        outcome = "chatter"
+    paper_id, language = request.paper["arxiv_id"], request.language
+    llm.calls.append(
+        LLMCall(paper_id, language, body["model"], body["response_format"], outcome,
+                request.corrective, via_batch)
+    )  # fmt: skip
+    return request, outcome
+
+
 class _LLMHandler(_QuietHandler):
     def do_POST(self) -> None:
         llm: FakeLLM = self.server.app.llm  # type: ignore[attr-defined]
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        request = parse_request(body)
-        outcome = llm.next_outcome()
-        if INJECTION_MARKER in request.paper["abstract"].lower():
-            outcome = "chatter"
-        paper_id, language = request.paper["arxiv_id"], request.language
-        call = LLMCall(
-            paper_id, language, body["model"], body["response_format"], outcome, request.corrective
-        )
-        llm.calls.append(call)
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path.endswith("/files"):
+            self.send_json(200, llm.batches.upload(self.headers["Content-Type"], raw))
+            return
+        if self.path.endswith("/batches"):
+            self.send_json(200, llm.batches.create(json.loads(raw), llm))
+            return
+        body = json.loads(raw)
+        request, outcome = record_call(llm, body)
         with llm.lock:
             llm.in_flight += 1
             llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
@@ -324,11 +413,18 @@ class _LLMHandler(_QuietHandler):
             return
         if outcome == "slow":
             time.sleep(llm.timeout_seconds / 2)
-        content = json.dumps(spoil(fake_fields(request), outcome), ensure_ascii=False)
-        if outcome == "broken_json":
-            content = content[: len(content) // 2]
-        finish = "length" if outcome == "truncated" else "stop"
+        content, finish = successful_content(request, outcome)
         self.send_json(200, completion_body(body["model"], content, finish))
+
+    def do_GET(self) -> None:
+        llm: FakeLLM = self.server.app.llm  # type: ignore[attr-defined]
+        parts = self.path.rstrip("/").split("/")
+        if parts[-1] == "content":
+            self.send_body(200, llm.batches.files[parts[-2]], "application/octet-stream")
+        elif "batches" in parts:
+            self.send_json(200, llm.batches.retrieve(parts[-1]))
+        else:
+            self.send_json(404, {"error": {"message": "not found"}})
 
     def send_json(self, status: int, data: dict[str, Any], **headers: str) -> None:
         self.send_body(status, json.dumps(data).encode(), "application/json", **headers)

@@ -20,6 +20,7 @@ from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
 from feedsvc.store import Store, connect
 from worker.arxiv_source import ArxivSource
+from worker.batch import BatchEnrichment
 from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
 from worker.limits import RateLimiter
 from worker.runner import EnrichPolicy, Runner, utc_now
@@ -77,7 +78,10 @@ def build_runner(settings: Settings, topics: Sequence[Topic]) -> Runner:
         max_attempts=settings.llm_max_attempts,
         daily_token_budget=settings.llm_daily_token_budget,
     )
-    runner = Runner(topics, store, source, build_enricher(settings, store), consumer, policy=policy)
+    enricher = build_enricher(settings, store)
+    runner = Runner(topics, store, source, enricher, consumer, policy=policy)
+    if settings.llm_mode == "batch" and isinstance(enricher, LLMEnricher):
+        runner.batch = BatchEnrichment(enricher, store, utc_now)
     if settings.llm_enabled and (settings.llm_rpm or settings.llm_tpm):
         runner.limiter = RateLimiter(store, settings.llm_rpm, settings.llm_tpm, runner.stop)
     return runner

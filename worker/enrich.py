@@ -185,12 +185,68 @@ class LLMEnricher:
         exchange = _Exchange(build_messages(paper, language, translate))
         started = time.monotonic()
         try:
-            fields = self._attempt(exchange, paper, language, translate)
+            fields = self._attempt(exchange, paper, language)
         except EnrichmentFailed as first:
             if first.kind != "validation":
                 raise
             exchange.messages += correction_messages(first.reason)
-            fields = self._attempt(exchange, paper, language, translate)
+            fields = self._attempt(exchange, paper, language)
+        return self._enrichment(paper, language, fields, exchange, started)
+
+    def request_body(self, paper: Paper, language: str) -> dict[str, Any]:
+        """The chat completion request for one paper and language (also a batch line's body)."""
+        translate = language != SOURCE_LANGUAGE
+        return self._request(build_messages(paper, language, translate), translate)
+
+    def enrichment_from_completion(
+        self, paper: Paper, language: str, completion: dict[str, Any], billed_as: str
+    ) -> Enrichment:
+        """Validate a completion that arrived another way (a batch result line)."""
+        exchange = _Exchange([])
+        fields = self._accept(exchange, completion, paper, language, billed_as)
+        return self._enrichment(paper, language, fields, exchange, time.monotonic())
+
+    def _attempt(self, exchange: _Exchange, paper: Paper, language: str) -> dict[str, Any]:
+        translate = language != SOURCE_LANGUAGE
+        response = self._complete(exchange.messages, translate)
+        return self._accept(exchange, response.model_dump(), paper, language, self.model)
+
+    def _accept(
+        self,
+        exchange: _Exchange,
+        completion: dict[str, Any],
+        paper: Paper,
+        language: str,
+        billed_as: str,
+    ) -> dict[str, Any]:
+        usage = completion.get("usage") or {}
+        tokens_in, tokens_out = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        exchange.tokens_in += tokens_in
+        exchange.tokens_out += tokens_out
+        choice = (completion.get("choices") or [{}])[0]
+        finish_reason = choice.get("finish_reason") or ""
+        exchange.finish_reason = finish_reason
+        content = (choice.get("message") or {}).get("content") or ""
+        try:
+            if finish_reason not in ("", "stop"):
+                raise EnrichmentFailed(f"model stopped early: finish_reason={finish_reason}")
+            fields = parse_llm_output(content, language != SOURCE_LANGUAGE)
+            fields["unverified_numbers"] = validate_fields(fields, paper, language)
+        except EnrichmentFailed as exc:
+            self.record_call(billed_as, tokens_in, tokens_out, exc.kind)
+            exchange.messages.append({"role": "assistant", "content": content[:4000]})
+            raise
+        self.record_call(billed_as, tokens_in, tokens_out, "ok")
+        return fields
+
+    def _enrichment(
+        self,
+        paper: Paper,
+        language: str,
+        fields: dict[str, Any],
+        exchange: _Exchange,
+        started: float,
+    ) -> Enrichment:
         return Enrichment(
             language=language,
             method="llm",
@@ -208,30 +264,6 @@ class LLMEnricher:
             finish_reason=exchange.finish_reason,
             unverified_numbers=fields["unverified_numbers"],
         )
-
-    def _attempt(
-        self, exchange: _Exchange, paper: Paper, language: str, translate: bool
-    ) -> dict[str, Any]:
-        response = self._complete(exchange.messages, translate)
-        usage = response.usage
-        tokens_in = usage.prompt_tokens if usage else 0
-        tokens_out = usage.completion_tokens if usage else 0
-        exchange.tokens_in += tokens_in
-        exchange.tokens_out += tokens_out
-        choice = response.choices[0]
-        exchange.finish_reason = choice.finish_reason or ""
-        content = choice.message.content or ""
-        try:
-            if choice.finish_reason not in (None, "stop"):
-                raise EnrichmentFailed(f"model stopped early: finish_reason={choice.finish_reason}")
-            fields = parse_llm_output(content, translate)
-            fields["unverified_numbers"] = validate_fields(fields, paper, language)
-        except EnrichmentFailed as exc:
-            self.record_call(self.model, tokens_in, tokens_out, exc.kind)
-            exchange.messages.append({"role": "assistant", "content": content[:4000]})
-            raise
-        self.record_call(self.model, tokens_in, tokens_out, "ok")
-        return fields
 
     def _complete(self, messages: list[dict[str, str]], translate: bool) -> Any:
         try:

@@ -17,6 +17,7 @@ from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed, SourceError
 from feedsvc.models import Paper
 from feedsvc.store import EnrichmentStamp, Store, WorkItem
+from worker.batch import BatchEnrichment
 from worker.enrich import Enricher, estimate_tokens
 from worker.limits import RateLimiter
 
@@ -27,6 +28,8 @@ RETRY_MAX_SECONDS = 6 * 3600.0
 CLAIM_IDLE_SECONDS = 600.0
 IDLE_POLL_SECONDS = 30.0
 OUTAGE_BACKOFF_SECONDS = 10.0
+BATCH_MAX_REQUESTS = 20000
+BATCH_TAKE = 500
 INCREMENTAL_FETCH_LIMIT = 1000  # after a first fetch: enough for a week-long pause
 
 
@@ -84,6 +87,7 @@ class Runner:
         self.clock = clock
         self.policy = policy or EnrichPolicy()
         self.limiter = limiter
+        self.batch: BatchEnrichment | None = None  # set: enrich through the Batch API
         self.stop = threading.Event()
 
     def run_once(self) -> CycleReport:
@@ -180,6 +184,9 @@ class Runner:
         flight is finished either way.
         """
         self.store.requeue_due_retries(self.clock())
+        if self.batch is not None:
+            self._enrich_by_batch(self.batch, report)
+            return
         with ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="enrich") as pool:
             in_flight: set[Future[tuple[str, str]]] = set()
             while True:
@@ -191,6 +198,31 @@ class Runner:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._tally(future.result(), report)
+
+    def _enrich_by_batch(self, batch: BatchEnrichment, report: CycleReport) -> None:
+        """Apply finished batches; when none is open, submit everything queued as one."""
+        for outcome in batch.poll(self._retry_later):
+            self._tally(outcome, report)
+        if self.store.open_batches() or self._must_pause(report):
+            return
+        todo: list[WorkItem] = []
+        while len(todo) < BATCH_MAX_REQUESTS and (taken := self._take(BATCH_TAKE)):
+            todo += [item for item in taken if self._paper_to_enrich(item) is not None]
+        if todo:
+            try:
+                batch.submit(todo)
+            except EnrichmentFailed as exc:
+                log.warning("%s; %d items stay queued", exc.reason, len(todo))
+                report.failures.append(exc.reason)
+
+    def _paper_to_enrich(self, item: WorkItem) -> Paper | None:
+        """The item's paper if it still needs this enrichment; else acknowledge the item."""
+        paper = self.store.load_paper(item.paper_id)
+        stamp = self.store.enrichment_stamps([item.paper_id], item.language)[0]
+        if paper is None or self._is_current(stamp, paper):
+            self.store.ack(item)
+            return None
+        return paper
 
     def _must_pause(self, report: CycleReport) -> bool:
         if self.stop.is_set():
@@ -225,10 +257,8 @@ class Runner:
 
         Returns ("enriched" | "skipped" | "failed", a one-line message).
         """
-        paper = self.store.load_paper(item.paper_id)
-        stamp = self.store.enrichment_stamps([item.paper_id], item.language)[0]
-        if paper is None or self._is_current(stamp, paper):
-            self.store.ack(item)
+        paper = self._paper_to_enrich(item)
+        if paper is None:
             return "skipped", ""
         if self.limiter and not self.limiter.acquire(estimate_tokens(paper, item.language)):
             return "skipped", ""  # stopped while waiting: the item stays pending, reclaimed later

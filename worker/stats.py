@@ -65,7 +65,7 @@ def _usage(counters: dict[str, int], settings: Settings) -> dict[str, Any]:
     for model in models:
         tokens_in = counters.get(f"tokens_in:{model}", 0)
         tokens_out = counters.get(f"tokens_out:{model}", 0)
-        price = settings.llm_prices.get(model)
+        price = settings.price_per_million(model)
         cost = None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
         per_model[model] = {
             "calls": counters.get(f"calls:{model}", 0),
