@@ -111,7 +111,8 @@ def command_once(runner: Runner, settings: Settings, args: argparse.Namespace) -
     )
     if report.failures:
         print(
-            f"feedsvc-worker: {len(report.failures)} failures (kept, retried later); first: "
+            f"feedsvc-worker: {len(report.failures)} failures (nothing lost: retried later, "
+            "or listed by stats); first: "
             f"{report.failures[0]}",
             file=sys.stderr,
         )

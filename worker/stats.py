@@ -87,7 +87,7 @@ def format_stats(report: dict[str, Any]) -> str:
             fetched = (topic["last_fetched"] or "never")[:16] if n == 0 else ""
             lines.append(
                 f"{head}  {language:<5} {counts['enriched']:>8} {counts['pending']:>8} "
-                f"{counts['failed']:>6}  {fetched}"
+                f"{counts['failed']:>6}  {fetched}".rstrip()
             )
     queue = report["queue"]
     lines += ["", f"queue: {queue['queued']} queued, {queue['waiting_to_retry']} waiting to retry"]
