@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
-from tests.conftest import settings_env
+from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
 from worker.batch import BatchEnrichment
@@ -57,14 +57,6 @@ def test_batch_mode_from_upload_to_applied_results(
     assert usage["calls"] == 30 and usage["cost_usd"] == round((9000 + 3600 * 2) / 2e6, 4)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def batch_runner(settings: Settings, store: Store, clock: Clock) -> Runner:
     topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
@@ -75,9 +67,8 @@ def batch_runner(settings: Settings, store: Store, clock: Clock) -> Runner:
 
 
 def test_failed_and_rejected_lines_go_into_the_next_batch(
-    settings: Settings, store: Store, llm: FakeLLM
+    settings: Settings, store: Store, llm: FakeLLM, clock: Clock
 ) -> None:
-    clock = Clock()
     runner = batch_runner(settings, store, clock)
     llm.batches.polls = 0
     llm.script = ["500", "chatter"]
@@ -97,9 +88,8 @@ def test_failed_and_rejected_lines_go_into_the_next_batch(
 
 
 def test_an_expired_batch_keeps_its_results_and_retries_the_rest(
-    settings: Settings, store: Store, llm: FakeLLM
+    settings: Settings, store: Store, llm: FakeLLM, clock: Clock
 ) -> None:
-    clock = Clock()
     runner = batch_runner(settings, store, clock)
     llm.batches.polls = 0
     llm.batches.final_status, llm.batches.expired_after = "expired", 5

@@ -13,7 +13,7 @@ import pytest
 from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
-from tests.conftest import settings_env
+from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
 from worker.cli import main as worker_main
@@ -22,19 +22,6 @@ from worker.limits import RateLimiter
 from worker.runner import CycleReport, EnrichPolicy, Runner
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def make_runner(

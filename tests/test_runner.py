@@ -11,25 +11,13 @@ import redis
 from feedsvc.config import Settings, load_topics
 from feedsvc.keys import Keys
 from feedsvc.store import Store
+from tests.conftest import Clock
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
 from worker.enrich import ExtractiveEnricher, LLMEnricher, build_llm_client
 from worker.runner import CycleReport, Runner
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
