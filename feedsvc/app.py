@@ -10,6 +10,7 @@ import redis
 from flask import Flask
 
 from feedsvc import views
+from feedsvc.cache import FeedCache
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
 from feedsvc.keys import Keys
@@ -31,10 +32,11 @@ def create_app(settings: Settings | None = None, client: redis.Redis | None = No
         if client is not None:
             raise
         _exit(exc)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     store = Store(client or connect(settings), Keys(settings.redis_prefix))
-    app.extensions["feedsvc"] = Services(settings, {t.slug: t for t in topics}, store)
+    topics_by_slug = {t.slug: t for t in topics}
+    app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, FeedCache(store))
     views.register(app)
     return app
 

@@ -70,6 +70,7 @@ class Settings:
     llm_prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     fetch_interval_seconds: float = 3600.0
     feed_size: int = 50
+    cache_max_age_seconds: int = 300
     publish_grace_seconds: float = 21600.0
     log_level: str = "INFO"
 
@@ -108,6 +109,7 @@ class Settings:
                 "FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60
             ),
             feed_size=reader.whole("FEEDSVC_FEED_SIZE", 50, minimum=1),
+            cache_max_age_seconds=reader.whole("FEEDSVC_CACHE_MAX_AGE_SECONDS", 300, minimum=0),
             publish_grace_seconds=reader.number(
                 "FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, minimum=0
             ),

@@ -14,11 +14,22 @@ class ConfigError(FeedsvcError):
 class TopicNotFound(FeedsvcError):
     """No such topic, or the topic has no feed in that language."""
 
-    def __init__(self, slug: str, language: str | None = None) -> None:
+    def __init__(self, slug: str, language: str | None = None, detail: str = "") -> None:
         where = f"topic {slug!r}" if language is None else f"language {language!r} of {slug!r}"
         super().__init__(f"unknown {where}")
         self.slug = slug
         self.language = language
+        self.detail = detail  # the feed name asked for, when it could not be parsed
+
+
+class PageNotFound(FeedsvcError):
+    """A feed page past the last one."""
+
+    def __init__(self, slug: str, page: int, pages: int) -> None:
+        super().__init__(f"topic {slug!r} has {pages} feed pages; there is no page {page}")
+        self.slug = slug
+        self.page = page
+        self.pages = pages
 
 
 class SourceError(FeedsvcError):

@@ -19,6 +19,22 @@ class Keys:
         """Hash: the enrichment of one paper in one language."""
         return f"{self.prefix}:paper:{paper_id}:enrichment:{language}"
 
+    def paper_topics(self, paper_id: str) -> str:
+        """Set: slugs of the topics a paper belongs to."""
+        return f"{self.prefix}:paper:{paper_id}:topics"
+
+    def topic_version(self, slug: str) -> str:
+        """Counter: bumped whenever the topic's papers or their metadata change."""
+        return f"{self.prefix}:topic:{slug}:version"
+
+    def feed_version(self, slug: str, language: str) -> str:
+        """Counter: bumped whenever an enrichment shown in this topic's feed changes."""
+        return f"{self.prefix}:feed:{slug}:{language}:version"
+
+    def rendered(self, slug: str, language: str, variant: str) -> str:
+        """Hash: one rendered feed (body, gzip body, etag, version ...) shared by web workers."""
+        return f"{self.prefix}:feed:{slug}:{language}:rendered:{variant}"
+
     def topic_papers(self, slug: str) -> str:
         """Sorted set: paper ids of a topic, scored by their last update (Unix seconds)."""
         return f"{self.prefix}:topic:{slug}:papers"

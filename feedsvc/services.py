@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from feedsvc.cache import FeedCache
 from feedsvc.config import Settings, Topic
 from feedsvc.store import Store
 
@@ -13,3 +14,4 @@ class Services:
     settings: Settings
     topics: dict[str, Topic]
     store: Store
+    cache: FeedCache

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
 
 from feedsvc.config import Settings, Topic
+from feedsvc.errors import PageNotFound
 from feedsvc.keys import ENRICH_GROUP, Keys
 from feedsvc.models import Enrichment, FeedItem, Paper, TopicStatus
 
@@ -30,6 +31,8 @@ def connect(settings: Settings) -> redis.Redis:
 
 STAMP_FIELDS = ["method", "model", "prompt_version", "source_hash"]
 USAGE_DAYS_KEPT = 400
+RENDERED_TTL_SECONDS = 7 * 86400
+MAX_DIGEST_PAPERS = 5000
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,16 @@ class WorkItem:
         return cls("", *_split_member(member))
 
 
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of a feed; `next_visible_at`: when a hidden paper's grace period ends."""
+
+    items: list[FeedItem]
+    page: int
+    pages: int
+    next_visible_at: datetime | None
+
+
 @dataclass
 class SaveResult:
     """What storing one fetch changed."""
@@ -77,6 +90,11 @@ class Store:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         # Any: redis-py types every reply as bytes | str whatever decode_responses says.
         self.redis: Any = client
+        # Rendered feeds are bytes (gzip): a client on the same pool that does not decode.
+        pool = client.connection_pool
+        kwargs = {**pool.connection_kwargs, "decode_responses": False}
+        binary_pool = redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+        self.binary: Any = redis.Redis(connection_pool=binary_pool)
         self.keys = keys
 
     # -- papers ---------------------------------------------------------------
@@ -98,29 +116,75 @@ class Store:
         result = SaveResult()
         previous = self._previous_state([p.id for p in papers])
         pipe = self.redis.pipeline(transaction=True)
+        touched_topics: set[str] = set()
         for fetched in papers:
             old = previous.get(fetched.id)
+            pipe.sadd(self.keys.paper_topics(fetched.id), topic.slug)
             if old is not None and int(old["version"]) >= fetched.version:
                 pipe.zadd(self.keys.topic_papers(topic.slug), {fetched.id: _score(old["updated"])})
                 continue
             (result.new if old is None else result.revised).append(fetched.id)
             paper = fetched if old is None else _keep_first_seen(fetched, old)
+            touched_topics.update(old["topics"] if old else ())
             pipe.hset(self.keys.paper(paper.id), mapping=paper.to_redis())
             pipe.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
-        pipe.execute()
+        replies = pipe.execute()
+        if touched_topics or any(replies):  # a new member, a new link or a new version
+            self._bump_topics(touched_topics | {topic.slug})
         result.queued = self.queue_missing_enrichments(papers, topic.languages)
         return result
+
+    def _bump_topics(self, slugs: Iterable[str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.incr(self.keys.topic_version(slug))
+        pipe.execute()
+
+    def _bump_feeds(self, paper_id: str, language: str) -> None:
+        """After an enrichment change: bump the feed of every topic the paper is in."""
+        slugs = self.redis.smembers(self.keys.paper_topics(paper_id))
+        pipe = self.redis.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.incr(self.keys.feed_version(slug, language))
+        pipe.execute()
+
+    def feed_version(self, slug: str, language: str) -> str:
+        """The version of one feed's content: one round trip."""
+        topic, feed = self.redis.mget(
+            self.keys.topic_version(slug), self.keys.feed_version(slug, language)
+        )
+        return f"{topic or 0}.{feed or 0}"
+
+    def load_rendered(self, slug: str, language: str, variant: str) -> dict[str, bytes]:
+        """A rendered feed another web process stored, as raw bytes per field."""
+        raw = self.binary.hgetall(self.keys.rendered(slug, language, variant))
+        return {k.decode(): v for k, v in raw.items()}
+
+    def save_rendered(
+        self, slug: str, language: str, variant: str, fields: dict[str, bytes]
+    ) -> None:
+        key = self.keys.rendered(slug, language, variant)
+        pipe = self.binary.pipeline(transaction=True)
+        pipe.delete(key)
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, RENDERED_TTL_SECONDS)
+        pipe.execute()
 
     def _previous_state(self, paper_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         pipe = self.redis.pipeline(transaction=False)
         for paper_id in paper_ids:
             pipe.hmget(self.keys.paper(paper_id), ["version", "updated", "first_seen"])
+            pipe.smembers(self.keys.paper_topics(paper_id))
         rows = pipe.execute()
-        return {
-            pid: {"version": v, "updated": u, "first_seen": f}
-            for pid, (v, u, f) in zip(paper_ids, rows, strict=True)
-            if v is not None
-        }
+        previous: dict[str, dict[str, Any]] = {}
+        for i, paper_id in enumerate(paper_ids):
+            (version, updated, first_seen), topics = rows[2 * i], rows[2 * i + 1]
+            if version is not None:
+                previous[paper_id] = {
+                    "version": version, "updated": updated, "first_seen": first_seen,
+                    "topics": topics,
+                }  # fmt: skip
+        return previous
 
     # -- enrichments ----------------------------------------------------------
 
@@ -140,6 +204,7 @@ class Store:
         pipe.hdel(self.keys.enrich_failed(), member)
         pipe.zrem(self.keys.enrich_retry(), member)
         pipe.execute()
+        self._bump_feeds(paper_id, enrichment.language)
 
     # -- LLM accounting -------------------------------------------------------
 
@@ -297,6 +362,7 @@ class Store:
         pipe.srem(self.keys.enrich_waiting(), item.member)
         self._release(pipe, item)
         pipe.execute()
+        self._bump_feeds(item.paper_id, item.language)
 
     def failed_items(self) -> dict[str, str]:
         """'paper_id|language' -> the last reason, for every item that gave up."""
@@ -362,34 +428,59 @@ class Store:
             for i, topic in enumerate(topics)
         }
 
-    def feed_items(
-        self, topic: Topic, language: str, limit: int, grace_seconds: float, now: datetime
-    ) -> list[FeedItem]:
-        """The topic's newest papers ready to publish in `language`, newest first.
+    def feed_page(
+        self, topic: Topic, language: str, page: int, size: int, grace_seconds: float, now: datetime
+    ) -> FeedPage:
+        """One page of the topic's papers ready in `language`, newest first (page 1: newest).
 
         A paper is ready once enriched in that language, or `grace_seconds` after it was
-        first seen (it is then shown with the abstract and a pending or failed note).
+        first seen (then shown with the abstract and a pending or failed note). Raises
+        PageNotFound past the last page.
         """
-        scan = limit * 2 + 20
-        ids = self.redis.zrevrange(self.keys.topic_papers(topic.slug), 0, scan - 1)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(self.keys.topic_papers(topic.slug))
+        pipe.zrevrange(self.keys.topic_papers(topic.slug), (page - 1) * size, page * size - 1)
+        total, ids = pipe.execute()
+        pages = max(1, -(-total // size))
+        if page > pages:
+            raise PageNotFound(topic.slug, page, pages)
+        items, next_visible = self._ready_items(ids, language, grace_seconds, now)
+        return FeedPage(items, page, pages, next_visible)
+
+    def recent_items(
+        self, topic: Topic, language: str, since: datetime, grace_seconds: float, now: datetime
+    ) -> tuple[list[FeedItem], datetime | None]:
+        """Every ready paper of the topic updated since `since`, newest first."""
+        ids = self.redis.zrevrangebyscore(
+            self.keys.topic_papers(topic.slug), "+inf", since.timestamp(),
+            start=0, num=MAX_DIGEST_PAPERS,
+        )  # fmt: skip
+        return self._ready_items(ids, language, grace_seconds, now)
+
+    def _ready_items(
+        self, ids: Sequence[str], language: str, grace_seconds: float, now: datetime
+    ) -> tuple[list[FeedItem], datetime | None]:
         pipe = self.redis.pipeline(transaction=False)
         for paper_id in ids:
             pipe.hgetall(self.keys.paper(paper_id))
             pipe.hgetall(self.keys.enrichment(paper_id, language))
             pipe.hexists(self.keys.enrich_failed(), f"{paper_id}|{language}")
         replies = pipe.execute()
-        items = []
+        items: list[FeedItem] = []
+        next_visible: datetime | None = None
         for i in range(len(ids)):
             paper_data, enrichment_data, failed = replies[3 * i : 3 * i + 3]
             if not paper_data:
                 continue
             paper = Paper.from_redis(paper_data)
             enrichment = Enrichment.from_redis(enrichment_data) if enrichment_data else None
-            waited = (now - paper.first_seen).total_seconds()
-            if enrichment is not None or waited >= grace_seconds:
+            visible_at = paper.first_seen + timedelta(seconds=grace_seconds)
+            if enrichment is not None or visible_at <= now:
                 items.append(FeedItem(paper, enrichment, failed=bool(failed)))
+            elif next_visible is None or visible_at < next_visible:
+                next_visible = visible_at
         items.sort(key=lambda item: item.paper.updated, reverse=True)
-        return items[:limit]
+        return items, next_visible
 
 
 def _split_member(member: str) -> tuple[str, str]:

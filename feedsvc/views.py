@@ -1,21 +1,52 @@
-"""The web routes: index page, per-topic per-language Atom feeds, health."""
+"""The web routes: index, topic pages, feeds in three formats with paging and a daily digest,
+OPML, health."""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import Flask, Response, current_app, render_template, request
+from lxml import etree
 
-from feedsvc.config import LANGUAGE_PATTERN, SLUG_PATTERN, Topic
-from feedsvc.errors import TopicNotFound
-from feedsvc.render import EPOCH, FeedLinks, render_atom
+from feedsvc.cache import Built, Rendered
+from feedsvc.calendar import group_by_announcement
+from feedsvc.config import LANGUAGE_PATTERN, Topic
+from feedsvc.errors import PageNotFound, TopicNotFound
+from feedsvc.render import (
+    CONTENT_TYPES,
+    EPOCH,
+    RENDERERS,
+    DigestDay,
+    FeedDocument,
+    FeedLinks,
+    labels_for,
+)
 from feedsvc.services import Services
 
-ATOM_MIMETYPE = "application/atom+xml"
 REDIS_RETRY_AFTER_SECONDS = 30
-FEED_MAX_AGE_SECONDS = 300
+DIGEST_DAYS = 14
+FORMATS = ("atom", "rss", "json")
+
+
+class BadRequest(Exception):
+    """A malformed query parameter; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """What a feed URL asks for: /feeds/<slug>[.<lang>][.daily].<format>?page=N."""
+
+    topic: Topic
+    language: str
+    daily: bool
+    fmt: str
+    page: int
+
+    @property
+    def variant(self) -> str:
+        return f"{'daily' if self.daily else 'papers'}.{self.fmt}.p{self.page}"
 
 
 def services() -> Services:
@@ -25,68 +56,88 @@ def services() -> Services:
 
 def register(app: Flask) -> None:
     app.add_url_rule("/", "index", index)
-    app.add_url_rule("/feeds/<string:name>.atom", "atom_feed", atom_feed)
+    app.add_url_rule("/opml", "opml", opml)
+    app.add_url_rule("/topics/<string:name>", "topic_page", topic_page)
+    app.add_url_rule("/feeds/<string:name>", "feed", feed)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.register_error_handler(redis.RedisError, redis_unavailable)
     app.register_error_handler(TopicNotFound, topic_not_found)
+    app.register_error_handler(PageNotFound, page_not_found)
+    app.register_error_handler(BadRequest, bad_request)
+    app.jinja_env.globals.update(feed_url=feed_url, page_url=page_url)
+
+
+# -- URLs ---------------------------------------------------------------------
+
+
+def _suffix(topic: Topic, language: str) -> str:
+    return "" if language == topic.default_language else f".{language}"
+
+
+def feed_url(
+    topic: Topic, language: str, fmt: str = "atom", daily: bool = False, page: int = 1,
+    absolute: bool = False,
+) -> str:  # fmt: skip
+    """A feed's path (or absolute URL): the default language has the short name."""
+    kind = ".daily" if daily else ""
+    path = f"/feeds/{topic.slug}{_suffix(topic, language)}{kind}.{fmt}"
+    if page > 1:
+        path += f"?page={page}"
+    return services().settings.public_url + path if absolute else path
+
+
+def page_url(topic: Topic, language: str, absolute: bool = False) -> str:
+    path = f"/topics/{topic.slug}{_suffix(topic, language)}"
+    return services().settings.public_url + path if absolute else path
+
+
+# -- pages --------------------------------------------------------------------
 
 
 def index() -> str:
     svc = services()
     topics = list(svc.topics.values())
-    return render_template(
-        "index.html",
-        topics=topics,
-        statuses=svc.store.topic_statuses(topics),
-        feed_url=feed_url,
-    )
+    return render_template("index.html", topics=topics, statuses=svc.store.topic_statuses(topics))
 
 
-def feed_url(topic: Topic, language: str, absolute: bool = False) -> str:
-    """The feed's path (or absolute URL): the default language has the short name."""
-    suffix = "" if language == topic.default_language else f".{language}"
-    path = f"/feeds/{topic.slug}{suffix}.atom"
-    return services().settings.public_url + path if absolute else path
-
-
-def atom_feed(name: str) -> Response:
-    topic, language = resolve_feed(name)
-    svc = services()
-    now = datetime.now(UTC)
-    items = svc.store.feed_items(
-        topic, language, svc.settings.feed_size, svc.settings.publish_grace_seconds, now
-    )
-    status = svc.store.topic_statuses([topic])[topic.slug]
-    links = FeedLinks(feed_url(topic, language, absolute=True), svc.settings.public_url + "/")
-    body = render_atom(topic, language, items, links, status.last_fetched or EPOCH)
-    last_modified = max((item.updated for item in items), default=status.last_fetched)
-    return conditional_response(body, f"{ATOM_MIMETYPE}; charset=utf-8", last_modified)
-
-
-def resolve_feed(name: str) -> tuple[Topic, str]:
-    """('slug' or 'slug.lang') -> the topic and language, or a 404 naming what is wrong."""
+def topic_page(name: str) -> str:
     slug, _, language = name.partition(".")
-    topic = services().topics.get(slug)
-    if topic is None or not SLUG_PATTERN.match(slug):
-        raise TopicNotFound(slug)
-    if not language:
-        return topic, topic.default_language
-    if not LANGUAGE_PATTERN.match(language) or language not in topic.languages:
-        raise TopicNotFound(slug, language)
-    return topic, language
+    topic, language = resolve_topic(slug, language or None)
+    page = requested_page()
+    svc = services()
+    result = svc.store.feed_page(
+        topic, language, page, svc.settings.feed_size, svc.settings.publish_grace_seconds,
+        datetime.now(UTC),
+    )  # fmt: skip
+    return render_template(
+        "topic.html",
+        topic=topic,
+        language=language,
+        result=result,
+        labels=labels_for(language),
+        status=svc.store.topic_statuses([topic])[topic.slug],
+    )
 
 
-def conditional_response(
-    body: bytes, content_type: str, last_modified: datetime | None
-) -> Response:
-    """A response with a strong ETag and Last-Modified that answers 304 when they match."""
-    response = Response(body, content_type=content_type)
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
-    if last_modified is not None:
-        response.last_modified = last_modified
-    response.cache_control.public = True
-    response.cache_control.max_age = FEED_MAX_AGE_SECONDS
-    response.make_conditional(request)
+def opml() -> Response:
+    """Every topic and language in one OPML 2.0 file, for a one-step subscription."""
+    svc = services()
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = "feedsvc: arXiv topic feeds"
+    body = etree.SubElement(root, "body")
+    for topic in svc.topics.values():
+        group = etree.SubElement(body, "outline", text=topic.title, title=topic.title)
+        for language in topic.languages:
+            title = f"{topic.title} ({language})"
+            etree.SubElement(
+                group, "outline", type="rss", text=title, title=title, language=language,
+                xmlUrl=feed_url(topic, language, absolute=True),
+                htmlUrl=page_url(topic, language, absolute=True),
+            )  # fmt: skip
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    response = Response(xml, content_type="text/x-opml; charset=utf-8")
+    response.headers["Content-Disposition"] = 'inline; filename="feedsvc.opml"'
     return response
 
 
@@ -94,23 +145,143 @@ def healthz() -> Response:
     return Response("ok\n", content_type="text/plain; charset=utf-8")
 
 
+# -- feeds --------------------------------------------------------------------
+
+
+def feed(name: str) -> Response:
+    wanted = parse_feed_name(name)
+    svc = services()
+    now = datetime.now(UTC)
+    rendered = svc.cache.get(
+        wanted.topic.slug, wanted.language, wanted.variant, lambda: build_feed(wanted, now), now
+    )
+    return feed_response(rendered)
+
+
+def parse_feed_name(name: str) -> FeedRequest:
+    """'slug[.lang][.daily].fmt' and ?page=N -> FeedRequest, or a 404 / 400 saying why."""
+    stem, _, fmt = name.rpartition(".")
+    parts = stem.split(".") if stem else []
+    if fmt not in FORMATS or not 1 <= len(parts) <= 3:
+        raise TopicNotFound(parts[0] if parts else name, detail=name)
+    daily = parts[-1] == "daily" and len(parts) > 1
+    parts = parts[:-1] if daily else parts
+    if len(parts) > 2:
+        raise TopicNotFound(parts[0], detail=name)
+    topic, language = resolve_topic(parts[0], parts[1] if len(parts) == 2 else None)
+    page = requested_page()
+    if daily and page != 1:
+        raise PageNotFound(topic.slug, page, 1)
+    return FeedRequest(topic, language, daily, fmt, page)
+
+
+def resolve_topic(slug: str, language: str | None) -> tuple[Topic, str]:
+    topic = services().topics.get(slug)
+    if topic is None:
+        raise TopicNotFound(slug)
+    if language is None:
+        return topic, topic.default_language
+    if not LANGUAGE_PATTERN.match(language) or language not in topic.languages:
+        raise TopicNotFound(slug, language)
+    return topic, language
+
+
+def requested_page() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
+        raise BadRequest(f"page must be a whole number from 1, not {raw!r}")
+    return int(raw)
+
+
+def build_feed(wanted: FeedRequest, now: datetime) -> Built:
+    """Read the feed's content from Redis and render it in the requested format."""
+    svc = services()
+    topic, language = wanted.topic, wanted.language
+    status = svc.store.topic_statuses([topic])[topic.slug]
+    links = feed_links(wanted, pages=1)
+    if wanted.daily:
+        since = now - timedelta(days=DIGEST_DAYS)
+        items, expires = svc.store.recent_items(
+            topic, language, since, svc.settings.publish_grace_seconds, now
+        )
+        days = [DigestDay(day, tuple(group)) for day, group in group_by_announcement(items)]
+        doc = FeedDocument(topic, language, links, days=days,
+                           updated_if_empty=status.last_fetched or EPOCH,
+                           title_suffix=f" · {labels_for(language)['daily']}")  # fmt: skip
+    else:
+        result = svc.store.feed_page(
+            topic, language, wanted.page, svc.settings.feed_size,
+            svc.settings.publish_grace_seconds, now,
+        )  # fmt: skip
+        links = feed_links(wanted, pages=result.pages)
+        doc = FeedDocument(topic, language, links, items=result.items,
+                           updated_if_empty=status.last_fetched or EPOCH)  # fmt: skip
+        expires = result.next_visible_at
+    body = RENDERERS[wanted.fmt](doc)
+    return Built(body, CONTENT_TYPES[wanted.fmt], doc.updated, expires)
+
+
+def feed_links(wanted: FeedRequest, pages: int) -> FeedLinks:
+    topic, language, fmt, page = wanted.topic, wanted.language, wanted.fmt, wanted.page
+
+    def url(n: int) -> str:
+        return feed_url(topic, language, fmt, wanted.daily, n, absolute=True)
+
+    return FeedLinks(
+        self_url=url(page),
+        alternate_url=page_url(topic, language, absolute=True),
+        icon_url=services().settings.public_url + "/static/icon.svg",
+        first_url=url(1) if pages > 1 else "",
+        next_url=url(page + 1) if page < pages else "",
+        previous_url=url(page - 1) if page > 1 else "",
+    )
+
+
+def feed_response(rendered: Rendered) -> Response:
+    """The cached bytes, gzipped when the client accepts it, with ETag and 304 handling."""
+    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
+    body = rendered.gzip_body if gzip_ok else rendered.body
+    response = Response(body, content_type=rendered.content_type)
+    if gzip_ok:
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(rendered.etag + ("-gz" if gzip_ok else ""))
+    response.last_modified = rendered.last_modified
+    response.vary.add("Accept-Encoding")
+    response.cache_control.public = True
+    response.cache_control.max_age = services().settings.cache_max_age_seconds
+    response.make_conditional(request)
+    return response
+
+
+# -- errors -------------------------------------------------------------------
+
+
+def _text(body: str, status: int) -> Response:
+    return Response(body + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
 def topic_not_found(exc: TopicNotFound) -> Response:
     topics = services().topics
-    if exc.language is None or exc.slug not in topics:
-        known = ", ".join(sorted(topics)) or "none"
-        text = f"Unknown topic {exc.slug!r}. Known topics: {known}. Every feed is listed at /.\n"
-    else:
+    if exc.slug in topics and exc.language is not None:
         languages = ", ".join(topics[exc.slug].languages)
-        text = f"Topic {exc.slug!r} has no {exc.language!r} feed. Its languages: {languages}.\n"
-    return Response(text, status=404, content_type="text/plain; charset=utf-8")
+        return _text(f"Topic {exc.slug!r} has no {exc.language!r} feed. Its languages: "
+                     f"{languages}.", 404)  # fmt: skip
+    known = ", ".join(sorted(topics)) or "none"
+    prefix = f"No feed named {exc.detail!r}." if exc.detail else f"Unknown topic {exc.slug!r}."
+    return _text(f"{prefix} Known topics: {known}. Every feed is listed at /.", 404)
+
+
+def page_not_found(exc: PageNotFound) -> Response:
+    return _text(f"There is no page {exc.page}: this feed has {exc.pages}.", 404)
+
+
+def bad_request(exc: BadRequest) -> Response:
+    return _text(f"Bad request: {exc}.", 400)
 
 
 def redis_unavailable(exc: redis.RedisError) -> Response:
     current_app.logger.warning("redis unavailable: %s", exc)
-    response = Response(
-        "Service temporarily unavailable: storage is unreachable. Try again shortly.\n",
-        status=503,
-        content_type="text/plain; charset=utf-8",
-    )
+    response = _text("Service temporarily unavailable: storage is unreachable. Try again shortly.",
+                     503)  # fmt: skip
     response.headers["Retry-After"] = str(REDIS_RETRY_AFTER_SECONDS)
     return response

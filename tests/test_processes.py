@@ -131,7 +131,7 @@ def test_feedsvc_up_starts_redis_worker_and_web(
     )
     try:
         base = f"http://127.0.0.1:{web_port}"
-        index = poll(base + "/", "<td>10</td>")
+        index = poll(base + "/", "10 papers")
         assert "Software testing" in index
         feed = poll(base + "/feeds/testing.en.atom", "Offline extractive summary", count=10)
         assert feed.count("<entry>") == 10

@@ -67,9 +67,10 @@ def test_unenriched_papers_wait_for_the_grace_period(
     runner.run_once()
     topic = runner.topics[0]
     now = datetime.now(UTC)
-    assert store.feed_items(topic, "zh", 50, settings.publish_grace_seconds, now) == []
-    later = now + timedelta(seconds=settings.publish_grace_seconds + 1)
-    items = store.feed_items(topic, "zh", 50, settings.publish_grace_seconds, later)
+    hidden = store.feed_page(topic, "zh", 1, 50, settings.publish_grace_seconds, now)
+    assert hidden.items == [] and hidden.next_visible_at is not None
+    later = hidden.next_visible_at + timedelta(seconds=1)
+    items = store.feed_page(topic, "zh", 1, 50, settings.publish_grace_seconds, later).items
     assert len(items) == 10 and all(item.enrichment is None for item in items)
 
 

@@ -67,7 +67,7 @@ def test_index_lists_topics_counts_and_feed_links(
     page = client.get("/").get_data(as_text=True)
     assert "Software testing" in page and "all:testing" in page
     assert "2026-11-20 09:30" in page and "never" in page
-    assert "<td>2</td>" in page
+    assert "2 papers" in page
     for href in ("/feeds/testing.atom", "/feeds/testing.en.atom", "/feeds/also.atom",
                  "/feeds/also.ja.atom"):  # fmt: skip
         assert f'href="{href}"' in page
@@ -132,7 +132,9 @@ def test_an_empty_feed_is_still_valid(client: FlaskClient) -> None:
     [
         ("/feeds/nope.atom", "Unknown topic 'nope'. Known topics: also, testing."),
         ("/feeds/testing.fr.atom", "Topic 'testing' has no 'fr' feed. Its languages: zh, en."),
-        ("/feeds/testing.zh.x.atom", "has no 'zh.x' feed"),
+        ("/feeds/testing.zh.x.atom", "No feed named 'testing.zh.x.atom'. Known topics"),
+        ("/feeds/testing.xml", "No feed named 'testing.xml'"),
+        ("/topics/nope", "Unknown topic 'nope'"),
     ],
 )
 def test_unknown_topic_or_language_is_a_helpful_404(

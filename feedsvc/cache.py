@@ -1,0 +1,128 @@
+"""Render once, serve many: rendered feeds kept per version, in memory and in Redis.
+
+The worker bumps a feed's version whenever it stores something the feed shows. A request
+reads that version (one round trip); an entry in this process's memory at that version is
+served as is. Else another web process may have rendered it already (a second round
+trip); only then is the feed rendered, gzipped once, and shared through Redis.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from feedsvc.store import Store
+
+MEMORY_ENTRIES = 512
+NEVER = float("inf")
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a renderer hands the cache: the body and when it stops being current."""
+
+    body: bytes
+    content_type: str
+    last_modified: datetime
+    expires_at: datetime | None = None  # a hidden paper's grace period ends then
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered feed variant at one version, with its gzip body made once."""
+
+    version: str
+    body: bytes
+    gzip_body: bytes
+    etag: str
+    content_type: str
+    last_modified: datetime
+    expires_at: float
+
+    def fresh(self, version: str, now: datetime) -> bool:
+        return self.version == version and now.timestamp() < self.expires_at
+
+    def to_fields(self) -> dict[str, bytes]:
+        return {
+            "version": self.version.encode(),
+            "body": self.body,
+            "gzip_body": self.gzip_body,
+            "etag": self.etag.encode(),
+            "content_type": self.content_type.encode(),
+            "last_modified": self.last_modified.isoformat().encode(),
+            "expires_at": repr(self.expires_at).encode(),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, bytes]) -> Rendered:
+        return cls(
+            version=fields["version"].decode(),
+            body=fields["body"],
+            gzip_body=fields["gzip_body"],
+            etag=fields["etag"].decode(),
+            content_type=fields["content_type"].decode(),
+            last_modified=datetime.fromisoformat(fields["last_modified"].decode()),
+            expires_at=float(fields["expires_at"].decode()),
+        )
+
+    @classmethod
+    def build(cls, version: str, built: Built) -> Rendered:
+        expires = built.expires_at.timestamp() if built.expires_at else NEVER
+        return cls(
+            version=version,
+            body=built.body,
+            gzip_body=gzip.compress(built.body, compresslevel=6, mtime=0),
+            etag=hashlib.sha256(built.body).hexdigest()[:32],
+            content_type=built.content_type,
+            last_modified=built.last_modified.astimezone(UTC),
+            expires_at=expires,
+        )
+
+
+class FeedCache:
+    """Rendered feeds per (topic, language, variant), rebuilt only when their version moves."""
+
+    def __init__(self, store: Store, max_entries: int = MEMORY_ENTRIES) -> None:
+        self.store = store
+        self.max_entries = max_entries
+        self.memory: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = {"memory": 0, "redis": 0, "render": 0}
+
+    def get(
+        self, slug: str, language: str, variant: str, build: Callable[[], Built], now: datetime
+    ) -> Rendered:
+        """The feed variant at its current version, rendering it only if nobody has."""
+        version = self.store.feed_version(slug, language)
+        key = (slug, language, variant)
+        with self.lock:
+            entry = self.memory.get(key)
+        if entry is not None and entry.fresh(version, now):
+            self._count("memory")
+            return entry
+        fields = self.store.load_rendered(slug, language, variant)
+        entry = Rendered.from_fields(fields) if fields else None
+        if entry is not None and entry.fresh(version, now):
+            self._count("redis")
+        else:
+            entry = Rendered.build(version, build())
+            self.store.save_rendered(slug, language, variant, entry.to_fields())
+            self._count("render")
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: tuple[str, str, str], entry: Rendered) -> None:
+        with self.lock:
+            self.memory[key] = entry
+            self.memory.move_to_end(key)
+            while len(self.memory) > self.max_entries:
+                self.memory.popitem(last=False)
+
+    def _count(self, where: str) -> None:
+        with self.lock:
+            self.hits[where] += 1
