@@ -190,9 +190,14 @@ def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) ->
 
 
 def entry_title(item: FeedItem) -> str:
+    """The translated title, else the original, else the id: never blank."""
     enrichment = item.enrichment
     translated = enrichment.title_translated if enrichment else ""
-    return xml_text(translated or item.paper.title) or item.paper.id
+    for candidate in (translated, item.paper.title):
+        title = " ".join(xml_text(candidate).split())
+        if title:
+            return title
+    return item.paper.id
 
 
 def entry_links(item: FeedItem) -> list[dict[str, str]]:

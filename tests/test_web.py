@@ -87,7 +87,7 @@ def test_offline_feed_is_valid_labelled_and_escaped(
         "https://arxiv.org/abs/2411.00001",
     ]  # fmt: skip
     nasty = feed.entries[1]
-    assert nasty.title == "Attacks with <script>alert(1)</script> &  control ]]> chars 😀 שלום"
+    assert nasty.title == "Attacks with <script>alert(1)</script> & control ]]> chars 😀 שלום"
     html = content_html(response.data)[1]
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     content = unescape(nasty.content[0].value)
