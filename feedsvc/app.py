@@ -13,6 +13,7 @@ from feedsvc import views
 from feedsvc.cache import FeedCache
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
+from feedsvc.fastpath import FeedFastPath
 from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
 from feedsvc.services import Services
@@ -36,8 +37,12 @@ def create_app(settings: Settings | None = None, client: redis.Redis | None = No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     store = Store(client or connect(settings), Keys(settings.redis_prefix))
     topics_by_slug = {t.slug: t for t in topics}
-    app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, FeedCache(store))
+    cache = FeedCache(store, settings.version_check_seconds)
+    app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
     views.register(app)
+    app.wsgi_app = FeedFastPath(  # type: ignore[method-assign]
+        app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds
+    )
     return app
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import format_datetime
+from functools import cached_property
 
 from feedsvc.store import Store
 
@@ -43,6 +46,10 @@ class Rendered:
     content_type: str
     last_modified: datetime
     expires_at: float
+
+    @cached_property
+    def last_modified_http(self) -> str:
+        return format_datetime(self.last_modified, usegmt=True)
 
     def fresh(self, version: str, now: datetime) -> bool:
         return self.version == version and now.timestamp() < self.expires_at
@@ -87,24 +94,48 @@ class Rendered:
 class FeedCache:
     """Rendered feeds per (topic, language, variant), rebuilt only when their version moves."""
 
-    def __init__(self, store: Store, max_entries: int = MEMORY_ENTRIES) -> None:
+    def __init__(
+        self,
+        store: Store,
+        version_ttl_seconds: float = 0.0,
+        max_entries: int = MEMORY_ENTRIES,
+    ) -> None:
         self.store = store
+        self.version_ttl_seconds = version_ttl_seconds
         self.max_entries = max_entries
         self.memory: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self.versions: dict[tuple[str, str], tuple[str, float]] = {}
         self.lock = threading.Lock()
         self.hits = {"memory": 0, "redis": 0, "render": 0}
+
+    def version(self, slug: str, language: str) -> str:
+        """The feed's version: asked of Redis at most once per `version_ttl_seconds`."""
+        key = (slug, language)
+        known = self.versions.get(key)
+        if known is not None and time.monotonic() - known[1] < self.version_ttl_seconds:
+            return known[0]
+        version = self.store.feed_version(slug, language)
+        self.versions[key] = (version, time.monotonic())
+        return version
+
+    def current(self, slug: str, language: str, variant: str, now: datetime) -> Rendered | None:
+        """This process's rendering of the variant if it is current, else None."""
+        version = self.version(slug, language)
+        entry = self.memory.get((slug, language, variant))
+        if entry is not None and entry.fresh(version, now):
+            self._count("memory")
+            return entry
+        return None
 
     def get(
         self, slug: str, language: str, variant: str, build: Callable[[], Built], now: datetime
     ) -> Rendered:
         """The feed variant at its current version, rendering it only if nobody has."""
-        version = self.store.feed_version(slug, language)
-        key = (slug, language, variant)
-        with self.lock:
-            entry = self.memory.get(key)
-        if entry is not None and entry.fresh(version, now):
-            self._count("memory")
+        entry = self.current(slug, language, variant, now)
+        if entry is not None:
             return entry
+        version = self.version(slug, language)
+        key = (slug, language, variant)
         fields = self.store.load_rendered(slug, language, variant)
         entry = Rendered.from_fields(fields) if fields else None
         if entry is not None and entry.fresh(version, now):

@@ -71,6 +71,7 @@ class Settings:
     fetch_interval_seconds: float = 3600.0
     feed_size: int = 50
     cache_max_age_seconds: int = 300
+    version_check_seconds: float = 1.0
     publish_grace_seconds: float = 21600.0
     log_level: str = "INFO"
 
@@ -110,6 +111,7 @@ class Settings:
             ),
             feed_size=reader.whole("FEEDSVC_FEED_SIZE", 50, minimum=1),
             cache_max_age_seconds=reader.whole("FEEDSVC_CACHE_MAX_AGE_SECONDS", 300, minimum=0),
+            version_check_seconds=reader.number("FEEDSVC_VERSION_CHECK_SECONDS", 1.0, minimum=0),
             publish_grace_seconds=reader.number(
                 "FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, minimum=0
             ),

@@ -22,6 +22,10 @@ class TopicNotFound(FeedsvcError):
         self.detail = detail  # the feed name asked for, when it could not be parsed
 
 
+class BadRequest(FeedsvcError):
+    """A malformed query parameter; the message says which and why."""
+
+
 class PageNotFound(FeedsvcError):
     """A feed page past the last one."""
 

@@ -3,7 +3,6 @@ OPML, health."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -12,8 +11,9 @@ from lxml import etree
 
 from feedsvc.cache import Built, Rendered
 from feedsvc.calendar import group_by_announcement
-from feedsvc.config import LANGUAGE_PATTERN, Topic
-from feedsvc.errors import PageNotFound, TopicNotFound
+from feedsvc.config import Topic
+from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+from feedsvc.feedpath import FeedRequest, parse_feed_request, parse_page, resolve_topic
 from feedsvc.render import (
     CONTENT_TYPES,
     EPOCH,
@@ -27,26 +27,6 @@ from feedsvc.services import Services
 
 REDIS_RETRY_AFTER_SECONDS = 30
 DIGEST_DAYS = 14
-FORMATS = ("atom", "rss", "json")
-
-
-class BadRequest(Exception):
-    """A malformed query parameter; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class FeedRequest:
-    """What a feed URL asks for: /feeds/<slug>[.<lang>][.daily].<format>?page=N."""
-
-    topic: Topic
-    language: str
-    daily: bool
-    fmt: str
-    page: int
-
-    @property
-    def variant(self) -> str:
-        return f"{'daily' if self.daily else 'papers'}.{self.fmt}.p{self.page}"
 
 
 def services() -> Services:
@@ -102,7 +82,7 @@ def index() -> str:
 
 def topic_page(name: str) -> str:
     slug, _, language = name.partition(".")
-    topic, language = resolve_topic(slug, language or None)
+    topic, language = resolve(slug, language or None)
     page = requested_page()
     svc = services()
     result = svc.store.feed_page(
@@ -159,38 +139,16 @@ def feed(name: str) -> Response:
 
 
 def parse_feed_name(name: str) -> FeedRequest:
-    """'slug[.lang][.daily].fmt' and ?page=N -> FeedRequest, or a 404 / 400 saying why."""
-    stem, _, fmt = name.rpartition(".")
-    parts = stem.split(".") if stem else []
-    if fmt not in FORMATS or not 1 <= len(parts) <= 3:
-        raise TopicNotFound(parts[0] if parts else name, detail=name)
-    daily = parts[-1] == "daily" and len(parts) > 1
-    parts = parts[:-1] if daily else parts
-    if len(parts) > 2:
-        raise TopicNotFound(parts[0], detail=name)
-    topic, language = resolve_topic(parts[0], parts[1] if len(parts) == 2 else None)
-    page = requested_page()
-    if daily and page != 1:
-        raise PageNotFound(topic.slug, page, 1)
-    return FeedRequest(topic, language, daily, fmt, page)
+    """The feed this request asks for, or a 404 / 400 saying why not."""
+    return parse_feed_request(name, request.args.get("page", "1"), services().topics)
 
 
-def resolve_topic(slug: str, language: str | None) -> tuple[Topic, str]:
-    topic = services().topics.get(slug)
-    if topic is None:
-        raise TopicNotFound(slug)
-    if language is None:
-        return topic, topic.default_language
-    if not LANGUAGE_PATTERN.match(language) or language not in topic.languages:
-        raise TopicNotFound(slug, language)
-    return topic, language
+def resolve(slug: str, language: str | None) -> tuple[Topic, str]:
+    return resolve_topic(slug, language, services().topics)
 
 
 def requested_page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
-        raise BadRequest(f"page must be a whole number from 1, not {raw!r}")
-    return int(raw)
+    return parse_page(request.args.get("page", "1"))
 
 
 def build_feed(wanted: FeedRequest, now: datetime) -> Built:

@@ -125,6 +125,7 @@ def settings(
         llm_model="test-model",
         llm_timeout_seconds=2.0,
         llm_max_retries=0,
+        version_check_seconds=0.0,
     )
 
 

@@ -264,3 +264,53 @@ def test_a_paper_leaving_its_grace_period_appears_without_a_version_change(
     assert parsed(client, "/feeds/testing.atom").entries == []
     time.sleep(1.1)
     assert len(parsed(client, "/feeds/testing.atom").entries) == 1
+
+
+def test_the_fast_path_answers_from_memory_like_flask_would(
+    app: Flask, client: FlaskClient, store: Store, settings: Settings
+) -> None:
+    publish(store, settings, [paper(1), paper(2)])
+    rendered = client.get("/feeds/testing.atom", headers={"Accept-Encoding": "gzip"})
+    hits = app.extensions["feedsvc"].cache.hits
+    assert hits["render"] == 1
+    fast = client.get("/feeds/testing.atom", headers={"Accept-Encoding": "gzip"})
+    assert hits["memory"] == 1 and fast.data == rendered.data
+    for header in ("ETag", "Last-Modified", "Cache-Control", "Vary", "Content-Type",
+                   "Content-Encoding", "Content-Length"):  # fmt: skip
+        assert fast.headers[header] == rendered.headers[header], header
+    head = client.head("/feeds/testing.atom")
+    assert head.status_code == 200 and head.data == b""
+    etag, modified = fast.headers["ETag"], fast.headers["Last-Modified"]
+    for conditional in (
+        {"If-None-Match": etag}, {"If-None-Match": f"W/{etag}, \"other\""},
+        {"If-None-Match": "*"}, {"If-Modified-Since": modified},
+    ):  # fmt: skip
+        response = client.get(
+            "/feeds/testing.atom", headers={"Accept-Encoding": "gzip", **conditional}
+        )
+        assert response.status_code == 304, conditional
+    stale = {"If-None-Match": '"other"', "If-Modified-Since": modified}
+    assert client.get("/feeds/testing.atom", headers=stale).status_code == 200
+
+
+def test_with_a_version_ttl_a_cached_feed_costs_no_round_trip(
+    settings: Settings, redis_client: redis.Redis, store: Store
+) -> None:
+    app = create_app(replace(settings, version_check_seconds=60), redis_client)
+    publish(store, settings, [paper(1)])
+    client = app.test_client()
+    client.get("/feeds/testing.atom")
+    before = commands_run(redis_client)
+    for _ in range(5):
+        assert client.get("/feeds/testing.atom").status_code == 200
+    assert commands_run(redis_client) == before
+
+
+def test_redis_down_after_caching_is_still_a_503(settings: Settings, redis_client: redis.Redis,
+                                                 store: Store) -> None:  # fmt: skip
+    publish(store, settings, [paper(1)])
+    app = create_app(settings, redis_client)
+    app.test_client().get("/feeds/testing.atom")
+    app.extensions["feedsvc"].store.redis = redis.Redis.from_url("redis://127.0.0.1:9/0")
+    response = app.test_client().get("/feeds/testing.atom")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"

@@ -1,0 +1,109 @@
+"""The common request, answered before Flask: a feed this process has already rendered.
+
+Readers poll every 15 to 60 minutes, mostly for nothing new. When the requested variant
+is in this process's memory at the feed's current version, this WSGI middleware answers
+200 or 304 from the cached bytes and preformatted headers; anything else (a miss, an
+error, another route) goes to the Flask app unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import redis
+
+from feedsvc.cache import FeedCache, Rendered
+from feedsvc.config import Topic
+from feedsvc.errors import FeedsvcError
+from feedsvc.feedpath import FeedRequest, parse_feed_request
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+PREFIX = "/feeds/"
+
+
+class FeedFastPath:
+    """WSGI middleware serving current cached feeds without entering Flask."""
+
+    def __init__(
+        self, app: WSGIApp, cache: FeedCache, topics: Mapping[str, Topic], max_age: int
+    ) -> None:
+        self.app = app
+        self.cache = cache
+        self.topics = topics
+        self.cache_control = f"public, max-age={max_age}"
+        self.parsed: dict[tuple[str, str], FeedRequest | None] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        path = environ.get("PATH_INFO", "")
+        if method in ("GET", "HEAD") and path.startswith(PREFIX):
+            entry = self._current(path[len(PREFIX) :], environ.get("QUERY_STRING", ""))
+            if entry is not None:
+                return self._respond(entry, environ, start_response, method == "HEAD")
+        return self.app(environ, start_response)
+
+    def _current(self, name: str, query: str) -> Rendered | None:
+        wanted = self._parse(name, query)
+        if wanted is None:
+            return None
+        try:
+            return self.cache.current(
+                wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
+            )
+        except redis.RedisError:
+            return None  # Flask answers 503
+
+    def _parse(self, name: str, query: str) -> FeedRequest | None:
+        key = (name, query)
+        if key not in self.parsed:
+            page = parse_qs(query).get("page", ["1"])[0] if query else "1"
+            try:
+                wanted: FeedRequest | None = parse_feed_request(name, page, self.topics)
+            except FeedsvcError:
+                wanted = None
+            if len(self.parsed) > 10_000:
+                self.parsed.clear()
+            self.parsed[key] = wanted
+        return self.parsed[key]
+
+    def _respond(
+        self, entry: Rendered, environ: dict[str, Any], start_response: Callable[..., Any],
+        head: bool,
+    ) -> list[bytes]:  # fmt: skip
+        gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
+        headers = [
+            ("ETag", etag),
+            ("Last-Modified", entry.last_modified_http),
+            ("Cache-Control", self.cache_control),
+            ("Vary", "Accept-Encoding"),
+        ]
+        if not_modified(environ, etag, entry.last_modified):
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        body = entry.gzip_body if gzip_ok else entry.body
+        headers += [("Content-Type", entry.content_type), ("Content-Length", str(len(body)))]
+        if gzip_ok:
+            headers.append(("Content-Encoding", "gzip"))
+        start_response("200 OK", headers)
+        return [] if head else [body]
+
+
+def not_modified(environ: dict[str, Any], etag: str, last_modified: datetime) -> bool:
+    """RFC 9110 13.1: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+        return "*" in tags or etag in tags
+    if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        return since.tzinfo is not None and last_modified.replace(microsecond=0) <= since
+    return False
