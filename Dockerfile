@@ -1,4 +1,4 @@
-# One image for both roles: the default command serves the web app,
+# One image for both roles: the default command serves the web app (feedsvc-web: granian),
 # `feedsvc-worker run` runs the worker (see compose.yaml).
 FROM python:3.12-slim
 
@@ -18,7 +18,6 @@ COPY feedsvc ./feedsvc
 COPY worker ./worker
 RUN pip install . && useradd --system --uid 10001 --no-create-home feedsvc
 COPY topics.toml ./
-COPY deploy/gunicorn.conf.py ./deploy/
 
 USER feedsvc
 ENV FEEDSVC_TOPICS_FILE=/app/topics.toml \
@@ -26,4 +25,4 @@ ENV FEEDSVC_TOPICS_FILE=/app/topics.toml \
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-CMD ["gunicorn", "--config", "/app/deploy/gunicorn.conf.py", "feedsvc.app:create_app()"]
+CMD ["feedsvc-web"]

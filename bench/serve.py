@@ -260,7 +260,7 @@ def measure(name: str, url: str, args: argparse.Namespace, headers: dict[str, st
 
 def first_render(settings: Settings, store: Store, samples: int = 200) -> Row:
     """The cache-miss path in-process: bump the version, then serve (render + gzip)."""
-    client = create_app(settings, store.redis).test_client()
+    client = create_app(replace(settings, version_check_seconds=0), store.redis).test_client()
     times = []
     for _ in range(samples):
         store.redis.incr(store.keys.feed_version(TOPIC.slug, "en"))

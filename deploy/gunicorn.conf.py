@@ -4,7 +4,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("FEEDSVC_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("FEEDSVC_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("FEEDSVC_WEB_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = 4
 timeout = 30

@@ -15,7 +15,6 @@ from feedsvc.errors import ConfigError
 from feedsvc.localredis import RedisUnavailable, answers, local_port, start_private_redis
 
 DATA_DIR = Path(".feedsvc") / "redis"
-GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     children = [p for p in (redis_process,) if p is not None]
     children.append(_spawn([sys.executable, "-m", "worker", "run"]))
-    children.append(_spawn(gunicorn_command()))
+    children.append(_spawn(web_command()))
     print(f"feedsvc-up: serving on {settings.public_url}/ (Ctrl-C stops)", flush=True)
     return supervise(children)
 
@@ -45,11 +44,8 @@ def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
     return start_private_redis(port, DATA_DIR, persistent=True)
 
 
-def gunicorn_command() -> list[str]:
-    command = [sys.executable, "-m", "gunicorn", "feedsvc.app:create_app()"]
-    if GUNICORN_CONFIG.exists():
-        command += ["--config", str(GUNICORN_CONFIG)]
-    return command
+def web_command() -> list[str]:
+    return [sys.executable, "-m", "feedsvc.serve"]
 
 
 def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
