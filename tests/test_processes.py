@@ -145,3 +145,21 @@ def test_feedsvc_up_starts_redis_worker_and_web(
         up.wait()
         log.close()
         print((tmp_path / "up.log").read_text())
+
+
+def test_gunicorn_still_serves_the_app_factory(settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+               "feedsvc.app:create_app()"]  # fmt: skip
+    with subprocess.Popen(
+        command, env=environment(settings), cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ) as web:  # fmt: skip
+        try:
+            poll(f"http://127.0.0.1:{port}/healthz", "ok")
+            status, body = get(f"http://127.0.0.1:{port}/feeds/testing.en.atom")
+            assert status == 200 and "<feed" in body
+            web.send_signal(signal.SIGTERM)
+            assert web.wait(timeout=20) == 0
+        finally:
+            web.kill()
