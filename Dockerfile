@@ -16,10 +16,12 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY feedsvc ./feedsvc
 COPY worker ./worker
-RUN pip install . && useradd --system --uid 10001 --no-create-home feedsvc
+RUN pip install . \
+    && groupadd --system --gid 10001 feedsvc \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home feedsvc
 COPY topics.toml ./
 
-USER feedsvc
+USER 10001:10001
 ENV FEEDSVC_TOPICS_FILE=/app/topics.toml \
     FEEDSVC_BIND=0.0.0.0:8000
 EXPOSE 8000

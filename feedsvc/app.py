@@ -16,6 +16,7 @@ from feedsvc.errors import ConfigError
 from feedsvc.fastpath import FeedFastPath
 from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
+from feedsvc.metrics import RequestMetrics
 from feedsvc.services import Services
 from feedsvc.store import Store, connect
 
@@ -40,9 +41,8 @@ def create_app(settings: Settings | None = None, client: redis.Redis | None = No
     cache = FeedCache(store, settings.version_check_seconds)
     app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
     views.register(app)
-    app.wsgi_app = FeedFastPath(  # type: ignore[method-assign]
-        app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds
-    )
+    fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)
+    app.wsgi_app = RequestMetrics(fast_path)  # type: ignore[method-assign]
     return app
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property
 
+from feedsvc.metrics import CACHE_RESULTS, observe_render
 from feedsvc.store import Store
 
 MEMORY_ENTRIES = 512
@@ -141,7 +142,7 @@ class FeedCache:
         if entry is not None and entry.fresh(version, now):
             self._count("redis")
         else:
-            entry = Rendered.build(version, build())
+            entry = Rendered.build(version, observe_render(build))
             self.store.save_rendered(slug, language, variant, entry.to_fields())
             self._count("render")
         self._remember(key, entry)
@@ -155,5 +156,6 @@ class FeedCache:
                 self.memory.popitem(last=False)
 
     def _count(self, where: str) -> None:
+        CACHE_RESULTS.labels(where).inc()
         with self.lock:
             self.hits[where] += 1

@@ -74,6 +74,8 @@ class Settings:
     version_check_seconds: float = 1.0
     publish_grace_seconds: float = 21600.0
     log_level: str = "INFO"
+    log_format: str = "text"
+    stale_after_seconds: float = 2 * 3600.0 + 86400.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +118,12 @@ class Settings:
                 "FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, minimum=0
             ),
             log_level=reader.text("FEEDSVC_LOG_LEVEL", defaults.log_level, _check_log_level),
+            log_format=reader.text("FEEDSVC_LOG_FORMAT", "text", _one_of("text", "json")),
+            stale_after_seconds=reader.number(
+                "FEEDSVC_STALE_AFTER_SECONDS",
+                2 * reader.number("FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60) + 86400,
+                minimum=60,
+            ),
         )
 
     @property

@@ -75,6 +75,10 @@ class Keys:
         """Hash: LLM calls, tokens and outcomes per model since the start."""
         return f"{self.prefix}:llm:usage:total"
 
+    def arxiv_requests(self) -> str:
+        """Hash: arXiv API requests made by every worker, 'ok' and 'error'."""
+        return f"{self.prefix}:arxiv:requests"
+
     def llm_batches(self) -> str:
         """Hash: batch id -> JSON {members, created} of Batch API jobs not yet applied."""
         return f"{self.prefix}:llm:batches"

@@ -188,6 +188,19 @@ class TopicStatus:
     last_error: str = ""
     last_error_at: datetime | None = None
 
+    def is_stale(self, now: datetime, stale_after_seconds: float) -> bool:
+        """True when the last successful fetch is older than allowed (or never happened)."""
+        if self.last_fetched is None:
+            return True
+        return (now - self.last_fetched).total_seconds() > stale_after_seconds
+
+    @property
+    def failing(self) -> bool:
+        """The last fetch attempt failed."""
+        if not self.last_error or self.last_error_at is None:
+            return False
+        return self.last_fetched is None or self.last_error_at > self.last_fetched
+
     @classmethod
     def from_redis(cls, paper_count: int, data: dict[str, str]) -> TopicStatus:
         return cls(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from granian import Granian
@@ -28,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"feedsvc-web: {exc}", file=sys.stderr)
         return 2
+    # Request metrics of every worker process, summed at /metrics (prometheus-client).
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="feedsvc-metrics-"))
     Granian(
         "feedsvc.app:create_app",
         address=host,

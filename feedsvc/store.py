@@ -396,6 +396,15 @@ class Store:
     def queue_length(self) -> int:
         return int(self.redis.xlen(self.keys.enrich_queue()))
 
+    def waiting_count(self) -> int:
+        return int(self.redis.scard(self.keys.enrich_waiting()))
+
+    def count_arxiv_request(self, ok: bool) -> None:
+        self.redis.hincrby(self.keys.arxiv_requests(), "ok" if ok else "error", 1)
+
+    def arxiv_request_counts(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.redis.hgetall(self.keys.arxiv_requests()).items()}
+
     def retry_count(self) -> int:
         return int(self.redis.zcard(self.keys.enrich_retry()))
 

@@ -14,6 +14,9 @@ from feedsvc.calendar import group_by_announcement
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
 from feedsvc.feedpath import FeedRequest, parse_feed_request, parse_page, resolve_topic
+from feedsvc.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from feedsvc.metrics import RedisCollector, scrape
+from feedsvc.models import TopicStatus
 from feedsvc.render import (
     CONTENT_TYPES,
     EPOCH,
@@ -40,6 +43,8 @@ def register(app: Flask) -> None:
     app.add_url_rule("/topics/<string:name>", "topic_page", topic_page)
     app.add_url_rule("/feeds/<string:name>", "feed", feed)
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/metrics", "metrics", metrics)
     app.register_error_handler(redis.RedisError, redis_unavailable)
     app.register_error_handler(TopicNotFound, topic_not_found)
     app.register_error_handler(PageNotFound, page_not_found)
@@ -77,7 +82,13 @@ def page_url(topic: Topic, language: str, absolute: bool = False) -> str:
 def index() -> str:
     svc = services()
     topics = list(svc.topics.values())
-    return render_template("index.html", topics=topics, statuses=svc.store.topic_statuses(topics))
+    return render_template(
+        "index.html",
+        topics=topics,
+        statuses=svc.store.topic_statuses(topics),
+        now=datetime.now(UTC),
+        stale_after=svc.settings.stale_after_seconds,
+    )
 
 
 def topic_page(name: str) -> str:
@@ -122,7 +133,50 @@ def opml() -> Response:
 
 
 def healthz() -> Response:
+    """The process is up: no Redis call, for liveness probes and the container HEALTHCHECK."""
     return Response("ok\n", content_type="text/plain; charset=utf-8")
+
+
+def readyz() -> Response:
+    """Redis answers and the topics are loaded; ?verbose=1 adds a line per topic."""
+    svc = services()
+    svc.store.redis.ping()
+    lines = [f"ready: redis ok, {len(svc.topics)} topics"]
+    if request.args.get("verbose") in ("1", "true", "yes"):
+        now = datetime.now(UTC)
+        statuses = svc.store.topic_statuses(list(svc.topics.values()))
+        lines += [topic_line(slug, status, now) for slug, status in statuses.items()]
+    return _text("\n".join(lines), 200)
+
+
+def topic_line(slug: str, status: TopicStatus, now: datetime) -> str:
+    stale_after = services().settings.stale_after_seconds
+    fetched = "never"
+    if status.last_fetched:
+        fetched = (
+            f"{status.last_fetched:%Y-%m-%dT%H:%M:%SZ} ({_ago(now - status.last_fetched)} ago)"
+        )
+    error = "none"
+    if status.last_error and status.last_error_at:
+        error = f"{status.last_error} at {status.last_error_at:%Y-%m-%dT%H:%M:%SZ}"
+    stale = "STALE" if status.is_stale(now, stale_after) else "fresh"
+    return (
+        f"topic {slug}: {stale}, {status.paper_count} papers, last fetch {fetched}, "
+        f"last error {error}"
+    )
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def metrics() -> Response:
+    svc = services()
+    collector = RedisCollector(
+        svc.store, list(svc.topics.values()), svc.settings.stale_after_seconds
+    )
+    return Response(scrape(collector), content_type=METRICS_CONTENT_TYPE)
 
 
 # -- feeds --------------------------------------------------------------------
