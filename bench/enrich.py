@@ -117,6 +117,9 @@ class _NoSource:
     def fetch_new(self, *args: Any) -> list[Paper]:
         return []
 
+    def fetch_window(self, *args: Any) -> list[Paper]:
+        return []
+
 
 def _drain(runner: Runner, clock: Clock) -> int:
     """Enrich until nothing is queued or waiting to retry; retries are fast-forwarded."""

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, client: redis.Redis | None = No
     """Build the app; with no settings, read them from the environment or exit with one line."""
     if settings is None:
         settings = _settings_or_exit()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
     try:
         topics = load_topics(settings.topics_file)
     except ConfigError as exc:

@@ -43,6 +43,10 @@ class Keys:
         """Hash: last fetch time, last error and its time for a topic."""
         return f"{self.prefix}:topic:{slug}:status"
 
+    def topic_backfilled(self, slug: str) -> str:
+        """Set: ISO dates whose backfill finished, so an interrupted backfill resumes."""
+        return f"{self.prefix}:topic:{slug}:backfilled"
+
     def enrich_queue(self) -> str:
         """Stream: enrichment work items (paper id, language); consumer group below."""
         return f"{self.prefix}:enrich:queue"

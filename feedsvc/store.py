@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import redis
@@ -413,6 +413,13 @@ class Store:
     def topic_paper_ids(self, slug: str) -> list[str]:
         """Every paper id of the topic, newest update first."""
         return list(self.redis.zrevrange(self.keys.topic_papers(slug), 0, -1))
+
+    def backfilled_days(self, slug: str) -> set[str]:
+        """ISO dates whose backfill finished for the topic."""
+        return set(self.redis.smembers(self.keys.topic_backfilled(slug)))
+
+    def mark_backfilled(self, slug: str, day: date) -> None:
+        self.redis.sadd(self.keys.topic_backfilled(slug), day.isoformat())
 
     def topic_paper_count(self, slug: str) -> int:
         return int(self.redis.zcard(self.keys.topic_papers(slug)))

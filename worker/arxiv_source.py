@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ import requests
 
 from feedsvc.config import Topic
 from feedsvc.errors import SourceError
+from feedsvc.logs import ids
 from feedsvc.models import Paper
 from worker.extract import find_code_links, find_venue
 
@@ -28,47 +30,90 @@ _VERSIONED_ID = re.compile(r"^(?P<id>.+?)v(?P<version>\d+)$")
 StoredVersions = Callable[[Sequence[str]], dict[str, int]]
 
 
+RequestRecorder = Callable[[bool], None]
+PageProgress = Callable[[int], None]
+
+
 class _TimeoutSession(requests.Session):
     """A requests session whose every request has a timeout (arxiv.Client sets none)."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, record: RequestRecorder) -> None:
         super().__init__()
         self.timeout_seconds = timeout_seconds
+        self.record = record
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout_seconds)
-        return super().request(method, url, *args, **kwargs)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException:
+            self.record(False)
+            raise
+        self.record(response.status_code == 200)
+        return response
 
 
 class ArxivSource:
     """One reused arXiv client per process: paced requests, a timeout on each."""
 
     def __init__(
-        self, api_url: str, delay_seconds: float, timeout_seconds: float, num_retries: int = 2
+        self,
+        api_url: str,
+        delay_seconds: float,
+        timeout_seconds: float,
+        num_retries: int = 2,
+        record_request: RequestRecorder | None = None,
     ) -> None:
         self.client = arxiv.Client(
             page_size=MAX_PAGE_SIZE, delay_seconds=delay_seconds, num_retries=num_retries
         )
         self.client.query_url_format = api_url + "?{}"
         self._host = urlsplit(api_url).netloc
-        self.client._session = _TimeoutSession(timeout_seconds)
+        self.client._session = _TimeoutSession(timeout_seconds, record_request or _ignore)
 
-    def fetch_new(self, topic: Topic, stored_versions: StoredVersions, limit: int) -> list[Paper]:
+    def fetch_new(
+        self,
+        topic: Topic,
+        stored_versions: StoredVersions,
+        limit: int,
+        progress: PageProgress | None = None,
+    ) -> list[Paper]:
         """The topic's newest papers, newest update first, until a page holds only known ones.
 
         Takes at most `limit` papers. Raises SourceError on any failure, before the caller
         stores anything, so a failed fetch never leaves a gap behind a stored page.
         """
-        page_size = min(topic.max_results, MAX_PAGE_SIZE)
-        self.client.page_size = page_size
         search = arxiv.Search(
             query=topic.query,
             max_results=limit,
             sort_by=arxiv.SortCriterion.LastUpdatedDate,
             sort_order=arxiv.SortOrder.Descending,
         )
+        return self._run(topic, search, stored_versions, progress)
+
+    def fetch_window(self, topic: Topic, start: datetime, end: datetime, limit: int) -> list[Paper]:
+        """Every paper of the topic first submitted in [start, end] (UTC), up to `limit`."""
+        window = f"submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
+        search = arxiv.Search(
+            query=f"({topic.query}) AND {window}",
+            max_results=limit,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+        return self._run(topic, search, _nothing_stored, None)
+
+    def _run(
+        self,
+        topic: Topic,
+        search: arxiv.Search,
+        stored_versions: StoredVersions,
+        progress: PageProgress | None,
+    ) -> list[Paper]:
+        page_size = min(topic.max_results, MAX_PAGE_SIZE)
+        self.client.page_size = page_size
+        results = self.client.results(search)
         try:
-            return self._collect(topic, self.client.results(search), page_size, stored_versions)
+            return self._collect(topic, results, page_size, stored_versions, progress)
         except arxiv.HTTPError as exc:
             raise SourceError(topic.slug, f"HTTP {exc.status} from {exc.url}") from exc
         except arxiv.UnexpectedEmptyPageError as exc:
@@ -86,15 +131,29 @@ class ArxivSource:
         results: Iterator[arxiv.Result],
         page_size: int,
         stored_versions: StoredVersions,
+        progress: PageProgress | None,
     ) -> list[Paper]:
         papers: list[Paper] = []
         while page := [to_paper(r) for r in islice(results, page_size)]:
             papers.extend(page)
+            if progress is not None:
+                progress(len(papers))
             known = stored_versions([p.id for p in page])
             if all(known.get(p.id, 0) >= p.version for p in page):
                 break
-        log.info("topic=%s fetched %d papers from arXiv", topic.slug, len(papers))
+        log.info(
+            "topic=%s fetched %d papers from arXiv", topic.slug, len(papers),
+            extra=ids(topic=topic.slug),
+        )  # fmt: skip
         return papers
+
+
+def _ignore(ok: bool) -> None:
+    pass
+
+
+def _nothing_stored(paper_ids: Sequence[str]) -> dict[str, int]:
+    return {}
 
 
 def split_versioned_id(short_id: str) -> tuple[str, int]:

@@ -27,6 +27,7 @@ from worker.runner import EnrichPolicy, Runner, utc_now
 from worker.stats import collect_stats, format_stats
 
 log = logging.getLogger("worker")
+MAX_BACKFILL_DAYS = 3650
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"feedsvc-worker: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         runner = build_runner(settings, topics)
         runner.store.redis.ping()
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(command=command_run)
     retry = commands.add_parser("retry-failed", help="queue every failed enrichment again")
     retry.set_defaults(command=command_retry_failed)
+    backfill = commands.add_parser("backfill", help="fetch and enrich a topic's last N days")
+    backfill.add_argument("slug", help="the topic's slug, as in the topics file")
+    backfill.add_argument("--days", type=_days, required=True, help="how many days back (1-3650)")
+    backfill.set_defaults(command=command_backfill)
     stats = commands.add_parser("stats", help="papers, enrichment state, LLM calls, tokens, cost")
     stats.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     stats.set_defaults(command=command_stats)
@@ -70,7 +75,10 @@ def build_runner(settings: Settings, topics: Sequence[Topic]) -> Runner:
     """A Runner wired to the configured Redis, arXiv endpoint, enricher and limits."""
     store = Store(connect(settings), Keys(settings.redis_prefix))
     source = ArxivSource(
-        settings.arxiv_api_url, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds
+        settings.arxiv_api_url,
+        settings.arxiv_delay_seconds,
+        settings.arxiv_timeout_seconds,
+        record_request=store.count_arxiv_request,
     )
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     policy = EnrichPolicy(
@@ -120,6 +128,38 @@ def command_once(runner: Runner, settings: Settings, args: argparse.Namespace) -
     return 0
 
 
+def _days(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BACKFILL_DAYS:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of days from 1 to 3650")
+    return int(raw)
+
+
+def command_backfill(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
+    topic = next((t for t in runner.topics if t.slug == args.slug), None)
+    if topic is None:
+        known = ", ".join(t.slug for t in runner.topics)
+        print(f"feedsvc-worker: unknown topic {args.slug!r}; topics: {known}", file=sys.stderr)
+        return 2
+    _stop_on_signals(runner)
+    report = runner.backfill(topic, args.days)
+    print(f"backfill {topic.slug}: {report.new} new, {report.revised} revised, "
+          f"{report.enriched} enriched")  # fmt: skip
+    if report.failures:
+        print(f"feedsvc-worker: backfill stopped: {report.failures[0]}; run it again to resume",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _stop_on_signals(runner: Runner) -> None:
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the paper in hand, then exiting", signum)
+        runner.stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
 def command_retry_failed(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
     queued = runner.store.requeue_failed()
     print(f"queued {queued} failed enrichments again")
@@ -133,12 +173,7 @@ def command_stats(runner: Runner, settings: Settings, args: argparse.Namespace) 
 
 
 def command_run(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: finishing the paper in hand, then exiting", signum)
-        runner.stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    _stop_on_signals(runner)
     log.info(
         "worker %s: %d topics, fetch every %gs",
         runner.consumer, len(runner.topics), settings.fetch_interval_seconds,

@@ -8,18 +8,20 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 import redis
 
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed, SourceError
+from feedsvc.logs import ids
 from feedsvc.models import Paper
 from feedsvc.store import EnrichmentStamp, Store, WorkItem
 from worker.batch import BatchEnrichment
 from worker.enrich import Enricher, estimate_tokens
 from worker.limits import RateLimiter
+from worker.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,22 @@ OUTAGE_BACKOFF_SECONDS = 10.0
 BATCH_MAX_REQUESTS = 20000
 BATCH_TAKE = 500
 INCREMENTAL_FETCH_LIMIT = 1000  # after a first fetch: enough for a week-long pause
+BACKFILL_DAY_LIMIT = 2000  # arXiv's largest page; no topic of this kind has more a day
 
 
 class PaperSource(Protocol):
     """What the runner needs from arXiv (see worker.arxiv_source.ArxivSource)."""
 
     def fetch_new(
-        self, topic: Topic, stored_versions: Callable[[Sequence[str]], dict[str, int]], limit: int
+        self,
+        topic: Topic,
+        stored_versions: Callable[[Sequence[str]], dict[str, int]],
+        limit: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Paper]: ...
+
+    def fetch_window(
+        self, topic: Topic, start: datetime, end: datetime, limit: int
     ) -> list[Paper]: ...
 
 
@@ -137,13 +148,20 @@ class Runner:
         """Fetch and store one topic; a failure is recorded and stores nothing."""
         first_fetch = self.store.topic_paper_count(topic.slug) == 0
         limit = topic.max_results if first_fetch else INCREMENTAL_FETCH_LIMIT
+        bar = Progress(f"first fetch of {topic.slug}", limit, "papers") if first_fetch else None
         try:
-            papers = self.source.fetch_new(topic, self.store.stored_versions, limit)
+            papers = self.source.fetch_new(
+                topic, self.store.stored_versions, limit, bar.update if bar else None
+            )
         except SourceError as exc:
-            log.warning("topic=%s fetch failed: %s", topic.slug, exc.reason)
+            log.warning(
+                "topic=%s fetch failed: %s", topic.slug, exc.reason, extra=ids(topic=topic.slug)
+            )
             self.store.record_fetch_error(topic.slug, exc.reason, self.clock())
             report.failures.append(str(exc))
             return
+        if bar is not None:
+            bar.finish()
         saved = self.store.save_papers(topic, papers)
         self.store.record_fetch_success(topic.slug, self.clock())
         report.new += len(saved.new)
@@ -151,7 +169,48 @@ class Runner:
         log.info(
             "topic=%s new=%d revised=%d queued=%d",
             topic.slug, len(saved.new), len(saved.revised), saved.queued,
+            extra=ids(topic=topic.slug),
         )  # fmt: skip
+
+    def backfill(self, topic: Topic, days: int) -> CycleReport:
+        """Fetch and enrich the topic's papers submitted in the last `days` UTC days.
+
+        One arXiv query per day, newest day first; a finished day is recorded in Redis, so
+        a run that was interrupted or failed resumes where it stopped.
+        """
+        report = CycleReport()
+        done = self.store.backfilled_days(topic.slug)
+        today = self.clock().date()
+        bar = Progress(f"backfill {topic.slug}", days, "days")
+        for n in range(days):
+            day = today - timedelta(days=n)
+            if self.stop.is_set():
+                break
+            if day.isoformat() not in done and not self._backfill_day(topic, day, report):
+                break
+            bar.update(n + 1, f"{report.new} new papers")
+        else:
+            bar.finish(f"{report.new} new papers")
+        return report
+
+    def _backfill_day(self, topic: Topic, day: date, report: CycleReport) -> bool:
+        start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        end = start + timedelta(days=1) - timedelta(minutes=1)
+        about = ids(topic=topic.slug)
+        try:
+            papers = self.source.fetch_window(topic, start, end, BACKFILL_DAY_LIMIT)
+        except SourceError as exc:
+            log.warning("topic=%s backfill of %s failed: %s", topic.slug, day, exc.reason,
+                        extra=about)  # fmt: skip
+            report.failures.append(str(exc))
+            return False
+        saved = self.store.save_papers(topic, papers)
+        report.new += len(saved.new)
+        report.revised += len(saved.revised)
+        self.enrich_due(report)
+        self.store.mark_backfilled(topic.slug, day)
+        log.info("topic=%s backfilled %s: %d papers", topic.slug, day, len(papers), extra=about)
+        return True
 
     def queue_outdated(self) -> int:
         """Queue, newest first, every enrichment made by another model or prompt version.
@@ -271,6 +330,7 @@ class Runner:
         log.info(
             "paper=%s lang=%s enriched method=%s tokens=%d+%d",
             paper.id, item.language, enrichment.method, enrichment.tokens_in, enrichment.tokens_out,
+            extra=ids(paper=paper.id, language=item.language),
         )  # fmt: skip
         return "enriched", ""
 
@@ -288,16 +348,17 @@ class Runner:
     def _retry_later(self, item: WorkItem, paper: Paper, exc: EnrichmentFailed) -> str:
         attempt = self.store.attempts(item.paper_id, item.language) + 1
         where = f"paper={item.paper_id} lang={item.language} attempt={attempt}"
+        about = ids(paper=item.paper_id, language=item.language, attempt=attempt)
         if not exc.transient or attempt >= self.policy.max_attempts:
             self.store.mark_failed(item, paper.source_hash, exc.reason, self.clock())
-            log.error("%s enrichment failed for good: %s", where, exc.reason)
+            log.error("%s enrichment failed for good: %s", where, exc.reason, extra=about)
             return f"paper {item.paper_id} ({item.language}): {exc.reason}; gave up"
         delay = max(retry_delay_seconds(attempt), exc.retry_after_seconds or 0.0)
         due = self.clock() + timedelta(seconds=delay)
         self.store.schedule_retry(item, due, exc.reason)
         log.warning(
             "%s enrichment failed: %s; retry at %s",
-            where, exc.reason, due.isoformat(timespec="seconds"),
+            where, exc.reason, due.isoformat(timespec="seconds"), extra=about,
         )  # fmt: skip
         return f"paper {item.paper_id} ({item.language}): {exc.reason}"
 
