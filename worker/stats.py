@@ -18,7 +18,14 @@ def collect_stats(
     failed = store.failed_items()
     statuses = store.topic_statuses(topics)
     return {
-        "topics": [_topic_stats(store, t, failed, statuses[t.slug].last_fetched) for t in topics],
+        "topics": [
+            {
+                **_topic_stats(store, t, failed, statuses[t.slug].last_fetched),
+                "stale": statuses[t.slug].is_stale(now, settings.stale_after_seconds),
+                "last_error": statuses[t.slug].last_error if statuses[t.slug].failing else None,
+            }
+            for t in topics
+        ],
         "failed_by_reason": dict(Counter(_reason_kind(r) for r in failed.values())),
         "queue": {"queued": store.queue_length(), "waiting_to_retry": store.retry_count()},
         "llm": {
@@ -85,10 +92,14 @@ def format_stats(report: dict[str, Any]) -> str:
         for n, (language, counts) in enumerate(topic["languages"].items()):
             head = f"{topic['slug']:<24} {topic['papers']:>6}" if n == 0 else " " * 31
             fetched = (topic["last_fetched"] or "never")[:16] if n == 0 else ""
+            if n == 0 and topic["stale"]:
+                fetched += "  STALE"
             lines.append(
                 f"{head}  {language:<5} {counts['enriched']:>8} {counts['pending']:>8} "
                 f"{counts['failed']:>6}  {fetched}".rstrip()
             )
+    lines += [f"last fetch of {t['slug']} failed: {t['last_error']}"
+              for t in report["topics"] if t["last_error"]]  # fmt: skip
     queue = report["queue"]
     lines += ["", f"queue: {queue['queued']} queued, {queue['waiting_to_retry']} waiting to retry"]
     for reason, count in sorted(report["failed_by_reason"].items()):

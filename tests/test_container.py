@@ -1,0 +1,135 @@
+"""The image's commands, run outside Docker (no engine here): install, web, HEALTHCHECK, worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from feedsvc.config import Settings
+from feedsvc.localredis import free_port
+from tests.conftest import settings_env
+from tests.servers import ArxivReplay, fixture_entries
+
+REPO = Path(__file__).resolve().parent.parent
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def dockerfile_env() -> dict[str, str]:
+    """Every ENV of the Dockerfile's final stage (KEY=value pairs, line continuations)."""
+    joined = DOCKERFILE.replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in joined.splitlines():
+        if line.startswith("ENV "):
+            env.update(pair.split("=", 1) for pair in line[4:].split())
+    return env
+
+
+def exec_form(instruction: str) -> list[str]:
+    """The JSON array of the last CMD (or HEALTHCHECK ... CMD) line."""
+    joined = DOCKERFILE.replace("\\\n", " ")
+    lines = [line for line in joined.splitlines() if line.startswith(instruction)]
+    return list(json.loads(lines[-1].split("CMD", 1)[1]))
+
+
+def compose_command(service: str) -> list[str]:
+    """The `command:` of one service in compose.yaml (its lines up to the next service)."""
+    lines = (REPO / "compose.yaml").read_text().split(f"\n  {service}:\n", 1)[1].splitlines()
+    own = []
+    for line in lines:
+        if re.match(r"^ {0,2}\S", line):
+            break
+        own.append(line)
+    match = re.search(r"command: (\[.*\])", "\n".join(own))
+    assert match is not None, f"no command for {service}"
+    return list(json.loads(match.group(1)))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pip install .` as the Dockerfile runs it (dependencies come from the test venv)."""
+    target = tmp_path_factory.mktemp("image")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+         str(target / "site"), str(REPO)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    shutil.copy(REPO / "topics.toml", target / "topics.toml")  # COPY topics.toml ./
+    return target
+
+
+def image_env(installed: Path, settings: Settings, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "OPENAI_"))}
+    for name, value in dockerfile_env().items():
+        env[name] = value.replace("/app/", f"{installed}/").replace(":8000", f":{port}")
+    test_env = settings_env(settings)
+    test_env.pop("FEEDSVC_TOPICS_FILE")  # the image's own topics file
+    env.update(test_env, PYTHONPATH=str(installed / "site"), FEEDSVC_WEB_WORKERS="1")
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        env.pop(name, None)
+    return env
+
+
+def command_path(installed: Path, command: list[str]) -> list[str]:
+    return [str(installed / "site" / "bin" / command[0]), *command[1:]]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the web command exited"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_the_image_installs_its_templates_and_static_files(installed: Path) -> None:
+    package = installed / "site" / "feedsvc"
+    assert (package / "templates" / "index.html").exists()
+    assert (package / "static" / "icon.svg").exists()
+    assert {"feedsvc-web", "feedsvc-worker"} <= {p.name for p in (installed / "site/bin").iterdir()}
+    assert re.search(r"^USER \d+:\d+$", DOCKERFILE, re.MULTILINE), "a numeric non-root user"
+    assert exec_form("CMD") == ["feedsvc-web"]
+
+
+def test_the_image_commands_serve_and_pass_the_healthcheck(
+    installed: Path, settings: Settings, arxiv_replay: ArxivReplay
+) -> None:
+    arxiv_replay.listing = fixture_entries("arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml")
+    port = free_port()
+    env = image_env(installed, settings, port)
+    web = subprocess.Popen(command_path(installed, exec_form("CMD")), env=env, cwd=installed,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)  # fmt: skip
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", web)
+        healthcheck = [c.replace(":8000", f":{port}") for c in exec_form("HEALTHCHECK")]
+        healthcheck[0] = sys.executable if healthcheck[0] == "python" else healthcheck[0]
+        assert subprocess.run(healthcheck, env=env, check=False).returncode == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as index:
+            assert "Retrieval-augmented generation" in index.read().decode()
+        worker_command = command_path(installed, compose_command("worker"))
+        with subprocess.Popen(worker_command, env=env, cwd=installed, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) as worker:  # fmt: skip
+            assert worker.stdout is not None
+            deadline = time.monotonic() + 30
+            while "topics, fetch every" not in (line := worker.stdout.readline()):
+                assert time.monotonic() < deadline and line, "the worker did not start"
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 0
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
