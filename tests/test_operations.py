@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from tests.test_web import paper, publish
 from worker.arxiv_source import ArxivSource
 from worker.enrich import ExtractiveEnricher
+from worker.progress import Progress
 from worker.runner import Runner
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
@@ -198,3 +200,24 @@ def test_backfill_cli_names_unknown_topics(settings: Settings) -> None:
     assert done.stderr.strip() == "feedsvc-worker: unknown topic 'nope'; topics: testing, also"
     done = run_worker(settings, "backfill", "testing", "--days", "0")
     assert done.returncode == 2 and "from 1 to 3650" in done.stderr
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = Progress("backfill rag", 4, "days", stream)
+        for done in range(1, 5):
+            progress.update(done, f"{done * 10} new papers")
+        progress.finish("40 new papers")
+    assert (
+        "\rbackfill rag [###############---------------] 2/4 days 20 new papers"
+        in terminal.getvalue()
+    )
+    assert terminal.getvalue().endswith("4/4 days 40 new papers\n")
+    assert pipe.getvalue().splitlines() == [
+        "backfill rag: 1/4 days 10 new papers", "backfill rag: 4/4 days 40 new papers",
+    ]  # fmt: skip

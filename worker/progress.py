@@ -20,6 +20,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.last_line = 0.0
+        self.last_done = -1
 
     def update(self, done: int, detail: str = "") -> None:
         done = min(done, self.total)
@@ -28,8 +29,11 @@ class Progress:
             bar = "#" * filled + "-" * (BAR_WIDTH - filled)
             self.stream.write(f"\r{self.label} [{bar}] {done}/{self.total} {self.unit} {detail}")
             self.stream.flush()
-        elif done == self.total or time.monotonic() - self.last_line >= LINE_INTERVAL_SECONDS:
+        elif done != self.last_done and (
+            done == self.total or time.monotonic() - self.last_line >= LINE_INTERVAL_SECONDS
+        ):
             self.last_line = time.monotonic()
+            self.last_done = done
             print(f"{self.label}: {done}/{self.total} {self.unit} {detail}".rstrip(),
                   file=self.stream, flush=True)  # fmt: skip
 
