@@ -1,7 +1,11 @@
-"""gunicorn settings: gunicorn -c deploy/gunicorn.conf.py "feedsvc.app:create_app()"."""
+"""gunicorn settings: gunicorn -c deploy/gunicorn.conf.py "feedsvc.app:create_app()".
+
+feedsvc-web (granian) is the measured choice; this file keeps gunicorn a working option.
+"""
 
 import multiprocessing
 import os
+import tempfile
 
 bind = os.environ.get("FEEDSVC_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FEEDSVC_WEB_WORKERS", multiprocessing.cpu_count()))
@@ -11,3 +15,12 @@ timeout = 30
 graceful_timeout = 20
 accesslog = "-"
 errorlog = "-"
+
+# /metrics sums the request metrics of every worker through this folder (prometheus-client).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="feedsvc-metrics-"))
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess  # noqa: PLC0415 -- only after the env var is set
+
+    multiprocess.mark_process_dead(worker.pid)
