@@ -73,6 +73,9 @@ class Settings:
     cache_max_age_seconds: int = 300
     version_check_seconds: float = 1.0
     publish_grace_seconds: float = 21600.0
+    claim_idle_seconds: float = 600.0
+    max_deliveries: int = 5
+    shutdown_seconds: float = 30.0
     log_level: str = "INFO"
     log_format: str = "text"
     stale_after_seconds: float = 2 * 3600.0 + 86400.0
@@ -117,6 +120,9 @@ class Settings:
             publish_grace_seconds=reader.number(
                 "FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, minimum=0
             ),
+            claim_idle_seconds=reader.number("FEEDSVC_CLAIM_IDLE_SECONDS", 600.0, minimum=1),
+            max_deliveries=reader.whole("FEEDSVC_MAX_DELIVERIES", 5, minimum=1),
+            shutdown_seconds=reader.number("FEEDSVC_SHUTDOWN_SECONDS", 30.0, minimum=0),
             log_level=reader.text("FEEDSVC_LOG_LEVEL", defaults.log_level, _check_log_level),
             log_format=reader.text("FEEDSVC_LOG_FORMAT", "text", _one_of("text", "json")),
             stale_after_seconds=reader.number(

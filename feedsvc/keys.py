@@ -67,6 +67,18 @@ class Keys:
         """Hash: the last failure reason per 'paper_id|language'."""
         return f"{self.prefix}:enrich:failures"
 
+    def enrich_dead(self) -> str:
+        """Hash: 'paper_id|language' -> JSON {deliveries, at} of items delivered too often."""
+        return f"{self.prefix}:enrich:dead"
+
+    def lock(self, name: str) -> str:
+        """String: a lock's holder token, with an expiry (fetch:<slug>, arxiv)."""
+        return f"{self.prefix}:lock:{name}"
+
+    def arxiv_last_request(self) -> str:
+        """String: Redis time (seconds) when the last arXiv request by any worker ended."""
+        return f"{self.prefix}:arxiv:last_request"
+
     def enrich_failed(self) -> str:
         """Hash: 'paper_id|language' -> JSON {reason, source_hash, at} of items that gave up."""
         return f"{self.prefix}:enrich:failed"

@@ -300,9 +300,12 @@ class Store:
         return [item for _stream, entries in reply or [] for item in _work_items(entries)]
 
     def claim_stale_work(
-        self, consumer: str, min_idle_seconds: float, count: int
+        self, consumer: str, min_idle_seconds: float, count: int, max_deliveries: int
     ) -> list[WorkItem]:
-        """Items another consumer took and left unacknowledged for `min_idle_seconds`."""
+        """Items another consumer took and left unacknowledged for `min_idle_seconds`.
+
+        An item delivered more than `max_deliveries` times goes to the dead letters instead.
+        """
         self.ensure_queue()
         reply = self.redis.xautoclaim(
             self.keys.enrich_queue(),
@@ -311,7 +314,71 @@ class Store:
             min_idle_time=int(min_idle_seconds * 1000),
             count=count,
         )
-        return _work_items(reply[1])
+        items = _work_items(reply[1])
+        deliveries = self._deliveries(items)
+        for item in items:
+            if deliveries[item.entry_id] > max_deliveries:
+                self.dead_letter(item, deliveries[item.entry_id])
+        return [item for item in items if deliveries[item.entry_id] <= max_deliveries]
+
+    def _deliveries(self, items: Sequence[WorkItem]) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for item in items:
+            pipe.xpending_range(
+                self.keys.enrich_queue(), ENRICH_GROUP, item.entry_id, item.entry_id, 1
+            )
+        replies = pipe.execute()
+        return {
+            item.entry_id: int(reply[0]["times_delivered"]) if reply else 0
+            for item, reply in zip(items, replies, strict=True)
+        }
+
+    def dead_letter(self, item: WorkItem, deliveries: int) -> None:
+        """Set aside an item that keeps killing its worker: kept until `requeue_failed`."""
+        record = json.dumps({"deliveries": deliveries, "at": datetime.now(UTC).isoformat()})
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.keys.enrich_dead(), item.member, record)
+        pipe.srem(self.keys.enrich_waiting(), item.member)
+        self._release(pipe, item)
+        pipe.execute()
+
+    def dead_letters(self) -> dict[str, int]:
+        """'paper_id|language' -> deliveries, for every dead-lettered item."""
+        raw = self.redis.hgetall(self.keys.enrich_dead())
+        return {member: json.loads(record)["deliveries"] for member, record in raw.items()}
+
+    def hand_back(self, items: Sequence[WorkItem]) -> None:
+        """Put in-flight items back on the queue now, for another worker to take."""
+        pipe = self.redis.pipeline(transaction=True)
+        for item in items:
+            pipe.xadd(self.keys.enrich_queue(), {"paper": item.paper_id, "lang": item.language})
+            self._release(pipe, item)
+        pipe.execute()
+
+    # -- locks ----------------------------------------------------------------
+
+    def acquire_lock(self, name: str, token: str, ttl_seconds: float) -> bool:
+        key = self.keys.lock(name)
+        return bool(self.redis.set(key, token, nx=True, px=int(ttl_seconds * 1000)))
+
+    def renew_lock(self, name: str, token: str, ttl_seconds: float) -> bool:
+        renewed = self.redis.eval(_RENEW_LOCK, 1, self.keys.lock(name), token,
+                                  int(ttl_seconds * 1000))  # fmt: skip
+        return bool(renewed)
+
+    def release_lock(self, name: str, token: str) -> None:
+        self.redis.eval(_RELEASE_LOCK, 1, self.keys.lock(name), token)
+
+    def redis_time(self) -> float:
+        """Redis's clock, the same for every worker on every machine."""
+        seconds, micros = self.redis.time()
+        return float(seconds) + float(micros) / 1e6
+
+    def arxiv_last_request(self) -> float:
+        return float(self.redis.get(self.keys.arxiv_last_request()) or 0.0)
+
+    def mark_arxiv_request(self) -> None:
+        self.redis.set(self.keys.arxiv_last_request(), repr(self.redis_time()), ex=86400)
 
     def ack(self, item: WorkItem) -> None:
         """Mark the item done: its enrichment is stored or no longer needed."""
@@ -370,12 +437,15 @@ class Store:
         return {member: json.loads(record)["reason"] for member, record in raw.items()}
 
     def requeue_failed(self) -> int:
-        """Queue every failed item again with a fresh attempt count; return how many."""
-        members = list(self.redis.hkeys(self.keys.enrich_failed()))
+        """Queue every failed or dead-lettered item again with fresh attempts; return how many."""
+        failed = list(self.redis.hkeys(self.keys.enrich_failed()))
+        dead = list(self.redis.hkeys(self.keys.enrich_dead()))
+        members = sorted(set(failed) | set(dead))
         if not members:
             return 0
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(self.keys.enrich_failed(), *members)
+        pipe.hdel(self.keys.enrich_dead(), *members)
         pipe.hdel(self.keys.enrich_attempts(), *members)
         pipe.execute()
         return self.enqueue([_split_member(m) for m in members])
@@ -497,6 +567,20 @@ class Store:
                 next_visible = visible_at
         items.sort(key=lambda item: item.paper.updated, reverse=True)
         return items, next_visible
+
+
+_RENEW_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
 
 
 def _split_member(member: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -32,25 +33,38 @@ StoredVersions = Callable[[Sequence[str]], dict[str, int]]
 
 RequestRecorder = Callable[[bool], None]
 PageProgress = Callable[[int], None]
+Gate = Callable[[], AbstractContextManager[None]]
 
 
 class _TimeoutSession(requests.Session):
-    """A requests session whose every request has a timeout (arxiv.Client sets none)."""
+    """The session under arxiv.Client: a timeout on every request (the client sets none),
+    a shared gate around each one, a count of each, and truncated bodies refused."""
 
-    def __init__(self, timeout_seconds: float, record: RequestRecorder) -> None:
+    def __init__(self, timeout_seconds: float, record: RequestRecorder, gate: Gate) -> None:
         super().__init__()
         self.timeout_seconds = timeout_seconds
         self.record = record
+        self.gate = gate
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout_seconds)
-        try:
-            response = super().request(method, url, *args, **kwargs)
-        except requests.RequestException:
-            self.record(False)
-            raise
+        with self.gate():
+            try:
+                response = super().request(method, url, *args, **kwargs)
+                _refuse_truncated(response)
+            except requests.RequestException:
+                self.record(False)
+                raise
         self.record(response.status_code == 200)
         return response
+
+
+def _refuse_truncated(response: requests.Response) -> None:
+    """arxiv's parser recovers from a cut-off document; a partial page must not pass as whole."""
+    if response.status_code == 200 and not response.content.rstrip().endswith(b"</feed>"):
+        raise requests.exceptions.ChunkedEncodingError(
+            "truncated response: the Atom document does not end with </feed>"
+        )
 
 
 class ArxivSource:
@@ -63,13 +77,14 @@ class ArxivSource:
         timeout_seconds: float,
         num_retries: int = 2,
         record_request: RequestRecorder | None = None,
+        gate: Gate = nullcontext,
     ) -> None:
         self.client = arxiv.Client(
             page_size=MAX_PAGE_SIZE, delay_seconds=delay_seconds, num_retries=num_retries
         )
         self.client.query_url_format = api_url + "?{}"
         self._host = urlsplit(api_url).netloc
-        self.client._session = _TimeoutSession(timeout_seconds, record_request or _ignore)
+        self.client._session = _TimeoutSession(timeout_seconds, record_request or _ignore, gate)
 
     def fetch_new(
         self,
@@ -120,6 +135,8 @@ class ArxivSource:
             raise SourceError(topic.slug, f"empty page where results were due: {exc.url}") from exc
         except requests.Timeout as exc:
             raise SourceError(topic.slug, f"no answer from {self._host} in time") from exc
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise SourceError(topic.slug, f"{exc} ({self._host})") from exc
         except requests.ConnectionError as exc:
             raise SourceError(topic.slug, f"cannot connect to {self._host}") from exc
         except (arxiv.ArxivError, requests.RequestException) as exc:

@@ -9,6 +9,8 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 
@@ -21,6 +23,7 @@ from feedsvc.logs import configure_logging
 from feedsvc.store import Store, connect
 from worker.arxiv_source import ArxivSource
 from worker.batch import BatchEnrichment
+from worker.coordination import ArxivGate
 from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
 from worker.limits import RateLimiter
 from worker.runner import EnrichPolicy, Runner, utc_now
@@ -79,12 +82,15 @@ def build_runner(settings: Settings, topics: Sequence[Topic]) -> Runner:
         settings.arxiv_delay_seconds,
         settings.arxiv_timeout_seconds,
         record_request=store.count_arxiv_request,
+        gate=ArxivGate(store, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds).turn,
     )
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     policy = EnrichPolicy(
         concurrency=settings.llm_concurrency if settings.llm_enabled else 1,
         max_attempts=settings.llm_max_attempts,
         daily_token_budget=settings.llm_daily_token_budget,
+        claim_idle_seconds=settings.claim_idle_seconds,
+        max_deliveries=settings.max_deliveries,
     )
     enricher = build_enricher(settings, store)
     runner = Runner(topics, store, source, enricher, consumer, policy=policy)
@@ -140,7 +146,7 @@ def command_backfill(runner: Runner, settings: Settings, args: argparse.Namespac
         known = ", ".join(t.slug for t in runner.topics)
         print(f"feedsvc-worker: unknown topic {args.slug!r}; topics: {known}", file=sys.stderr)
         return 2
-    _stop_on_signals(runner)
+    _stop_on_signals(runner, settings.shutdown_seconds)
     report = runner.backfill(topic, args.days)
     print(f"backfill {topic.slug}: {report.new} new, {report.revised} revised, "
           f"{report.enriched} enriched")  # fmt: skip
@@ -151,13 +157,27 @@ def command_backfill(runner: Runner, settings: Settings, args: argparse.Namespac
     return 0
 
 
-def _stop_on_signals(runner: Runner) -> None:
+def _stop_on_signals(runner: Runner, shutdown_seconds: float) -> None:
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: finishing the paper in hand, then exiting", signum)
+        if runner.stop.is_set():
+            return
+        log.info("signal %s: finishing the papers in hand (at most %gs), then exiting",
+                 signum, shutdown_seconds)  # fmt: skip
         runner.stop.set()
+        threading.Thread(target=_exit_after, args=(runner, shutdown_seconds), daemon=True).start()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+
+
+def _exit_after(runner: Runner, shutdown_seconds: float) -> None:
+    """Shutdown ran out of time: hand the unfinished items back and leave."""
+    time.sleep(shutdown_seconds)
+    handed = runner.hand_back_in_flight()
+    log.warning("shutdown took over %gs: %d items handed back to the queue", shutdown_seconds,
+                handed)  # fmt: skip
+    logging.shutdown()
+    os._exit(0)
 
 
 def command_retry_failed(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
@@ -173,7 +193,7 @@ def command_stats(runner: Runner, settings: Settings, args: argparse.Namespace) 
 
 
 def command_run(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    _stop_on_signals(runner)
+    _stop_on_signals(runner, settings.shutdown_seconds)
     log.info(
         "worker %s: %d topics, fetch every %gs",
         runner.consumer, len(runner.topics), settings.fetch_interval_seconds,

@@ -19,6 +19,7 @@ from feedsvc.logs import ids
 from feedsvc.models import Paper
 from feedsvc.store import EnrichmentStamp, Store, WorkItem
 from worker.batch import BatchEnrichment
+from worker.coordination import held_lock
 from worker.enrich import Enricher, estimate_tokens
 from worker.limits import RateLimiter
 from worker.progress import Progress
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 6 * 3600.0
-CLAIM_IDLE_SECONDS = 600.0
 IDLE_POLL_SECONDS = 30.0
 OUTAGE_BACKOFF_SECONDS = 10.0
 BATCH_MAX_REQUESTS = 20000
@@ -63,6 +63,8 @@ class EnrichPolicy:
     concurrency: int = 1
     max_attempts: int = 5
     daily_token_budget: int = 0  # 0: no budget
+    claim_idle_seconds: float = 600.0
+    max_deliveries: int = 5
 
 
 @dataclass
@@ -100,6 +102,9 @@ class Runner:
         self.limiter = limiter
         self.batch: BatchEnrichment | None = None  # set: enrich through the Batch API
         self.stop = threading.Event()
+        self.in_flight: set[WorkItem] = set()
+        self.in_flight_lock = threading.Lock()
+        self.redis_down = False
 
     def run_once(self) -> CycleReport:
         """Fetch every topic once, then enrich everything due."""
@@ -119,13 +124,31 @@ class Runner:
             try:
                 next_fetch = self._cycle(next_fetch, interval_seconds)
                 wait_seconds = min(IDLE_POLL_SECONDS, (next_fetch - self.clock()).total_seconds())
+                self._redis_answers()
             except redis.RedisError as exc:
-                log.error("redis unavailable: %s; retrying in %gs", exc, OUTAGE_BACKOFF_SECONDS)
+                self._redis_failed(exc)
                 wait_seconds = OUTAGE_BACKOFF_SECONDS
             except Exception:
                 log.exception("unexpected error in the worker loop; retrying")
                 wait_seconds = OUTAGE_BACKOFF_SECONDS
             self.stop.wait(max(wait_seconds, 0.0))
+
+    def _redis_failed(self, exc: redis.RedisError) -> None:
+        if not self.redis_down:
+            log.error("redis unavailable: %s; retrying every %gs", exc, OUTAGE_BACKOFF_SECONDS)
+        self.redis_down = True
+
+    def _redis_answers(self) -> None:
+        if self.redis_down:
+            log.info("redis is back; resuming")
+        self.redis_down = False
+
+    def hand_back_in_flight(self) -> int:
+        """Return unfinished items to the queue (shutdown ran out of time)."""
+        with self.in_flight_lock:
+            items = list(self.in_flight)
+        self.store.hand_back(items)
+        return len(items)
 
     def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
         report = CycleReport()
@@ -145,6 +168,15 @@ class Runner:
             self.fetch_topic(topic, report)
 
     def fetch_topic(self, topic: Topic, report: CycleReport) -> None:
+        """Fetch and store one topic unless another process is fetching it right now."""
+        with held_lock(self.store, f"fetch:{topic.slug}") as mine:
+            if not mine:
+                log.info("topic=%s is being fetched by another worker; skipped", topic.slug,
+                         extra=ids(topic=topic.slug))  # fmt: skip
+                return
+            self._fetch_topic(topic, report)
+
+    def _fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic; a failure is recorded and stores nothing."""
         first_fetch = self.store.topic_paper_count(topic.slug) == 0
         limit = topic.max_results if first_fetch else INCREMENTAL_FETCH_LIMIT
@@ -300,7 +332,9 @@ class Runner:
     def _take(self, room: int) -> list[WorkItem]:
         if room <= 0:
             return []
-        stale = self.store.claim_stale_work(self.consumer, CLAIM_IDLE_SECONDS, room)
+        stale = self.store.claim_stale_work(
+            self.consumer, self.policy.claim_idle_seconds, room, self.policy.max_deliveries
+        )
         return stale or self.store.take_work(self.consumer, room)
 
     @staticmethod
@@ -316,6 +350,15 @@ class Runner:
 
         Returns ("enriched" | "skipped" | "failed", a one-line message).
         """
+        with self.in_flight_lock:
+            self.in_flight.add(item)
+        try:
+            return self._process(item)
+        finally:
+            with self.in_flight_lock:
+                self.in_flight.discard(item)
+
+    def _process(self, item: WorkItem) -> tuple[str, str]:
         paper = self._paper_to_enrich(item)
         if paper is None:
             return "skipped", ""

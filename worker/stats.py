@@ -27,6 +27,7 @@ def collect_stats(
             for t in topics
         ],
         "failed_by_reason": dict(Counter(_reason_kind(r) for r in failed.values())),
+        "dead_letters": store.dead_letters(),
         "queue": {"queued": store.queue_length(), "waiting_to_retry": store.retry_count()},
         "llm": {
             "total": _usage(store.llm_usage(), settings),
@@ -104,6 +105,8 @@ def format_stats(report: dict[str, Any]) -> str:
     lines += ["", f"queue: {queue['queued']} queued, {queue['waiting_to_retry']} waiting to retry"]
     for reason, count in sorted(report["failed_by_reason"].items()):
         lines.append(f"failed: {count} × {reason}")
+    for member, deliveries in sorted(report["dead_letters"].items()):
+        lines.append(f"dead letter: {member} (delivered {deliveries} times without a result)")
     llm = report["llm"]
     for label, usage in (
         ("all time", llm["total"]),

@@ -1,0 +1,77 @@
+"""Coordination between worker processes on any number of machines, through Redis.
+
+- A topic is fetched by one process at a time: a lock with an expiry, renewed while the
+  fetch runs, so a process that dies frees the topic within `FETCH_LOCK_SECONDS`.
+- arXiv's terms allow one request at a time and one every 3 seconds, counted across every
+  machine: `ArxivGate` holds a Redis lock around each request and starts the next one only
+  `spacing` seconds (by Redis's clock) after the previous one ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from feedsvc.store import Store
+
+log = logging.getLogger(__name__)
+
+FETCH_LOCK_SECONDS = 60.0
+POLL_SECONDS = 0.05
+
+
+@contextmanager
+def held_lock(store: Store, name: str, ttl_seconds: float = FETCH_LOCK_SECONDS) -> Iterator[bool]:
+    """Yields True while this process holds the lock (renewed in the background), else False."""
+    token = uuid.uuid4().hex
+    if not store.acquire_lock(name, token, ttl_seconds):
+        yield False
+        return
+    done = threading.Event()
+    keeper = threading.Thread(
+        target=_renew_until, args=(store, name, token, ttl_seconds, done), daemon=True
+    )
+    keeper.start()
+    try:
+        yield True
+    finally:
+        done.set()
+        keeper.join()
+        store.release_lock(name, token)
+
+
+def _renew_until(
+    store: Store, name: str, token: str, ttl_seconds: float, done: threading.Event
+) -> None:
+    while not done.wait(ttl_seconds / 3):
+        if not store.renew_lock(name, token, ttl_seconds):
+            log.warning("lost the lock %s while holding it", name)
+            return
+
+
+class ArxivGate:
+    """One arXiv request at a time, at least `spacing_seconds` apart, across all workers."""
+
+    def __init__(self, store: Store, spacing_seconds: float, longest_request_seconds: float):
+        self.store = store
+        self.spacing_seconds = spacing_seconds
+        # A holder that dies mid-request frees the gate once its request would have timed out.
+        self.hold_seconds = longest_request_seconds + spacing_seconds + 5
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        token = uuid.uuid4().hex
+        while not self.store.acquire_lock("arxiv", token, self.hold_seconds):
+            time.sleep(POLL_SECONDS)
+        try:
+            since = self.store.redis_time() - self.store.arxiv_last_request()
+            if since < self.spacing_seconds:
+                time.sleep(self.spacing_seconds - since)
+            yield
+        finally:
+            self.store.mark_arxiv_request()
+            self.store.release_lock("arxiv", token)
