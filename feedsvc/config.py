@@ -63,6 +63,7 @@ class Settings:
     llm_response_format: str = "json_schema"
     llm_mode: str = "sync"
     llm_max_attempts: int = 5
+    llm_retry_base_seconds: float = 60.0
     llm_concurrency: int = 8
     llm_rpm: int = 0
     llm_tpm: int = 0
@@ -106,6 +107,9 @@ class Settings:
             ),
             llm_mode=reader.text("FEEDSVC_LLM_MODE", "sync", _one_of("sync", "batch")),
             llm_max_attempts=reader.whole("FEEDSVC_LLM_MAX_ATTEMPTS", 5, minimum=1),
+            llm_retry_base_seconds=reader.number(
+                "FEEDSVC_LLM_RETRY_BASE_SECONDS", 60.0, minimum=0.1
+            ),
             llm_concurrency=reader.whole("FEEDSVC_LLM_CONCURRENCY", 8, minimum=1),
             llm_rpm=reader.whole("FEEDSVC_LLM_RPM", 0, minimum=0),
             llm_tpm=reader.whole("FEEDSVC_LLM_TPM", 0, minimum=0),

@@ -307,19 +307,22 @@ class Store:
         An item delivered more than `max_deliveries` times goes to the dead letters instead.
         """
         self.ensure_queue()
-        reply = self.redis.xautoclaim(
-            self.keys.enrich_queue(),
-            ENRICH_GROUP,
-            consumer,
-            min_idle_time=int(min_idle_seconds * 1000),
-            count=count,
-        )
-        items = _work_items(reply[1])
-        deliveries = self._deliveries(items)
-        for item in items:
-            if deliveries[item.entry_id] > max_deliveries:
-                self.dead_letter(item, deliveries[item.entry_id])
-        return [item for item in items if deliveries[item.entry_id] <= max_deliveries]
+        while True:
+            reply = self.redis.xautoclaim(
+                self.keys.enrich_queue(),
+                ENRICH_GROUP,
+                consumer,
+                min_idle_time=int(min_idle_seconds * 1000),
+                count=count,
+            )
+            items = _work_items(reply[1])
+            deliveries = self._deliveries(items)
+            usable = [item for item in items if deliveries[item.entry_id] <= max_deliveries]
+            for item in items:
+                if deliveries[item.entry_id] > max_deliveries:
+                    self.dead_letter(item, deliveries[item.entry_id])
+            if usable or not items:
+                return usable
 
     def _deliveries(self, items: Sequence[WorkItem]) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
@@ -462,6 +465,11 @@ class Store:
                 self._push([_split_member(member)])
                 moved += 1
         return moved
+
+    def next_retry_at(self) -> float | None:
+        """Unix time of the earliest parked retry, if any."""
+        first = self.redis.zrange(self.keys.enrich_retry(), 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
 
     def queue_length(self) -> int:
         return int(self.redis.xlen(self.keys.enrich_queue()))

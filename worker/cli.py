@@ -91,6 +91,7 @@ def build_runner(settings: Settings, topics: Sequence[Topic]) -> Runner:
         daily_token_budget=settings.llm_daily_token_budget,
         claim_idle_seconds=settings.claim_idle_seconds,
         max_deliveries=settings.max_deliveries,
+        retry_base_seconds=settings.llm_retry_base_seconds,
     )
     enricher = build_enricher(settings, store)
     runner = Runner(topics, store, source, enricher, consumer, policy=policy)

@@ -26,7 +26,6 @@ from worker.progress import Progress
 
 log = logging.getLogger(__name__)
 
-RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 6 * 3600.0
 IDLE_POLL_SECONDS = 30.0
 OUTAGE_BACKOFF_SECONDS = 10.0
@@ -65,6 +64,7 @@ class EnrichPolicy:
     daily_token_budget: int = 0  # 0: no budget
     claim_idle_seconds: float = 600.0
     max_deliveries: int = 5
+    retry_base_seconds: float = 60.0
 
 
 @dataclass
@@ -123,7 +123,7 @@ class Runner:
         while not self.stop.is_set():
             try:
                 next_fetch = self._cycle(next_fetch, interval_seconds)
-                wait_seconds = min(IDLE_POLL_SECONDS, (next_fetch - self.clock()).total_seconds())
+                wait_seconds = self._idle_seconds(next_fetch)
                 self._redis_answers()
             except redis.RedisError as exc:
                 self._redis_failed(exc)
@@ -132,6 +132,16 @@ class Runner:
                 log.exception("unexpected error in the worker loop; retrying")
                 wait_seconds = OUTAGE_BACKOFF_SECONDS
             self.stop.wait(max(wait_seconds, 0.0))
+
+    def _idle_seconds(self, next_fetch: datetime) -> float:
+        """Until the next fetch, the next retry or a possible claim, whichever comes first."""
+        now = self.clock()
+        waits = [IDLE_POLL_SECONDS, self.policy.claim_idle_seconds]
+        waits.append((next_fetch - now).total_seconds())
+        next_retry = self.store.next_retry_at()
+        if next_retry is not None:
+            waits.append(next_retry - now.timestamp())
+        return max(min(waits), 0.05)
 
     def _redis_failed(self, exc: redis.RedisError) -> None:
         if not self.redis_down:
@@ -396,7 +406,8 @@ class Runner:
             self.store.mark_failed(item, paper.source_hash, exc.reason, self.clock())
             log.error("%s enrichment failed for good: %s", where, exc.reason, extra=about)
             return f"paper {item.paper_id} ({item.language}): {exc.reason}; gave up"
-        delay = max(retry_delay_seconds(attempt), exc.retry_after_seconds or 0.0)
+        backoff = retry_delay_seconds(attempt, self.policy.retry_base_seconds)
+        delay = max(backoff, exc.retry_after_seconds or 0.0)
         due = self.clock() + timedelta(seconds=delay)
         self.store.schedule_retry(item, due, exc.reason)
         log.warning(
@@ -406,7 +417,7 @@ class Runner:
         return f"paper {item.paper_id} ({item.language}): {exc.reason}"
 
 
-def retry_delay_seconds(attempt: int) -> float:
+def retry_delay_seconds(attempt: int, base_seconds: float = 60.0) -> float:
     """Exponential backoff with jitter: about 1, 2, 4 ... minutes, at most 6 hours."""
-    delay = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
+    delay = min(base_seconds * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
     return float(delay * random.uniform(0.8, 1.2))
