@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import email
 import json
+import random
 import re
 import threading
 import time
@@ -216,6 +217,9 @@ class FakeLLM:
     latency_seconds: float = 0.0
     timeout_seconds: float = 5.0
     retry_after: str = "1"
+    failure_rate: float = 0.0  # with an empty script: this share of calls fails at random
+    failure_outcomes: tuple[str, ...] = ("500", "429", "broken_json", "chatter")
+    rng: random.Random = field(default_factory=lambda: random.Random(5))
     in_flight: int = 0
     max_in_flight: int = 0
     script: list[str] = field(default_factory=list)
@@ -236,7 +240,11 @@ class FakeLLM:
 
     def next_outcome(self) -> str:
         with self.lock:
-            return self.script.pop(0) if self.script else "ok"
+            if self.script:
+                return self.script.pop(0)
+            if self.failure_rate and self.rng.random() < self.failure_rate:
+                return self.rng.choice(self.failure_outcomes)
+            return "ok"
 
     def calls_for(self, arxiv_id: str) -> list[LLMCall]:
         return [c for c in self.calls if c.arxiv_id == arxiv_id]
