@@ -10,6 +10,7 @@ import email
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,11 +27,17 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a killed client: expected
+            super().handle_error(request, client_address)
+
+
 class _Server:
     """A threaded HTTP server on a free loopback port, stopped by `close()`."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.httpd.app = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(
