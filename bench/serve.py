@@ -322,32 +322,23 @@ def static_and_app_rows(
             rows.append(measure("app behind deploy/nginx.conf (gzip)", proxy + FEED_PATH, args,
                                 GZIP, "nginx static gzip"))  # fmt: skip
     rows += app_rows(settings, args, label)
-    rows += gunicorn_rows(settings, args, label)
+    rows += app_rows(settings, args, label, server_name="gunicorn sync")
     return rows
 
 
-def app_rows(settings: Settings, args: argparse.Namespace, label: str) -> list[Row]:
+def app_rows(
+    settings: Settings, args: argparse.Namespace, label: str, server_name: str = "granian"
+) -> list[Row]:
+    """The app's 200 (gzip) and 304 under one WSGI server."""
+    command = granian_command() if server_name == "granian" else gunicorn_command()
     port = free_port()
-    with server(granian_command(), port, app_env(settings, port)) as app:
+    with server(command, port, app_env(settings, port)) as app:
         url = app + FEED_PATH
         tag = etag_of(url, GZIP)
         return [
-            measure(f"app 200 gzip, granian ({label} papers)", url, args, GZIP,
+            measure(f"app 200 gzip, {server_name} ({label} papers)", url, args, GZIP,
                     "nginx static gzip"),
-            measure(f"app 304, granian ({label} papers)", url, args,
-                    {**GZIP, "If-None-Match": tag}, "nginx static 304"),
-        ]  # fmt: skip
-
-
-def gunicorn_rows(settings: Settings, args: argparse.Namespace, label: str) -> list[Row]:
-    port = free_port()
-    with server(gunicorn_command(), port, app_env(settings, port)) as app:
-        url = app + FEED_PATH
-        tag = etag_of(url, GZIP)
-        return [
-            measure(f"app 200 gzip, gunicorn sync ({label} papers)", url, args, GZIP,
-                    "nginx static gzip"),
-            measure(f"app 304, gunicorn sync ({label} papers)", url, args,
+            measure(f"app 304, {server_name} ({label} papers)", url, args,
                     {**GZIP, "If-None-Match": tag}, "nginx static 304"),
         ]  # fmt: skip
 
