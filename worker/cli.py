@@ -1,4 +1,4 @@
-"""feedsvc-worker: `once` fetches and enriches every topic, `run` does it on a schedule."""
+"""feedsvc-worker: fetch and enrich arXiv topics (once, run, backfill, retry-failed, stats)."""
 
 from __future__ import annotations
 
