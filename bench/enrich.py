@@ -93,7 +93,7 @@ def run(
         tokens = store.llm_usage().get("tokens", 0)
         return RunResult(label, concurrency, seconds, enriched, len(llm.calls), tokens, len(papers))
     finally:
-        keys = list(client.scan_iter(f"{store.keys.prefix}:*", count=1000))
+        keys = list(client.scan_iter(store.keys.all_keys_pattern(), count=1000))
         if keys:
             client.delete(*keys)
         client.close()

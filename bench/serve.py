@@ -85,7 +85,8 @@ def dataset(papers: int) -> Iterator[tuple[Settings, Store]]:
         fill(store, papers)
         yield settings, store
     finally:
-        for batch in _batches(list(client.scan_iter(f"{prefix}:*", count=5000)), 5000):
+        pattern = store.keys.all_keys_pattern()
+        for batch in _batches(list(client.scan_iter(pattern, count=5000)), 5000):
             client.delete(*batch)
         store.binary.close()
         client.close()

@@ -35,7 +35,6 @@ def create_app(settings: Settings | None = None, client: redis.Redis | None = No
             raise
         _exit(exc)
     app = Flask(__name__, static_folder="static", static_url_path="/static")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     store = Store(client or connect(settings), Keys(settings.redis_prefix))
     topics_by_slug = {t.slug: t for t in topics}
     cache = FeedCache(store, settings.version_check_seconds)

@@ -75,7 +75,7 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
     """A key prefix only this test uses; every key under it is deleted afterwards."""
     value = f"feedsvc-test-{uuid.uuid4().hex[:12]}"
     yield value
-    keys = list(redis_client.scan_iter(f"{value}:*", count=1000))
+    keys = list(redis_client.scan_iter(Keys(value).all_keys_pattern(), count=1000))
     if keys:
         redis_client.delete(*keys)
 
