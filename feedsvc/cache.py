@@ -121,8 +121,10 @@ class FeedCache:
 
     def current(self, slug: str, language: str, variant: str, now: datetime) -> Rendered | None:
         """This process's rendering of the variant if it is current, else None."""
-        version = self.version(slug, language)
-        entry = self.memory.get((slug, language, variant))
+        return self._in_memory((slug, language, variant), self.version(slug, language), now)
+
+    def _in_memory(self, key: tuple[str, str, str], version: str, now: datetime) -> Rendered | None:
+        entry = self.memory.get(key)
         if entry is not None and entry.fresh(version, now):
             self._count("memory")
             return entry
@@ -132,11 +134,11 @@ class FeedCache:
         self, slug: str, language: str, variant: str, build: Callable[[], Built], now: datetime
     ) -> Rendered:
         """The feed variant at its current version, rendering it only if nobody has."""
-        entry = self.current(slug, language, variant, now)
-        if entry is not None:
-            return entry
         version = self.version(slug, language)
         key = (slug, language, variant)
+        entry = self._in_memory(key, version, now)
+        if entry is not None:
+            return entry
         fields = self.store.load_rendered(slug, language, variant)
         entry = Rendered.from_fields(fields) if fields else None
         if entry is not None and entry.fresh(version, now):
