@@ -34,7 +34,7 @@ class FeedFastPath:
         self.app = app
         self.cache = cache
         self.topics = topics
-        self.cache_control = f"public, max-age={max_age}"
+        self.cache_control = cache_control_value(max_age)
         self.parsed: dict[tuple[str, str], FeedRequest | None] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -74,26 +74,40 @@ class FeedFastPath:
         self, entry: Rendered, environ: dict[str, Any], start_response: Callable[..., Any],
         head: bool,
     ) -> list[bytes]:  # fmt: skip
-        gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
-        etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
-        headers = [
-            ("ETag", etag),
-            ("Last-Modified", entry.last_modified_http),
-            ("Cache-Control", self.cache_control),
-            ("Vary", "Accept-Encoding"),
-        ]
-        if not_modified(environ, etag, entry.last_modified):
-            start_response("304 NOT MODIFIED", headers)
-            return []
-        body = entry.gzip_body if gzip_ok else entry.body
-        headers += [("Content-Type", entry.content_type), ("Content-Length", str(len(body)))]
-        if gzip_ok:
-            headers.append(("Content-Encoding", "gzip"))
-        start_response("200 OK", headers)
+        status, headers, body = feed_reply(entry, environ, self.cache_control)
+        start_response(status, headers)
         return [] if head else [body]
 
 
-def not_modified(environ: dict[str, Any], etag: str, last_modified: datetime) -> bool:
+def feed_reply(
+    entry: Rendered, environ: Mapping[str, Any], cache_control: str
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status, headers and body for a cached feed: gzip when accepted, 304 when current.
+
+    Both the fast path and the Flask view answer with this, so their answers cannot drift.
+    """
+    gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+    etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
+    headers = [
+        ("ETag", etag),
+        ("Last-Modified", entry.last_modified_http),
+        ("Cache-Control", cache_control),
+        ("Vary", "Accept-Encoding"),
+    ]
+    if not_modified(environ, etag, entry.last_modified):
+        return "304 NOT MODIFIED", headers, b""
+    body = entry.gzip_body if gzip_ok else entry.body
+    headers += [("Content-Type", entry.content_type), ("Content-Length", str(len(body)))]
+    if gzip_ok:
+        headers.append(("Content-Encoding", "gzip"))
+    return "200 OK", headers, body
+
+
+def cache_control_value(max_age: int) -> str:
+    return f"public, max-age={max_age}"
+
+
+def not_modified(environ: Mapping[str, Any], etag: str, last_modified: datetime) -> bool:
     """RFC 9110 13.1: If-None-Match (weak comparison) wins over If-Modified-Since."""
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:

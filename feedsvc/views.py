@@ -13,6 +13,7 @@ from feedsvc.cache import Built, Rendered
 from feedsvc.calendar import group_by_announcement
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+from feedsvc.fastpath import cache_control_value, feed_reply
 from feedsvc.feedpath import FeedRequest, parse_feed_request, parse_page, resolve_topic
 from feedsvc.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from feedsvc.metrics import RedisCollector, scrape
@@ -251,17 +252,11 @@ def feed_links(wanted: FeedRequest, pages: int) -> FeedLinks:
 
 def feed_response(rendered: Rendered) -> Response:
     """The cached bytes, gzipped when the client accepts it, with ETag and 304 handling."""
-    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
-    body = rendered.gzip_body if gzip_ok else rendered.body
-    response = Response(body, content_type=rendered.content_type)
-    if gzip_ok:
-        response.headers["Content-Encoding"] = "gzip"
-    response.set_etag(rendered.etag + ("-gz" if gzip_ok else ""))
-    response.last_modified = rendered.last_modified
-    response.vary.add("Accept-Encoding")
-    response.cache_control.public = True
-    response.cache_control.max_age = services().settings.cache_max_age_seconds
-    response.make_conditional(request)
+    cache_control = cache_control_value(services().settings.cache_max_age_seconds)
+    status, headers, body = feed_reply(rendered, request.environ, cache_control)
+    response = Response(body, status=status, headers=headers)
+    if status.startswith("304"):
+        del response.headers["Content-Type"]  # a 304 carries no representation
     return response
 
 
