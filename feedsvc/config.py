@@ -77,6 +77,9 @@ class Settings:
     claim_idle_seconds: float = 600.0
     max_deliveries: int = 5
     shutdown_seconds: float = 30.0
+    web_bind: str = "127.0.0.1:8000"
+    web_workers: int = 0  # 0: one per CPU core
+    access_log: bool = True
     log_level: str = "INFO"
     log_format: str = "text"
     stale_after_seconds: float = 2 * 3600.0 + 86400.0
@@ -87,6 +90,7 @@ class Settings:
         env = os.environ if environ is None else environ
         reader = _EnvReader(env)
         defaults = cls()
+        interval = reader.number("FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60)
         return cls(
             redis_url=reader.text("REDIS_URL", defaults.redis_url, _check_redis_url),
             redis_prefix=reader.text("FEEDSVC_REDIS_PREFIX", defaults.redis_prefix, _check_prefix),
@@ -115,9 +119,7 @@ class Settings:
             llm_tpm=reader.whole("FEEDSVC_LLM_TPM", 0, minimum=0),
             llm_daily_token_budget=reader.whole("FEEDSVC_LLM_DAILY_TOKEN_BUDGET", 0, minimum=0),
             llm_prices=reader.prices("FEEDSVC_LLM_PRICES"),
-            fetch_interval_seconds=reader.number(
-                "FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60
-            ),
+            fetch_interval_seconds=interval,
             feed_size=reader.whole("FEEDSVC_FEED_SIZE", 50, minimum=1),
             cache_max_age_seconds=reader.whole("FEEDSVC_CACHE_MAX_AGE_SECONDS", 300, minimum=0),
             version_check_seconds=reader.number("FEEDSVC_VERSION_CHECK_SECONDS", 1.0, minimum=0),
@@ -130,10 +132,11 @@ class Settings:
             log_level=reader.text("FEEDSVC_LOG_LEVEL", defaults.log_level, _check_log_level),
             log_format=reader.text("FEEDSVC_LOG_FORMAT", "text", _one_of("text", "json")),
             stale_after_seconds=reader.number(
-                "FEEDSVC_STALE_AFTER_SECONDS",
-                2 * reader.number("FEEDSVC_FETCH_INTERVAL_SECONDS", 3600.0, minimum=60) + 86400,
-                minimum=60,
+                "FEEDSVC_STALE_AFTER_SECONDS", 2 * interval + 86400, minimum=60
             ),
+            web_bind=reader.text("FEEDSVC_BIND", defaults.web_bind, _check_bind),
+            web_workers=reader.whole("FEEDSVC_WEB_WORKERS", 0, minimum=0),
+            access_log=reader.text("FEEDSVC_ACCESS_LOG", "1", _one_of("0", "1")) == "1",
         )
 
     @property
@@ -147,6 +150,11 @@ class Settings:
         if price is None or not batch:
             return price
         return price[0] / 2, price[1] / 2
+
+    @property
+    def web_host_port(self) -> tuple[str, int]:
+        host, _, port = self.web_bind.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def redis_url_redacted(self) -> str:
@@ -233,6 +241,13 @@ def _one_of(*choices: str) -> Callable[[str], str]:
         return raw
 
     return check
+
+
+def _check_bind(raw: str) -> str:
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, such as 127.0.0.1:8000")
+    return raw
 
 
 def _check_log_level(raw: str) -> str:

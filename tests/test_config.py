@@ -13,6 +13,11 @@ def test_defaults_point_at_the_real_services() -> None:
     assert settings.arxiv_api_url == "https://export.arxiv.org/api/query"
     assert settings.redis_url == "redis://localhost:6379/0"
     assert settings.fetch_interval_seconds == 3600
+    assert settings.stale_after_seconds == 2 * 3600 + 86400
+    assert Settings.from_env({"FEEDSVC_FETCH_INTERVAL_SECONDS": "600"}).stale_after_seconds == (
+        2 * 600 + 86400
+    )
+    assert settings.web_host_port == ("127.0.0.1", 8000)
     assert settings.topics_file.name == "topics.toml" and settings.topics_file.exists()
     assert not settings.llm_enabled
 
@@ -32,6 +37,8 @@ def test_shipped_topics_file_is_valid() -> None:
         ("REDIS_URL", "http://localhost", "REDIS_URL="),
         ("FEEDSVC_FEED_SIZE", "2.5", "FEEDSVC_FEED_SIZE='2.5' is not a whole number"),
         ("FEEDSVC_LOG_LEVEL", "loud", "FEEDSVC_LOG_LEVEL="),
+        ("FEEDSVC_BIND", "8000", "FEEDSVC_BIND='8000': must be host:port"),
+        ("FEEDSVC_STALE_AFTER_SECONDS", "1", "must be at least 60"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(name: str, value: str, message: str) -> None:
