@@ -179,14 +179,19 @@ def _add_paper_entry(feed: FeedGenerator, item: FeedItem, language: str) -> None
 def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) -> None:
     labels = labels_for(doc.language)
     entry = feed.add_entry(order="append")
-    entry.id(f"{doc.links.alternate_url}#{day.day.isoformat()}")
+    url = digest_url(doc, day)
+    entry.id(url)
     entry.title(xml_text(f"{doc.topic.title} · {day.day.isoformat()} · {len(day.items)} "
                          f"{labels['papers']}"))  # fmt: skip
     entry.updated(day.updated)
     entry.published(datetime.combine(day.day, datetime.min.time(), tzinfo=UTC))
     entry.content(xml_text(render_digest_html(day, doc.language)), type="html")
-    url = f"{doc.links.alternate_url}#{day.day.isoformat()}"
     entry.entrylinks.links = [{"href": url, "rel": "alternate", "type": "text/html"}]
+
+
+def digest_url(doc: FeedDocument, day: DigestDay) -> str:
+    """A digest entry's id and link: the day's anchor on the topic page."""
+    return f"{doc.links.alternate_url}#{day.day.isoformat()}"
 
 
 def entry_title(item: FeedItem) -> str:
@@ -299,7 +304,7 @@ def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
 
 def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
     element = etree.SubElement(channel, "item")
-    url = f"{doc.links.alternate_url}#{day.day.isoformat()}"
+    url = digest_url(doc, day)
     _sub(element, "title", f"{doc.topic.title} · {day.day.isoformat()}")
     _sub(element, "link", url)
     _sub(element, "guid", url, isPermaLink="true")
@@ -362,7 +367,7 @@ def _json_item(item: FeedItem, language: str) -> dict[str, Any]:
 
 
 def _json_digest_item(day: DigestDay, doc: FeedDocument) -> dict[str, Any]:
-    url = f"{doc.links.alternate_url}#{day.day.isoformat()}"
+    url = digest_url(doc, day)
     return {
         "id": url,
         "url": url,
