@@ -26,6 +26,7 @@ from feedsvc.render import (
     FeedDocument,
     FeedLinks,
     labels_for,
+    safe_url,
 )
 from feedsvc.services import Services
 
@@ -50,7 +51,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(TopicNotFound, topic_not_found)
     app.register_error_handler(PageNotFound, page_not_found)
     app.register_error_handler(BadRequest, bad_request)
-    app.jinja_env.globals.update(feed_url=feed_url, page_url=page_url)
+    app.jinja_env.globals.update(feed_url=feed_url, page_url=page_url, safe_url=safe_url)
 
 
 # -- URLs ---------------------------------------------------------------------
