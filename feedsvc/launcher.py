@@ -69,17 +69,19 @@ def supervise(children: list[subprocess.Popen[bytes]]) -> int:
             break
         time.sleep(0.2)
     for process in reversed(children):
-        _stop(process)
+        stop_process(process)
     return code
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes], timeout_seconds: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout_seconds`; always reaped."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import redis
 from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.keys import Keys
+from feedsvc.launcher import stop_process
 from feedsvc.localredis import free_port, start_private_redis
 from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
@@ -51,13 +52,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, timeout_seconds=30)
 
 
 def all_enriched(store: Store, ids: list[str]) -> bool:
