@@ -37,8 +37,8 @@ import redis
 from feedsvc.app import create_app
 from feedsvc.config import Settings, Topic
 from feedsvc.keys import Keys
-from feedsvc.localredis import free_port
 from feedsvc.models import Paper
+from feedsvc.process.localredis import free_port
 from feedsvc.store import Store
 from worker.enrich import ExtractiveEnricher
 
@@ -182,7 +182,7 @@ def gunicorn_command() -> list[str]:
 
 
 def granian_command() -> list[str]:
-    return [sys.executable, "-m", "feedsvc.serve"]
+    return [sys.executable, "-m", "feedsvc.web.serve"]
 
 
 def nginx_static_conf(root: Path, port: int, work: Path) -> Path:

@@ -33,7 +33,7 @@ import redis
 from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.keys import Keys
-from feedsvc.localredis import free_port, start_private_redis
+from feedsvc.process.localredis import free_port, start_private_redis
 from feedsvc.store import Store
 from tests.servers import ATOM, FIXTURES, ArxivReplay, FakeLLM, fixture_entries
 

@@ -14,7 +14,7 @@ import redis
 
 from feedsvc.config import Settings
 from feedsvc.keys import Keys
-from feedsvc.localredis import answers, free_port, start_private_redis
+from feedsvc.process.localredis import answers, free_port, start_private_redis
 from feedsvc.store import Store
 from tests.servers import ArxivReplay, FakeLLM
 

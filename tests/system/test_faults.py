@@ -22,8 +22,8 @@ import redis
 from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.keys import Keys
-from feedsvc.launcher import stop_process
-from feedsvc.localredis import free_port, start_private_redis
+from feedsvc.process.launcher import stop_process
+from feedsvc.process.localredis import free_port, start_private_redis
 from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, entry_id, fixture_entries

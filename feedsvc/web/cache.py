@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property
 
-from feedsvc.metrics import CACHE_RESULTS, observe_render
 from feedsvc.store import Store
+from feedsvc.web.metrics import CACHE_RESULTS, observe_render
 
 MEMORY_ENTRIES = 512
 NEVER = float("inf")

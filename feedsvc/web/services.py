@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from feedsvc.cache import FeedCache
 from feedsvc.config import Settings, Topic
 from feedsvc.store import Store
+from feedsvc.web.cache import FeedCache
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from urllib.parse import parse_qs
 
 import redis
 
-from feedsvc.cache import FeedCache, Rendered
 from feedsvc.config import Topic
 from feedsvc.errors import FeedsvcError
-from feedsvc.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.cache import FeedCache, Rendered
+from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/feeds/"

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from feedsvc.config import Settings
-from feedsvc.localredis import free_port
+from feedsvc.process.localredis import free_port
 from tests.conftest import settings_env
 from tests.servers import ArxivReplay, fixture_entries
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 
 
@@ -97,7 +97,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def test_the_image_installs_its_templates_and_static_files(installed: Path) -> None:
-    package = installed / "site" / "feedsvc"
+    package = installed / "site" / "feedsvc" / "web"
     assert (package / "templates" / "index.html").exists()
     assert (package / "static" / "icon.svg").exists()
     assert {"feedsvc-web", "feedsvc-worker"} <= {p.name for p in (installed / "site/bin").iterdir()}

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from feedsvc.config import Settings
-from feedsvc.localredis import answers, free_port
+from feedsvc.process.localredis import answers, free_port
 from tests.conftest import settings_env
 from tests.servers import ArxivReplay, fixture_entries
 
@@ -122,7 +122,7 @@ def test_feedsvc_up_starts_redis_worker_and_web(
         env.pop(name)
     log = (tmp_path / "up.log").open("w")
     up = subprocess.Popen(
-        [sys.executable, "-m", "feedsvc.launcher"],
+        [sys.executable, "-m", "feedsvc.process.launcher"],
         env=env,
         cwd=tmp_path,
         stdout=log,

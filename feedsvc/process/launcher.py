@@ -12,7 +12,7 @@ from pathlib import Path
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
-from feedsvc.localredis import RedisUnavailable, answers, local_port, start_private_redis
+from feedsvc.process.localredis import RedisUnavailable, answers, local_port, start_private_redis
 
 DATA_DIR = Path(".feedsvc") / "redis"
 
@@ -45,7 +45,7 @@ def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
 
 
 def web_command() -> list[str]:
-    return [sys.executable, "-m", "feedsvc.serve"]
+    return [sys.executable, "-m", "feedsvc.web.serve"]
 
 
 def _spawn(command: list[str]) -> subprocess.Popen[bytes]:

@@ -21,7 +21,7 @@ from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
-from tests.test_web import paper, publish
+from tests.web.test_web import paper, publish
 from worker.arxiv_source import ArxivSource
 from worker.enrich import ExtractiveEnricher
 from worker.progress import Progress

@@ -9,16 +9,16 @@ import redis
 from flask import Flask, Response, current_app, render_template, request
 from lxml import etree
 
-from feedsvc.cache import Built, Rendered
 from feedsvc.calendar import group_by_announcement
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
-from feedsvc.fastpath import cache_control_value, feed_reply
-from feedsvc.feedpath import FeedRequest, parse_feed_request, parse_page, resolve_topic
-from feedsvc.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from feedsvc.metrics import RedisCollector, scrape
 from feedsvc.models import TopicStatus
-from feedsvc.render import (
+from feedsvc.web.cache import Built, Rendered
+from feedsvc.web.fastpath import cache_control_value, feed_reply
+from feedsvc.web.feedpath import FeedRequest, parse_feed_request, parse_page, resolve_topic
+from feedsvc.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from feedsvc.web.metrics import RedisCollector, scrape
+from feedsvc.web.render import (
     CONTENT_TYPES,
     EPOCH,
     RENDERERS,
@@ -28,7 +28,7 @@ from feedsvc.render import (
     labels_for,
     safe_url,
 )
-from feedsvc.services import Services
+from feedsvc.web.services import Services
 
 REDIS_RETRY_AFTER_SECONDS = 30
 DIGEST_DAYS = 14

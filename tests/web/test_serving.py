@@ -21,7 +21,7 @@ from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.models import Paper
 from feedsvc.store import Store
-from tests.test_web import paper, publish
+from tests.web.test_web import paper, publish
 from worker.enrich import ExtractiveEnricher
 
 ATOM = "{http://www.w3.org/2005/Atom}"

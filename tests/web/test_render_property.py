@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from feedsvc.config import Topic
 from feedsvc.models import Enrichment, FeedItem, Paper, TopicStatus
-from feedsvc.render import (
+from feedsvc.store import FeedPage
+from feedsvc.web.render import (
     FeedDocument,
     FeedLinks,
     labels_for,
@@ -25,8 +26,7 @@ from feedsvc.render import (
     render_rss,
     xml_text,
 )
-from feedsvc.store import FeedPage
-from feedsvc.views import register
+from feedsvc.web.views import register
 
 NASTY = [
     "]]>", "<script>alert(1)</script>", "javascript:alert(1)", "<img src=x onerror=alert(1)>",
@@ -120,7 +120,7 @@ def test_topic_page_stays_safe(items: list[FeedItem]) -> None:
 
 
 def _page_app() -> Flask:
-    flask_app = Flask("feedsvc")
+    flask_app = Flask("feedsvc.web")
     flask_app.extensions["feedsvc"] = _FakeServices()
     register(flask_app)
     return flask_app

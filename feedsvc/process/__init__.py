@@ -1,0 +1,1 @@
+"""Process tooling: the one-command launcher and a private local Redis."""

@@ -1,0 +1,1 @@
+"""The web service: Flask factory, routes, fast path, render cache, renderers, metrics, server."""
