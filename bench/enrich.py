@@ -27,10 +27,11 @@ import redis
 from feedsvc.config import Settings, Topic
 from feedsvc.keys import Keys
 from feedsvc.models import Paper
-from feedsvc.store import Store
+from feedsvc.store import Db, Store
 from tests.servers import ATOM, FIXTURES, FakeLLM, fixture_entries
+from worker.assembly import Worker, assemble
 from worker.enrich import LLMEnricher, build_llm_client
-from worker.runner import CycleReport, EnrichPolicy, Runner
+from worker.outcome import CycleReport, EnrichPolicy
 
 REDIS_URL = os.environ.get("FEEDSVC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TOPIC = Topic("bench", "Bench", "all:bench", ("zh",), 50)
@@ -80,9 +81,9 @@ def run(
     label: str, papers: list[Paper], llm: FakeLLM, concurrency: int, failure_rate: float
 ) -> RunResult:
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    store = Store(client, Keys(f"feedsvc-bench-{uuid.uuid4().hex[:8]}"))
+    store = Store(Db(client), Keys(f"feedsvc-bench-{uuid.uuid4().hex[:8]}"))
     try:
-        store.save_papers(TOPIC, papers)
+        store.papers.save_papers(TOPIC, papers)
         llm.calls.clear()
         llm.script = _failure_script(len(papers) * 3, failure_rate)
         clock = Clock()
@@ -90,7 +91,7 @@ def run(
         started = time.perf_counter()
         enriched = _drain(runner, clock)
         seconds = time.perf_counter() - started
-        tokens = store.llm_usage().get("tokens", 0)
+        tokens = store.accounting.llm_usage().tokens
         return RunResult(label, concurrency, seconds, enriched, len(llm.calls), tokens, len(papers))
     finally:
         keys = list(client.scan_iter(store.keys.all_keys_pattern(), count=1000))
@@ -99,18 +100,18 @@ def run(
         client.close()
 
 
-def _runner(store: Store, llm: FakeLLM, concurrency: int, clock: Clock) -> Runner:
+def _runner(store: Store, llm: FakeLLM, concurrency: int, clock: Clock) -> Worker:
     settings = replace(
         Settings(), openai_base_url=llm.base_url, openai_api_key="bench",
         llm_model="bench-model", llm_max_retries=0, llm_timeout_seconds=10,
     )  # fmt: skip
 
     def record(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
-        store.record_llm_call(model, tokens_in, tokens_out, outcome, clock())
+        store.accounting.record_llm_call(model, tokens_in, tokens_out, outcome, clock())
 
     enricher = LLMEnricher(build_llm_client(settings), settings.llm_model, record_call=record)
     policy = EnrichPolicy(concurrency=concurrency, max_attempts=50)
-    return Runner([TOPIC], store, _NoSource(), enricher, "bench", clock, policy)
+    return assemble([TOPIC], store, _NoSource(), enricher, "bench", clock, policy)
 
 
 class _NoSource:
@@ -121,14 +122,14 @@ class _NoSource:
         return []
 
 
-def _drain(runner: Runner, clock: Clock) -> int:
+def _drain(runner: Worker, clock: Clock) -> int:
     """Enrich until nothing is queued or waiting to retry; retries are fast-forwarded."""
     enriched = 0
     while True:
         report = CycleReport()
-        runner.enrich_due(report)
+        runner.dispatcher.enrich_due(report)
         enriched += report.enriched
-        if runner.store.retry_count() == 0 and runner.store.queue_length() == 0:
+        if runner.store.queue.retry_count() == 0 and runner.store.queue.queue_length() == 0:
             return enriched
         clock.now += timedelta(hours=7)
 

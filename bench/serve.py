@@ -39,7 +39,7 @@ from feedsvc.config import Settings, Topic
 from feedsvc.keys import Keys
 from feedsvc.models import Paper
 from feedsvc.process.localredis import free_port
-from feedsvc.store import Store
+from feedsvc.store import Db, Store
 from worker.enrich import ExtractiveEnricher
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def dataset(papers: int) -> Iterator[tuple[Settings, Store]]:
     """`papers` enriched papers in one topic under a fresh prefix, deleted afterwards."""
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     prefix = f"feedsvc-bench-{uuid.uuid4().hex[:8]}"
-    store = Store(client, Keys(prefix))
+    store = Store(Db(client), Keys(prefix))
     topics_file = Path(tempfile.mkdtemp()) / "topics.toml"
     topics_file.write_text(
         f'[topics.bench]\ntitle = "{TOPIC.title}"\nquery = "{TOPIC.query}"\nlanguages = ["en"]\n'
@@ -88,7 +88,7 @@ def dataset(papers: int) -> Iterator[tuple[Settings, Store]]:
         pattern = store.keys.all_keys_pattern()
         for batch in _batches(list(client.scan_iter(pattern, count=5000)), 5000):
             client.delete(*batch)
-        store.binary.close()
+        store.db.close()
         client.close()
 
 
@@ -98,13 +98,13 @@ def fill(store: Store, count: int) -> None:
     enrichment = ExtractiveEnricher().enrich(template, "en")
     for batch in _batches(list(range(count)), 2000):
         papers = [bench_paper(template, n, start) for n in batch]
-        store.save_papers(TOPIC, papers)
-        pipe = store.redis.pipeline(transaction=False)
+        store.papers.save_papers(TOPIC, papers)
+        pipe = store.db.client.pipeline(transaction=False)
         for paper in papers:
             fields = replace(enrichment, source_hash=paper.source_hash).to_redis()
             pipe.hset(store.keys.enrichment(paper.id, "en"), mapping=fields)
         pipe.execute()
-    store.redis.incr(store.keys.feed_version(TOPIC.slug, "en"))
+    store.db.client.incr(store.keys.feed_version(TOPIC.slug, "en"))
 
 
 def bench_paper(template: Paper, n: int, start: datetime) -> Paper:
@@ -261,10 +261,10 @@ def measure(name: str, url: str, args: argparse.Namespace, headers: dict[str, st
 
 def first_render(settings: Settings, store: Store, samples: int = 200) -> Row:
     """The cache-miss path in-process: bump the version, then serve (render + gzip)."""
-    client = create_app(replace(settings, version_check_seconds=0), store.redis).test_client()
+    client = create_app(replace(settings, version_check_seconds=0), store).test_client()
     times = []
     for _ in range(samples):
-        store.redis.incr(store.keys.feed_version(TOPIC.slug, "en"))
+        store.db.client.incr(store.keys.feed_version(TOPIC.slug, "en"))
         started = time.perf_counter()
         response = client.get(FEED_PATH, headers=GZIP)
         times.append(time.perf_counter() - started)

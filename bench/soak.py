@@ -34,7 +34,7 @@ from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.keys import Keys
 from feedsvc.process.localredis import free_port, start_private_redis
-from feedsvc.store import Store
+from feedsvc.store import Db, Store
 from tests.servers import ATOM, FIXTURES, ArxivReplay, FakeLLM, fixture_entries
 
 LANGUAGES = ("zh", "en")
@@ -102,7 +102,7 @@ class Workers:
 
 
 def enriched_count(store: Store, ids: list[str]) -> int:
-    pipe = store.redis.pipeline(transaction=False)
+    pipe = store.db.client.pipeline(transaction=False)
     for paper_id in ids:
         for language in LANGUAGES:
             pipe.exists(store.keys.enrichment(paper_id, language))
@@ -111,7 +111,7 @@ def enriched_count(store: Store, ids: list[str]) -> int:
 
 def feed_duplicates(settings: Settings, client: redis.Redis, pages: int) -> tuple[int, int]:
     """(entries seen, duplicated entries) over every page of every language's feed."""
-    app = create_app(settings, client).test_client()
+    app = create_app(settings, Store(Db(client), Keys(settings.redis_prefix))).test_client()
     seen, duplicates = 0, 0
     for language in LANGUAGES:
         ids: Counter[str] = Counter()
@@ -156,7 +156,9 @@ def setup(args: argparse.Namespace) -> Setup:
     topics.write_text(f'[topics.soak]\ntitle = "Soak"\nquery = "all:soak"\n'
                       f'languages = ["zh", "en"]\nmax_results = {args.papers}\n')  # fmt: skip
     ids = [f"2601.{n:05d}" for n in range(args.papers)]
-    return Setup(work, redis_server, client, replay, llm, topics, Store(client, Keys("soak")), ids)
+    return Setup(
+        work, redis_server, client, replay, llm, topics, Store(Db(client), Keys("soak")), ids
+    )
 
 
 def soak(env: Setup, args: argparse.Namespace) -> tuple[float, int, int, int]:
@@ -196,7 +198,7 @@ def soak(env: Setup, args: argparse.Namespace) -> tuple[float, int, int, int]:
 def report(env: Setup, args: argparse.Namespace, result: tuple[float, int, int, int]) -> None:
     drained, kills, baseline, peak = result
     ids = env.ids
-    stored = set(env.store.topic_paper_ids("soak"))
+    stored = set(env.store.topics.paper_ids("soak"))
     lost = len(set(ids) - stored) + (len(ids) * len(LANGUAGES) - enriched_count(env.store, ids))
     settings = replace(Settings(), redis_url=env.redis_url, redis_prefix="soak",
                        topics_file=env.topics, version_check_seconds=0)  # fmt: skip

@@ -64,3 +64,11 @@ class EnrichmentFailed(FeedsvcError):
         self.transient = transient
         self.kind = kind
         self.retry_after_seconds = retry_after_seconds
+
+
+class StoreError(FeedsvcError):
+    """Redis refused a command; the message is Redis's own."""
+
+
+class StoreUnavailable(StoreError):
+    """Redis cannot be reached (connection refused, timed out, loading)."""

@@ -1,4 +1,7 @@
-"""Every Redis key name feedsvc uses. Keys are stored data: once shipped, never rename one."""
+"""Every stored format of feedsvc: key names, stream members and fields, lock names, hash fields.
+
+These are stored data: once shipped, never rename one.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +75,7 @@ class Keys:
         return f"{self.prefix}:enrich:dead"
 
     def lock(self, name: str) -> str:
-        """String: a lock's holder token, with an expiry (fetch:<slug>, arxiv)."""
+        """String: a lock's holder token, with an expiry (see fetch_lock_name, ARXIV_LOCK)."""
         return f"{self.prefix}:lock:{name}"
 
     def arxiv_last_request(self) -> str:
@@ -109,3 +112,60 @@ class Keys:
 
 
 ENRICH_GROUP = "enrichers"
+"""The consumer group of the enrichment stream."""
+
+ARXIV_LOCK = "arxiv"
+"""The lock name held around each arXiv request, by any worker."""
+
+_MEMBER_SEPARATOR = "|"
+STREAM_PAPER_FIELD = "paper"
+STREAM_LANGUAGE_FIELD = "lang"
+
+
+def fetch_lock_name(slug: str) -> str:
+    """The lock name held while a topic is fetched."""
+    return f"fetch:{slug}"
+
+
+def work_member(paper_id: str, language: str) -> str:
+    """'paper_id|language': one enrichment to do, as sets, hashes and batches hold it."""
+    return f"{paper_id}{_MEMBER_SEPARATOR}{language}"
+
+
+def split_work_member(member: str) -> tuple[str, str]:
+    """'2412.01234|zh' -> ('2412.01234', 'zh')."""
+    paper_id, language = member.rsplit(_MEMBER_SEPARATOR, 1)
+    return paper_id, language
+
+
+def stream_fields(paper_id: str, language: str) -> dict[str, str]:
+    """The fields of one entry of the enrichment stream."""
+    return {STREAM_PAPER_FIELD: paper_id, STREAM_LANGUAGE_FIELD: language}
+
+
+class UsageField:
+    """Field names of the LLM usage hashes: per model, per outcome, and the token total."""
+
+    TOKENS = "tokens"
+
+    @staticmethod
+    def calls(model: str) -> str:
+        return f"calls:{model}"
+
+    @staticmethod
+    def tokens_in(model: str) -> str:
+        return f"tokens_in:{model}"
+
+    @staticmethod
+    def tokens_out(model: str) -> str:
+        return f"tokens_out:{model}"
+
+    @staticmethod
+    def outcome(name: str) -> str:
+        return f"outcome:{name}"
+
+    @staticmethod
+    def parse(field: str) -> tuple[str, str]:
+        """('calls' | 'tokens_in' | 'tokens_out' | 'outcome' | 'tokens', model or outcome)."""
+        kind, _, label = field.partition(":")
+        return kind, label

@@ -14,8 +14,8 @@ import redis
 
 from feedsvc.config import Settings
 from feedsvc.keys import Keys
-from feedsvc.process.localredis import answers, free_port, start_private_redis
-from feedsvc.store import Store
+from feedsvc.process.localredis import free_port, start_private_redis
+from feedsvc.store import Db, Store, answers
 from tests.servers import ArxivReplay, FakeLLM
 
 TEST_REDIS_URL = os.environ.get("FEEDSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -82,7 +82,7 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
 
 @pytest.fixture
 def store(redis_client: redis.Redis, prefix: str) -> Store:
-    return Store(redis_client, Keys(prefix))
+    return Store(Db(redis_client), Keys(prefix))
 
 
 @pytest.fixture

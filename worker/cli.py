@@ -7,26 +7,17 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
-import redis
-
 from feedsvc.config import Settings, Topic, load_topics
-from feedsvc.errors import ConfigError
-from feedsvc.keys import Keys
+from feedsvc.errors import ConfigError, StoreError
 from feedsvc.logs import configure_logging
 from feedsvc.store import Store, connect
-from worker.arxiv_source import ArxivSource
-from worker.batch import BatchEnrichment
-from worker.coordination import ArxivGate
-from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
-from worker.limits import RateLimiter
-from worker.runner import EnrichPolicy, Runner, utc_now
+from worker.assembly import Worker, build_worker, utc_now
 from worker.stats import collect_stats, format_stats
 
 log = logging.getLogger("worker")
@@ -43,16 +34,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"feedsvc-worker: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    store = connect(settings)
     try:
-        runner = build_runner(settings, topics)
-        runner.store.redis.ping()
-        return int(args.command(runner, settings, args))
-    except redis.RedisError as exc:
+        store.ping()
+        return int(args.command(Context(settings, topics, store), args))
+    except StoreError as exc:
         print(
             f"feedsvc-worker: Redis at {settings.redis_url_redacted} failed: {exc}",
             file=sys.stderr,
         )
         return 1
+
+
+class Context:
+    """What every command gets: the settings, the topics and the store; a worker on demand."""
+
+    def __init__(self, settings: Settings, topics: Sequence[Topic], store: Store) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.store = store
+
+    def worker(self) -> Worker:
+        return build_worker(self.settings, self.topics, self.store)
+
+
+Command = Callable[[Context, argparse.Namespace], int]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,54 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_runner(settings: Settings, topics: Sequence[Topic]) -> Runner:
-    """A Runner wired to the configured Redis, arXiv endpoint, enricher and limits."""
-    store = Store(connect(settings), Keys(settings.redis_prefix))
-    source = ArxivSource(
-        settings.arxiv_api_url,
-        settings.arxiv_delay_seconds,
-        settings.arxiv_timeout_seconds,
-        record_request=store.count_arxiv_request,
-        gate=ArxivGate(store, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds).turn,
-    )
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
-    policy = EnrichPolicy(
-        concurrency=settings.llm_concurrency if settings.llm_enabled else 1,
-        max_attempts=settings.llm_max_attempts,
-        daily_token_budget=settings.llm_daily_token_budget,
-        claim_idle_seconds=settings.claim_idle_seconds,
-        max_deliveries=settings.max_deliveries,
-        retry_base_seconds=settings.llm_retry_base_seconds,
-    )
-    enricher = build_enricher(settings, store)
-    runner = Runner(topics, store, source, enricher, consumer, policy=policy)
-    if settings.llm_mode == "batch" and isinstance(enricher, LLMEnricher):
-        runner.batch = BatchEnrichment(enricher, store, utc_now)
-    if settings.llm_enabled and (settings.llm_rpm or settings.llm_tpm):
-        runner.limiter = RateLimiter(store, settings.llm_rpm, settings.llm_tpm, runner.stop)
-    return runner
-
-
-def build_enricher(settings: Settings, store: Store) -> Enricher:
-    if not settings.llm_enabled:
-        log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
-        return ExtractiveEnricher()
-
-    def record_call(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
-        store.record_llm_call(model, tokens_in, tokens_out, outcome, utc_now())
-
-    return LLMEnricher(
-        build_llm_client(settings),
-        settings.llm_model,
-        response_format=settings.llm_response_format,
-        record_call=record_call,
-    )
-
-
-def command_once(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    report = runner.run_once()
+def command_once(context: Context, args: argparse.Namespace) -> int:
+    report = context.worker().scheduler.run_once()
     print(
-        f"fetched {len(runner.topics)} topics: {report.new} new, {report.revised} revised, "
+        f"fetched {len(context.topics)} topics: {report.new} new, {report.revised} revised, "
         f"{report.enriched} enriched"
     )
     if report.failures:
@@ -141,14 +103,15 @@ def _days(raw: str) -> int:
     return int(raw)
 
 
-def command_backfill(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    topic = next((t for t in runner.topics if t.slug == args.slug), None)
+def command_backfill(context: Context, args: argparse.Namespace) -> int:
+    topic = next((t for t in context.topics if t.slug == args.slug), None)
     if topic is None:
-        known = ", ".join(t.slug for t in runner.topics)
+        known = ", ".join(t.slug for t in context.topics)
         print(f"feedsvc-worker: unknown topic {args.slug!r}; topics: {known}", file=sys.stderr)
         return 2
-    _stop_on_signals(runner, settings.shutdown_seconds)
-    report = runner.backfill(topic, args.days)
+    worker = context.worker()
+    _stop_on_signals(worker, context.settings.shutdown_seconds)
+    report = worker.fetcher.backfill(topic, args.days)
     print(f"backfill {topic.slug}: {report.new} new, {report.revised} revised, "
           f"{report.enriched} enriched")  # fmt: skip
     if report.failures:
@@ -158,47 +121,48 @@ def command_backfill(runner: Runner, settings: Settings, args: argparse.Namespac
     return 0
 
 
-def _stop_on_signals(runner: Runner, shutdown_seconds: float) -> None:
+def _stop_on_signals(worker: Worker, shutdown_seconds: float) -> None:
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        if runner.stop.is_set():
+        if worker.stop.is_set():
             return
         log.info("signal %s: finishing the papers in hand (at most %gs), then exiting",
                  signum, shutdown_seconds)  # fmt: skip
-        runner.stop.set()
-        threading.Thread(target=_exit_after, args=(runner, shutdown_seconds), daemon=True).start()
+        worker.stop.set()
+        threading.Thread(target=_exit_after, args=(worker, shutdown_seconds), daemon=True).start()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
 
-def _exit_after(runner: Runner, shutdown_seconds: float) -> None:
+def _exit_after(worker: Worker, shutdown_seconds: float) -> None:
     """Shutdown ran out of time: hand the unfinished items back and leave."""
     time.sleep(shutdown_seconds)
-    handed = runner.hand_back_in_flight()
+    handed = worker.dispatcher.hand_back_in_flight()
     log.warning("shutdown took over %gs: %d items handed back to the queue", shutdown_seconds,
                 handed)  # fmt: skip
     logging.shutdown()
     os._exit(0)
 
 
-def command_retry_failed(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    queued = runner.store.requeue_failed()
+def command_retry_failed(context: Context, args: argparse.Namespace) -> int:
+    queued = context.store.failures.requeue_failed()
     print(f"queued {queued} failed enrichments again")
     return 0
 
 
-def command_stats(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    report = collect_stats(runner.store, runner.topics, settings, utc_now())
+def command_stats(context: Context, args: argparse.Namespace) -> int:
+    report = collect_stats(context.store, context.topics, context.settings, utc_now())
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_stats(report))
     return 0
 
 
-def command_run(runner: Runner, settings: Settings, args: argparse.Namespace) -> int:
-    _stop_on_signals(runner, settings.shutdown_seconds)
+def command_run(context: Context, args: argparse.Namespace) -> int:
+    worker, settings = context.worker(), context.settings
+    _stop_on_signals(worker, settings.shutdown_seconds)
     log.info(
         "worker %s: %d topics, fetch every %gs",
-        runner.consumer, len(runner.topics), settings.fetch_interval_seconds,
+        worker.consumer, len(worker.topics), settings.fetch_interval_seconds,
     )  # fmt: skip
-    runner.run_forever(settings.fetch_interval_seconds)
-    log.info("worker %s stopped", runner.consumer)
+    worker.scheduler.run_forever(settings.fetch_interval_seconds)
+    log.info("worker %s stopped", worker.consumer)
     return 0

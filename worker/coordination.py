@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from feedsvc.store import Store
+from feedsvc.keys import ARXIV_LOCK
+from feedsvc.store import Coordination
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +26,17 @@ POLL_SECONDS = 0.05
 
 
 @contextmanager
-def held_lock(store: Store, name: str, ttl_seconds: float = FETCH_LOCK_SECONDS) -> Iterator[bool]:
+def held_lock(
+    coordination: Coordination, name: str, ttl_seconds: float = FETCH_LOCK_SECONDS
+) -> Iterator[bool]:
     """Yields True while this process holds the lock (renewed in the background), else False."""
     token = uuid.uuid4().hex
-    if not store.acquire_lock(name, token, ttl_seconds):
+    if not coordination.acquire_lock(name, token, ttl_seconds):
         yield False
         return
     done = threading.Event()
     keeper = threading.Thread(
-        target=_renew_until, args=(store, name, token, ttl_seconds, done), daemon=True
+        target=_renew_until, args=(coordination, name, token, ttl_seconds, done), daemon=True
     )
     keeper.start()
     try:
@@ -41,14 +44,14 @@ def held_lock(store: Store, name: str, ttl_seconds: float = FETCH_LOCK_SECONDS) 
     finally:
         done.set()
         keeper.join()
-        store.release_lock(name, token)
+        coordination.release_lock(name, token)
 
 
 def _renew_until(
-    store: Store, name: str, token: str, ttl_seconds: float, done: threading.Event
+    coordination: Coordination, name: str, token: str, ttl_seconds: float, done: threading.Event
 ) -> None:
     while not done.wait(ttl_seconds / 3):
-        if not store.renew_lock(name, token, ttl_seconds):
+        if not coordination.renew_lock(name, token, ttl_seconds):
             log.warning("lost the lock %s while holding it", name)
             return
 
@@ -56,8 +59,10 @@ def _renew_until(
 class ArxivGate:
     """One arXiv request at a time, at least `spacing_seconds` apart, across all workers."""
 
-    def __init__(self, store: Store, spacing_seconds: float, longest_request_seconds: float):
-        self.store = store
+    def __init__(
+        self, coordination: Coordination, spacing_seconds: float, longest_request_seconds: float
+    ):
+        self.coordination = coordination
         self.spacing_seconds = spacing_seconds
         # A holder that dies mid-request frees the gate once its request would have timed out.
         self.hold_seconds = longest_request_seconds + spacing_seconds + 5
@@ -65,13 +70,13 @@ class ArxivGate:
     @contextmanager
     def turn(self) -> Iterator[None]:
         token = uuid.uuid4().hex
-        while not self.store.acquire_lock("arxiv", token, self.hold_seconds):
+        while not self.coordination.acquire_lock(ARXIV_LOCK, token, self.hold_seconds):
             time.sleep(POLL_SECONDS)
         try:
-            since = self.store.redis_time() - self.store.arxiv_last_request()
+            since = self.coordination.redis_time() - self.coordination.arxiv_last_request()
             if since < self.spacing_seconds:
                 time.sleep(self.spacing_seconds - since)
             yield
         finally:
-            self.store.mark_arxiv_request()
-            self.store.release_lock("arxiv", token)
+            self.coordination.mark_arxiv_request()
+            self.coordination.release_lock(ARXIV_LOCK, token)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from feedsvc.store import Store
+from feedsvc.store import Coordination
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,13 @@ class RateLimiter:
 
     def __init__(
         self,
-        store: Store,
+        coordination: Coordination,
         requests_per_minute: int,
         tokens_per_minute: int,
         stop: threading.Event,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.coordination = coordination
         self.rpm = requests_per_minute
         self.tpm = tokens_per_minute
         self.stop = stop
@@ -51,14 +51,14 @@ class RateLimiter:
         if not self._fits("requests", window, 1, self.rpm):
             return False
         if not self._fits("tokens", window, tokens, self.tpm):
-            self.store.add_to_rate_window("requests", window, -1)
+            self.coordination.add_to_rate_window("requests", window, -1)
             return False
         return True
 
     def _fits(self, kind: str, window: int, amount: int, limit: int) -> bool:
         if not limit:
             return True
-        if self.store.add_to_rate_window(kind, window, amount) <= limit:
+        if self.coordination.add_to_rate_window(kind, window, amount) <= limit:
             return True
-        self.store.add_to_rate_window(kind, window, -amount)
+        self.coordination.add_to_rate_window(kind, window, -amount)
         return False

@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from feedsvc.config import Settings, Topic
-from feedsvc.store import Store
+from feedsvc.keys import work_member
+from feedsvc.store import LlmUsage, Store
 
 
 def collect_stats(
     store: Store, topics: Sequence[Topic], settings: Settings, now: datetime
 ) -> dict[str, Any]:
     """Everything `stats` shows, as plain data (the --json output)."""
-    failed = store.failed_items()
-    statuses = store.topic_statuses(topics)
+    failed = store.failures.failed_items()
+    statuses = store.topics.statuses(topics)
     return {
         "topics": [
             {
@@ -27,11 +28,14 @@ def collect_stats(
             for t in topics
         ],
         "failed_by_reason": dict(Counter(_reason_kind(r) for r in failed.values())),
-        "dead_letters": store.dead_letters(),
-        "queue": {"queued": store.queue_length(), "waiting_to_retry": store.retry_count()},
+        "dead_letters": store.queue.dead_letters(),
+        "queue": {
+            "queued": store.queue.queue_length(),
+            "waiting_to_retry": store.queue.retry_count(),
+        },
         "llm": {
-            "total": _usage(store.llm_usage(), settings),
-            "today": _usage(store.llm_usage(now.date().isoformat()), settings),
+            "total": _usage(store.accounting.llm_usage(), settings),
+            "today": _usage(store.accounting.llm_usage(now.date().isoformat()), settings),
             "today_date": now.date().isoformat(),
             "daily_token_budget": settings.llm_daily_token_budget or None,
         },
@@ -41,13 +45,13 @@ def collect_stats(
 def _topic_stats(
     store: Store, topic: Topic, failed: dict[str, str], last_fetched: datetime | None
 ) -> dict[str, Any]:
-    ids = store.topic_paper_ids(topic.slug)
+    ids = store.topics.paper_ids(topic.slug)
     languages = {}
     for language in topic.languages:
-        stamps = store.enrichment_stamps(ids, language)
+        stamps = store.papers.enrichment_stamps(ids, language)
         enriched = sum(stamp is not None for stamp in stamps)
         gave_up = sum(
-            f"{i}|{language}" in failed for i, s in zip(ids, stamps, strict=True) if not s
+            work_member(i, language) in failed for i, s in zip(ids, stamps, strict=True) if not s
         )
         languages[language] = {
             "enriched": enriched,
@@ -67,22 +71,20 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
-def _usage(counters: dict[str, int], settings: Settings) -> dict[str, Any]:
-    models = sorted({k.split(":", 1)[1] for k in counters if k.startswith("calls:")})
+def _usage(usage: LlmUsage, settings: Settings) -> dict[str, Any]:
     per_model = {}
-    for model in models:
-        tokens_in = counters.get(f"tokens_in:{model}", 0)
-        tokens_out = counters.get(f"tokens_out:{model}", 0)
+    for model, counts in usage.models.items():
         price = settings.price_per_million(model)
-        cost = None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
+        cost = None
+        if price is not None:
+            cost = (counts.tokens_in * price[0] + counts.tokens_out * price[1]) / 1e6
         per_model[model] = {
-            "calls": counters.get(f"calls:{model}", 0),
-            "tokens_in": tokens_in,
-            "tokens_out": tokens_out,
+            "calls": counts.calls,
+            "tokens_in": counts.tokens_in,
+            "tokens_out": counts.tokens_out,
             "cost_usd": None if cost is None else round(cost, 4),
         }
-    outcomes = {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith("outcome:")}
-    return {"models": per_model, "outcomes": outcomes, "tokens": counters.get("tokens", 0)}
+    return {"models": per_model, "outcomes": dict(usage.outcomes), "tokens": usage.tokens}
 
 
 def format_stats(report: dict[str, Any]) -> str:

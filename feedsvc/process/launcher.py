@@ -12,7 +12,8 @@ from pathlib import Path
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
-from feedsvc.process.localredis import RedisUnavailable, answers, local_port, start_private_redis
+from feedsvc.process.localredis import RedisUnavailable, local_port, start_private_redis
+from feedsvc.store import answers
 
 DATA_DIR = Path(".feedsvc") / "redis"
 

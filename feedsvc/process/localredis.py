@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import redis
+from feedsvc.store import answers
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 START_TIMEOUT_SECONDS = 10.0
@@ -17,16 +17,6 @@ START_TIMEOUT_SECONDS = 10.0
 
 class RedisUnavailable(Exception):
     """No Redis answers and none can be started here; the message says what to do."""
-
-
-def answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
 
 
 def start_private_redis(port: int, data_dir: Path, persistent: bool) -> subprocess.Popen[bytes]:

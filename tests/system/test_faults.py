@@ -24,13 +24,14 @@ from feedsvc.config import Settings, load_topics
 from feedsvc.keys import Keys
 from feedsvc.process.launcher import stop_process
 from feedsvc.process.localredis import free_port, start_private_redis
-from feedsvc.store import Store
+from feedsvc.store import Db, Store
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, entry_id, fixture_entries
 from worker.arxiv_source import ArxivSource
+from worker.assembly import assemble
 from worker.coordination import ArxivGate, held_lock
 from worker.enrich import ExtractiveEnricher
-from worker.runner import CycleReport, EnrichPolicy, Runner
+from worker.outcome import CycleReport, EnrichPolicy
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
 LANGUAGES = {"testing": ("zh", "en"), "also": ("en", "ja")}
@@ -57,7 +58,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def all_enriched(store: Store, ids: list[str]) -> bool:
     return all(
-        store.load_enrichment(paper_id, language) is not None
+        store.papers.load_enrichment(paper_id, language) is not None
         for slug, languages in LANGUAGES.items()
         for paper_id in ids
         for language in languages
@@ -79,8 +80,8 @@ def wait_for(predicate: Any, seconds: float, what: str) -> None:
 def check_recovered(settings: Settings, store: Store, llm: FakeLLM, ids: list[str]) -> None:
     """Every paper once per topic, enriched in every language, no duplicate, calls bounded."""
     for slug, languages in LANGUAGES.items():
-        assert sorted(store.topic_paper_ids(slug)) == sorted(ids)
-        client = create_app(settings, store.redis).test_client()
+        assert sorted(store.topics.paper_ids(slug)) == sorted(ids)
+        client = create_app(settings, store).test_client()
         for language in languages:
             feed = feedparser.parse(client.get(f"/feeds/{slug}.{language}.atom").data)
             assert not feed.bozo
@@ -118,7 +119,7 @@ def test_a_worker_killed_mid_call_loses_nothing(
     assert second.returncode == 0, log.read_text()[-2000:]
     check_recovered(settings, store, llm, ids)
     # retries wait a minute: the fast path above came from claiming and corrective calls
-    assert store.queue_length() == 0
+    assert store.queue.queue_length() == 0
 
 
 def test_a_redis_restart_mid_run_loses_nothing(
@@ -130,7 +131,7 @@ def test_a_redis_restart_mid_run_loses_nothing(
     url = f"redis://127.0.0.1:{port}/0"
     settings = replace(settings, redis_url=url)
     client = redis.Redis.from_url(url, decode_responses=True)
-    store = Store(client, Keys(settings.redis_prefix))
+    store = Store(Db(client), Keys(settings.redis_prefix))
     entries = fixture_entries(LISTING)
     arxiv_replay.listing = entries
     ids = [entry_id(e) for e in entries]
@@ -181,30 +182,30 @@ def test_arxiv_failures_fail_cleanly_and_are_retried_next_cycle(
     testing = next(t for t in load_topics(settings.topics_file) if t.slug == "testing")
     topic = replace(testing, max_results=5)  # pages of 5: the new papers fill page 1
     source = ArxivSource(settings.arxiv_api_url, 0, 1, num_retries=0)
-    runner = Runner([topic], store, source, ExtractiveEnricher(), "c", clock)
-    runner.run_once()
-    assert store.topic_paper_count("testing") == 5
+    runner = assemble([topic], store, source, ExtractiveEnricher(), "c", clock)
+    runner.scheduler.run_once()
+    assert store.topics.paper_count("testing") == 5
 
     arxiv_replay.listing = entries[5:] + entries[:5]  # 5 new papers on top of the stored ones
     clock.now += timedelta(hours=1)
     healthy = arxiv_replay.respond
     broken = _break(arxiv_replay, failure)
     if failure == "unreachable":
-        runner.source = ArxivSource("http://127.0.0.1:9/api/query", 0, 1, num_retries=0)
+        runner.fetcher.source = ArxivSource("http://127.0.0.1:9/api/query", 0, 1, num_retries=0)
     else:
         arxiv_replay.respond = broken  # type: ignore[method-assign]
     report = CycleReport()
-    runner.fetch_all(report)
+    runner.fetcher.fetch_all(report)
     assert reason in report.failures[0]
-    assert store.topic_paper_count("testing") == 5, "nothing stored from a failed fetch"
-    status = store.topic_statuses([topic])["testing"]
+    assert store.topics.paper_count("testing") == 5, "nothing stored from a failed fetch"
+    status = store.topics.statuses([topic])["testing"]
     assert reason in status.last_error and status.failing
 
     arxiv_replay.respond = healthy  # type: ignore[method-assign]
-    runner.source = source
-    runner.fetch_all(report := CycleReport())
-    assert not report.failures and store.topic_paper_count("testing") == 10
-    assert not store.topic_statuses([topic])["testing"].failing
+    runner.fetcher.source = source
+    runner.fetcher.fetch_all(report := CycleReport())
+    assert not report.failures and store.topics.paper_count("testing") == 10
+    assert not store.topics.statuses([topic])["testing"].failing
 
 
 def _break(replay: ArxivReplay, failure: str) -> Any:
@@ -230,22 +231,22 @@ def test_items_that_keep_failing_their_worker_become_dead_letters(
 ) -> None:
     arxiv_replay.listing = fixture_entries(LISTING)[:1]
     topic = next(t for t in load_topics(settings.topics_file) if t.slug == "testing")
-    store.save_papers(topic, [])
+    store.papers.save_papers(topic, [])
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
     policy = EnrichPolicy(claim_idle_seconds=0.001, max_deliveries=2)
-    runner = Runner([topic], store, source, ExtractiveEnricher(), "survivor", clock, policy)
-    runner.fetch_all(CycleReport())
-    doomed = store.take_work("crashed-1", 10)  # taken, then the worker "dies"
+    runner = assemble([topic], store, source, ExtractiveEnricher(), "survivor", clock, policy)
+    runner.fetcher.fetch_all(CycleReport())
+    doomed = store.queue.take("crashed-1", 10)  # taken, then the worker "dies"
     assert len(doomed) == 2
     time.sleep(0.01)
-    assert len(store.claim_stale_work("crashed-2", 0.001, 10, 2)) == 2  # second delivery
+    assert len(store.queue.claim_stale("crashed-2", 0.001, 10, 2)) == 2  # second delivery
     time.sleep(0.01)
-    runner.enrich_due(report := CycleReport())  # third delivery: too many
+    runner.dispatcher.enrich_due(report := CycleReport())  # third delivery: too many
     assert report.enriched == 0
-    assert sorted(store.dead_letters().values()) == [3, 3]
-    assert store.requeue_failed() == 2
-    runner.enrich_due(report := CycleReport())
-    assert report.enriched == 2 and store.dead_letters() == {}
+    assert sorted(store.queue.dead_letters().values()) == [3, 3]
+    assert store.failures.requeue_failed() == 2
+    runner.dispatcher.enrich_due(report := CycleReport())
+    assert report.enriched == 2 and store.queue.dead_letters() == {}
 
 
 def test_one_process_fetches_a_topic_at_a_time(
@@ -254,18 +255,18 @@ def test_one_process_fetches_a_topic_at_a_time(
     arxiv_replay.listing = fixture_entries(LISTING)
     topic = next(t for t in load_topics(settings.topics_file) if t.slug == "testing")
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
-    runner = Runner([topic], store, source, ExtractiveEnricher(), "b", clock)
-    with held_lock(store, "fetch:testing", ttl_seconds=0.3) as mine:
+    runner = assemble([topic], store, source, ExtractiveEnricher(), "b", clock)
+    with held_lock(store.coordination, "fetch:testing", ttl_seconds=0.3) as mine:
         assert mine
         time.sleep(0.5)  # longer than the lock's expiry: it is renewed while held
-        runner.fetch_all(CycleReport())
+        runner.fetcher.fetch_all(CycleReport())
         assert arxiv_replay.requests == []
-    runner.fetch_all(CycleReport())
+    runner.fetcher.fetch_all(CycleReport())
     assert len(arxiv_replay.requests) == 1
 
 
 def test_the_arxiv_gate_spaces_requests_across_threads(store: Store) -> None:
-    gate = ArxivGate(store, spacing_seconds=0.5, longest_request_seconds=2)
+    gate = ArxivGate(store.coordination, spacing_seconds=0.5, longest_request_seconds=2)
     entered: list[float] = []
 
     def request() -> None:
@@ -315,6 +316,6 @@ def test_sigterm_hands_back_what_cannot_finish_in_time(
     assert worker.wait(timeout=15) == 0
     assert time.monotonic() - started < 3.5, "it did not wait for the 4 s calls"
     assert "2 items handed back to the queue" in log.read_text()
-    pending = {item.member for item in store.take_work("next-worker", 50)}
+    pending = {item.member for item in store.queue.take("next-worker", 50)}
     in_flight = {f"{c.arxiv_id}|{LANGUAGE_NAMES[c.language]}" for c in llm.calls}
     assert in_flight <= pending, "the handed-back items wait on the queue for the next worker"

@@ -12,28 +12,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
-from feedsvc.store import Store
+from feedsvc.keys import Keys
+from feedsvc.store import Db, Store
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from tests.web.test_web import paper, publish
 from worker.arxiv_source import ArxivSource
+from worker.assembly import assemble
 from worker.enrich import ExtractiveEnricher
 from worker.progress import Progress
-from worker.runner import Runner
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
 
 
 @pytest.fixture
-def client(settings: Settings, redis_client: redis.Redis) -> FlaskClient:
+def client(settings: Settings, store: Store) -> FlaskClient:
     offline = replace(settings, openai_base_url=None, openai_api_key=None)
-    return create_app(offline, redis_client).test_client()
+    return create_app(offline, store).test_client()
 
 
 def test_readyz_checks_redis_and_explains_each_topic(
@@ -41,17 +41,17 @@ def test_readyz_checks_redis_and_explains_each_topic(
 ) -> None:
     assert client.get("/readyz").get_data(as_text=True) == "ready: redis ok, 2 topics\n"
     publish(store, settings, [paper(1)])  # 'testing' fetched at 2026-11-20 09:30
-    store.record_fetch_error("also", "cannot connect to export.arxiv.org", datetime.now(UTC))
+    store.topics.record_fetch_error("also", "cannot connect to export.arxiv.org", datetime.now(UTC))
     lines = client.get("/readyz?verbose=1").get_data(as_text=True).splitlines()
     assert lines[1].startswith("topic testing: STALE, 1 papers, last fetch 2026-11-20T09:30:00Z")
     assert lines[2].startswith("topic also: STALE, 0 papers, last fetch never, last error "
                                "cannot connect to export.arxiv.org at ")  # fmt: skip
-    store.record_fetch_success("testing", datetime.now(UTC))
+    store.topics.record_fetch_success("testing", datetime.now(UTC))
     assert "topic testing: fresh" in client.get("/readyz?verbose=1").get_data(as_text=True)
 
 
 def test_readyz_is_503_without_redis_while_healthz_stays_up(settings: Settings) -> None:
-    dead = redis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
+    dead = Store(Db.from_url("redis://127.0.0.1:9/0"), Keys(settings.redis_prefix))
     client = create_app(settings, dead).test_client()
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
@@ -73,10 +73,10 @@ def test_metrics_cover_requests_cache_papers_queue_llm_and_arxiv(
 ) -> None:
     before = scrape(client)
     publish(store, settings, [paper(1), paper(2)])
-    store.record_llm_call("gpt-4o-mini", 300, 120, "ok", datetime.now(UTC))
-    store.count_arxiv_request(True)
-    store.count_arxiv_request(False)
-    store.enqueue([("2411.00009", "zh")])
+    store.accounting.record_llm_call("gpt-4o-mini", 300, 120, "ok", datetime.now(UTC))
+    store.accounting.count_arxiv_request(True)
+    store.accounting.count_arxiv_request(False)
+    store.queue.enqueue([("2411.00009", "zh")])
     etag = client.get("/feeds/testing.atom").headers["ETag"]
     client.get("/feeds/testing.atom", headers={"If-None-Match": etag})
     client.get("/feeds/nope.atom")
@@ -99,7 +99,7 @@ def test_metrics_cover_requests_cache_papers_queue_llm_and_arxiv(
                        "feedsvc_topic_last_fetch_timestamp_seconds", topic="testing")  # fmt: skip
     assert last_fetch == datetime(2026, 11, 20, 9, 30, tzinfo=UTC).timestamp()
     assert value(after["feedsvc_topic_stale"], "feedsvc_topic_stale", topic="also") == 1
-    queued = store.queue_length()  # publish() queued 4, enqueue() one more
+    queued = store.queue.queue_length()  # publish() queued 4, enqueue() one more
     assert value(after["feedsvc_enrich_queue_depth"], "feedsvc_enrich_queue_depth") == queued == 5
     assert value(after["feedsvc_enrich_pending"], "feedsvc_enrich_pending") == 5
     assert value(after["feedsvc_llm_calls"], "feedsvc_llm_calls_total", model="gpt-4o-mini") == 1
@@ -181,17 +181,17 @@ def test_backfill_fetches_day_by_day_and_resumes(
     arxiv_replay.respond = respond  # type: ignore[method-assign]
     topic = next(t for t in load_topics(settings.topics_file) if t.slug == "testing")
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
-    runner = Runner([topic], store, source, ExtractiveEnricher(), "c", clock)
+    runner = assemble([topic], store, source, ExtractiveEnricher(), "c", clock)
 
-    report = runner.backfill(topic, days=4)
+    report = runner.fetcher.backfill(topic, days=4)
     assert report.new == 6 and "HTTP 503" in report.failures[0]
-    assert store.backfilled_days("testing") == {str(today), str(today - timedelta(days=1))}
+    assert store.topics.backfilled_days("testing") == {str(today), str(today - timedelta(days=1))}
 
-    report = runner.backfill(topic, days=4)
+    report = runner.fetcher.backfill(topic, days=4)
     assert not report.failures and report.new == 3
     assert len(answers) == 5, "the two finished days were not fetched again"
-    assert store.topic_paper_count("testing") == 9
-    assert store.load_enrichment(store.topic_paper_ids("testing")[-1], "zh") is not None
+    assert store.topics.paper_count("testing") == 9
+    assert store.papers.load_enrichment(store.topics.paper_ids("testing")[-1], "zh") is not None
 
 
 def test_backfill_cli_names_unknown_topics(settings: Settings) -> None:

@@ -28,9 +28,9 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def app(settings: Settings, redis_client: redis.Redis) -> Flask:
+def app(settings: Settings, store: Store) -> Flask:
     offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=4)
-    return create_app(offline, redis_client)
+    return create_app(offline, store)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_an_unchanged_feed_costs_one_round_trip_and_no_rendering(
     assert cache.hits["render"] == 1 and cache.hits["memory"] == 1
     assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
 
-    other_process = create_app(app.extensions["feedsvc"].settings, redis_client)
+    other_process = create_app(app.extensions["feedsvc"].settings, store)
     assert other_process.test_client().get("/feeds/testing.atom").data == first.data
     assert other_process.extensions["feedsvc"].cache.hits == {"memory": 0, "redis": 1, "render": 0}
 
@@ -69,7 +69,7 @@ def test_storing_an_enrichment_or_a_paper_moves_the_version(
     etag = client.get("/feeds/testing.en.atom").headers["ETag"]
     zh_etag = client.get("/feeds/testing.atom").headers["ETag"]
     better = replace(ExtractiveEnricher().enrich(paper(1), "en"), summary="A new summary.")
-    store.save_enrichment(paper(1).id, better)
+    store.papers.save_enrichment(paper(1).id, better)
     changed = client.get("/feeds/testing.en.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and b"A new summary." in changed.data
     assert client.get("/feeds/testing.atom", headers={"If-None-Match": zh_etag}).status_code == 304
@@ -247,8 +247,8 @@ def test_topic_page_reads_without_javascript(
     assert client.get("/topics/testing.fr").status_code == 404
 
 
-def test_cache_max_age_is_a_setting(settings: Settings, redis_client: redis.Redis) -> None:
-    app = create_app(replace(settings, cache_max_age_seconds=60), redis_client)
+def test_cache_max_age_is_a_setting(settings: Settings, store: Store) -> None:
+    app = create_app(replace(settings, cache_max_age_seconds=60), store)
     response = app.test_client().get("/feeds/also.atom")
     assert response.headers["Cache-Control"] == "public, max-age=60"
 
@@ -256,10 +256,10 @@ def test_cache_max_age_is_a_setting(settings: Settings, redis_client: redis.Redi
 def test_a_paper_leaving_its_grace_period_appears_without_a_version_change(
     settings: Settings, redis_client: redis.Redis, store: Store
 ) -> None:
-    app = create_app(replace(settings, publish_grace_seconds=1), redis_client)
+    app = create_app(replace(settings, publish_grace_seconds=1), store)
     topic = next(t for t in load_topics(settings.topics_file) if t.slug == "testing")
     fresh: Paper = replace(paper(1), first_seen=datetime.now(UTC))
-    store.save_papers(topic, [fresh])
+    store.papers.save_papers(topic, [fresh])
     client = app.test_client()
     assert parsed(client, "/feeds/testing.atom").entries == []
     time.sleep(1.1)
@@ -296,7 +296,7 @@ def test_the_fast_path_answers_from_memory_like_flask_would(
 def test_with_a_version_ttl_a_cached_feed_costs_no_round_trip(
     settings: Settings, redis_client: redis.Redis, store: Store
 ) -> None:
-    app = create_app(replace(settings, version_check_seconds=60), redis_client)
+    app = create_app(replace(settings, version_check_seconds=60), store)
     publish(store, settings, [paper(1)])
     client = app.test_client()
     client.get("/feeds/testing.atom")
@@ -309,8 +309,8 @@ def test_with_a_version_ttl_a_cached_feed_costs_no_round_trip(
 def test_redis_down_after_caching_is_still_a_503(settings: Settings, redis_client: redis.Redis,
                                                  store: Store) -> None:  # fmt: skip
     publish(store, settings, [paper(1)])
-    app = create_app(settings, redis_client)
+    app = create_app(settings, store)
     app.test_client().get("/feeds/testing.atom")
-    app.extensions["feedsvc"].store.redis = redis.Redis.from_url("redis://127.0.0.1:9/0")
+    app.extensions["feedsvc"].store.db.client = redis.Redis.from_url("redis://127.0.0.1:9/0")
     response = app.test_client().get("/feeds/testing.atom")
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"

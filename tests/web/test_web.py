@@ -8,15 +8,15 @@ from html import unescape
 
 import feedparser
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
 from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
+from feedsvc.keys import Keys
 from feedsvc.models import Paper
-from feedsvc.store import Store
+from feedsvc.store import Db, Store
 from worker.enrich import ExtractiveEnricher
 
 NASTY_TITLE = "Attacks with <script>alert(1)</script> & \x00\x1b control ]]> chars 😀 שלום"
@@ -41,8 +41,8 @@ def paper(n: int, **changes: object) -> Paper:
 
 
 @pytest.fixture
-def app(settings: Settings, redis_client: redis.Redis) -> Flask:
-    return create_app(replace(settings, openai_base_url=None, openai_api_key=None), redis_client)
+def app(settings: Settings, store: Store) -> Flask:
+    return create_app(replace(settings, openai_base_url=None, openai_api_key=None), store)
 
 
 @pytest.fixture
@@ -53,11 +53,11 @@ def client(app: Flask) -> FlaskClient:
 def publish(store: Store, settings: Settings, papers: list[Paper]) -> None:
     """Store papers in the 'testing' topic, enriched offline in each of its languages."""
     topic = next(t for t in load_topics(settings.topics_file) if t.slug == "testing")
-    store.save_papers(topic, papers)
+    store.papers.save_papers(topic, papers)
     for p in papers:
         for language in topic.languages:
-            store.save_enrichment(p.id, ExtractiveEnricher().enrich(p, language))
-    store.record_fetch_success("testing", datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
+            store.papers.save_enrichment(p.id, ExtractiveEnricher().enrich(p, language))
+    store.topics.record_fetch_success("testing", datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
 
 
 def test_index_lists_topics_counts_and_feed_links(
@@ -146,7 +146,7 @@ def test_unknown_topic_or_language_is_a_helpful_404(
 
 
 def test_redis_outage_is_a_503_with_retry_after(settings: Settings) -> None:
-    dead = redis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
+    dead = Store(Db.from_url("redis://127.0.0.1:9/0"), Keys(settings.redis_prefix))
     client = create_app(settings, dead).test_client()
     for path in ("/", "/feeds/testing.atom"):
         response = client.get(path)

@@ -12,10 +12,10 @@ from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
-from worker.batch import BatchEnrichment
+from worker.assembly import Worker, assemble
 from worker.cli import main as worker_main
 from worker.enrich import LLMEnricher, build_llm_client
-from worker.runner import CycleReport, EnrichPolicy, Runner
+from worker.outcome import CycleReport, EnrichPolicy
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
 
@@ -41,15 +41,15 @@ def test_batch_mode_from_upload_to_applied_results(
     assert len(lines) == 30
     first = json.loads(lines[0])
     assert first["url"] == "/v1/chat/completions" and "|" in first["custom_id"]
-    assert store.load_enrichment(first["custom_id"].split("|")[0], "zh") is None
+    assert store.papers.load_enrichment(first["custom_id"].split("|")[0], "zh") is None
 
     assert worker_main(["once"]) == 0  # still in progress: nothing applied, nothing resent
     assert len(llm.batches.batches) == 1
     assert worker_main(["once"]) == 0  # completed: every result applied
-    for paper_id in store.topic_paper_ids("testing"):
+    for paper_id in store.topics.paper_ids("testing"):
         for language in ("zh", "en"):
-            assert store.load_enrichment(paper_id, language) is not None
-    assert store.open_batches() == {} and len(llm.calls) == 30
+            assert store.papers.load_enrichment(paper_id, language) is not None
+    assert store.batches.open_batches() == {} and len(llm.calls) == 30
 
     capsys.readouterr()
     assert worker_main(["stats", "--json"]) == 0
@@ -57,13 +57,12 @@ def test_batch_mode_from_upload_to_applied_results(
     assert usage["calls"] == 30 and usage["cost_usd"] == round((9000 + 3600 * 2) / 2e6, 4)
 
 
-def batch_runner(settings: Settings, store: Store, clock: Clock) -> Runner:
+def batch_runner(settings: Settings, store: Store, clock: Clock) -> Worker:
     topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
     enricher = LLMEnricher(build_llm_client(settings), settings.llm_model)
-    runner = Runner(topics, store, source, enricher, "c", clock, EnrichPolicy(max_attempts=3))
-    runner.batch = BatchEnrichment(enricher, store, clock)
-    return runner
+    policy = EnrichPolicy(max_attempts=3)
+    return assemble(topics, store, source, enricher, "c", clock, policy, batch=True)
 
 
 def test_failed_and_rejected_lines_go_into_the_next_batch(
@@ -72,19 +71,19 @@ def test_failed_and_rejected_lines_go_into_the_next_batch(
     runner = batch_runner(settings, store, clock)
     llm.batches.polls = 0
     llm.script = ["500", "chatter"]
-    runner.run_once()
+    runner.scheduler.run_once()
     report = CycleReport()
-    runner.enrich_due(report)
+    runner.dispatcher.enrich_due(report)
     assert report.enriched == 18 and len(report.failures) == 2
-    assert store.retry_count() == 2
+    assert store.queue.retry_count() == 2
 
     clock.now += timedelta(hours=1)
-    runner.enrich_due(CycleReport())  # the two retries go out as a second batch
+    runner.dispatcher.enrich_due(CycleReport())  # the two retries go out as a second batch
     second = llm.batches.files["file-2"].decode().splitlines()
     assert len(second) == 2
     report = CycleReport()
-    runner.enrich_due(report)
-    assert report.enriched == 2 and store.retry_count() == 0
+    runner.dispatcher.enrich_due(report)
+    assert report.enriched == 2 and store.queue.retry_count() == 0
 
 
 def test_an_expired_batch_keeps_its_results_and_retries_the_rest(
@@ -93,14 +92,14 @@ def test_an_expired_batch_keeps_its_results_and_retries_the_rest(
     runner = batch_runner(settings, store, clock)
     llm.batches.polls = 0
     llm.batches.final_status, llm.batches.expired_after = "expired", 5
-    runner.run_once()
+    runner.scheduler.run_once()
     report = CycleReport()
-    runner.enrich_due(report)
+    runner.dispatcher.enrich_due(report)
     assert report.enriched == 5 and len(report.failures) == 15
     assert "no result: the batch ended expired" in report.failures[0]
 
     llm.batches.final_status = "completed"
     clock.now += timedelta(hours=1)
-    runner.enrich_due(CycleReport())
-    runner.enrich_due(report := CycleReport())
+    runner.dispatcher.enrich_due(CycleReport())
+    runner.dispatcher.enrich_due(report := CycleReport())
     assert report.enriched == 15

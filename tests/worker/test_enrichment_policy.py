@@ -16,25 +16,26 @@ from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
+from worker.assembly import Worker, assemble
 from worker.cli import main as worker_main
 from worker.enrich import ExtractiveEnricher, LLMEnricher, build_llm_client
 from worker.limits import RateLimiter
-from worker.runner import CycleReport, EnrichPolicy, Runner
+from worker.outcome import CycleReport, EnrichPolicy
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
 
 
 def make_runner(
     settings: Settings, store: Store, clock: Clock, policy: EnrichPolicy, model: str = "test-model"
-) -> Runner:
+) -> Worker:
     topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
 
     def record(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
-        store.record_llm_call(model, tokens_in, tokens_out, outcome, clock())
+        store.accounting.record_llm_call(model, tokens_in, tokens_out, outcome, clock())
 
     enricher = LLMEnricher(build_llm_client(settings), model, record_call=record)
-    return Runner(topics, store, source, enricher, "consumer-1", clock, policy)
+    return assemble(topics, store, source, enricher, "consumer-1", clock, policy)
 
 
 @pytest.fixture
@@ -49,28 +50,28 @@ def test_an_item_that_keeps_failing_is_marked_failed_then_requeued(
 ) -> None:  # fmt: skip
     runner = make_runner(settings, store, clock, EnrichPolicy(max_attempts=2))
     llm.script = ["500"]
-    runner.run_once()
+    runner.scheduler.run_once()
     failing = llm.calls[0]
     clock.now += timedelta(hours=1)
     llm.script = ["500"]
     report = CycleReport()
-    runner.enrich_due(report)
+    runner.dispatcher.enrich_due(report)
     assert report.failures == [f"paper {failing.arxiv_id} (zh): HTTP 500 from the LLM; gave up"]
-    assert store.failed_items() == {f"{failing.arxiv_id}|zh": "HTTP 500 from the LLM"}
-    assert store.retry_count() == 0
+    assert store.failures.failed_items() == {f"{failing.arxiv_id}|zh": "HTTP 500 from the LLM"}
+    assert store.queue.retry_count() == 0
 
     clock.now += timedelta(days=1)
     calls = len(llm.calls)
-    runner.run_once()
+    runner.scheduler.run_once()
     assert len(llm.calls) == calls, "a failed item is not retried by itself"
 
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
     assert worker_main(["retry-failed"]) == 0
-    runner.enrich_due(CycleReport())
+    runner.dispatcher.enrich_due(CycleReport())
     assert len(llm.calls) == calls + 1
-    assert store.failed_items() == {}
-    assert store.load_enrichment(failing.arxiv_id, "zh") is not None
+    assert store.failures.failed_items() == {}
+    assert store.papers.load_enrichment(failing.arxiv_id, "zh") is not None
 
 
 def test_a_failed_paper_is_published_after_the_grace_period_with_a_note(
@@ -78,9 +79,9 @@ def test_a_failed_paper_is_published_after_the_grace_period_with_a_note(
 ) -> None:
     runner = make_runner(settings, store, clock, EnrichPolicy(max_attempts=1))
     llm.script = ["400"]
-    runner.run_once()
+    runner.scheduler.run_once()
     failed_id = llm.calls[0].arxiv_id
-    client = create_app(replace(settings, publish_grace_seconds=0), store.redis).test_client()
+    client = create_app(replace(settings, publish_grace_seconds=0), store).test_client()
     feed = feedparser.parse(client.get("/feeds/testing.atom").data)
     entry = next(e for e in feed.entries if e.id.endswith(failed_id))
     assert "总结生成失败" in entry.content[0].value
@@ -93,18 +94,18 @@ def test_retry_after_is_honoured_and_survives_a_restart(
 ) -> None:
     llm.retry_after = "7200"
     llm.script = ["429"]
-    make_runner(settings, store, clock, EnrichPolicy()).run_once()
+    make_runner(settings, store, clock, EnrichPolicy()).scheduler.run_once()
     failing = llm.calls[0].arxiv_id
-    assert store.attempts(failing, "zh") == 1
+    assert store.queue.attempts(failing, "zh") == 1
 
     restarted = make_runner(settings, store, clock, EnrichPolicy())
     calls = len(llm.calls)
     clock.now += timedelta(minutes=119)
-    restarted.enrich_due(CycleReport())
+    restarted.dispatcher.enrich_due(CycleReport())
     assert len(llm.calls) == calls, "Retry-After: 7200 is not over yet"
     clock.now += timedelta(minutes=2)
     report = CycleReport()
-    restarted.enrich_due(report)
+    restarted.dispatcher.enrich_due(report)
     assert report.enriched == 1 and llm.calls[-1].arxiv_id == failing
 
 
@@ -112,7 +113,7 @@ def test_concurrency_is_capped(
     settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str]
 ) -> None:
     llm.latency_seconds = 0.1
-    report = make_runner(settings, store, clock, EnrichPolicy(concurrency=4)).run_once()
+    report = make_runner(settings, store, clock, EnrichPolicy(concurrency=4)).scheduler.run_once()
     assert report.enriched == 20
     assert llm.max_in_flight == 4
 
@@ -133,8 +134,8 @@ class FastForward(threading.Event):
 
 def test_rate_limits_are_shared_across_workers(store: Store) -> None:
     stop = FastForward()
-    first = RateLimiter(store, 5, 0, stop, clock=lambda: stop.now)
-    second = RateLimiter(store, 5, 0, stop, clock=lambda: stop.now)
+    first = RateLimiter(store.coordination, 5, 0, stop, clock=lambda: stop.now)
+    second = RateLimiter(store.coordination, 5, 0, stop, clock=lambda: stop.now)
     for limiter in (first, second, first, second, first):
         assert limiter.acquire(100)
     assert stop.waited == []
@@ -144,7 +145,7 @@ def test_rate_limits_are_shared_across_workers(store: Store) -> None:
 
 def test_token_limit_per_minute(store: Store) -> None:
     stop = FastForward()
-    limiter = RateLimiter(store, 0, 1000, stop, clock=lambda: stop.now)
+    limiter = RateLimiter(store.coordination, 0, 1000, stop, clock=lambda: stop.now)
     assert limiter.acquire(600)
     assert limiter.acquire(600)
     assert len(stop.waited) == 1, "600 + 600 tokens do not fit in one minute of 1000"
@@ -157,33 +158,35 @@ def test_the_daily_budget_pauses_until_the_next_utc_day(
     settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str]
 ) -> None:
     runner = make_runner(settings, store, clock, EnrichPolicy(daily_token_budget=1000))
-    report = runner.run_once()
+    report = runner.scheduler.run_once()
     assert report.budget_reached and report.enriched == 3  # 420 tokens a call
-    assert store.queue_length() == 17
+    assert store.queue.queue_length() == 17
     clock.now += timedelta(hours=11)
     report = CycleReport()
-    runner.enrich_due(report)
+    runner.dispatcher.enrich_due(report)
     assert report.enriched == 0 and report.budget_reached
     clock.now += timedelta(hours=1)  # past midnight UTC
-    runner.enrich_due(report := CycleReport())
+    runner.dispatcher.enrich_due(report := CycleReport())
     assert report.enriched == 3
 
 
 def test_a_new_model_re_enriches_newest_first_keeping_the_old_result(
     settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str]
 ) -> None:
-    make_runner(settings, store, clock, EnrichPolicy()).run_once()
+    make_runner(settings, store, clock, EnrichPolicy()).scheduler.run_once()
     assert len(llm.calls) == 20
     newer = make_runner(settings, store, clock, EnrichPolicy(), model="newer-model")
-    assert newer.queue_outdated() == 20
-    ids = store.topic_paper_ids("testing")
-    assert store.load_enrichment(ids[0], "zh").model == "test-model"  # type: ignore[union-attr]
-    newer.enrich_due(CycleReport())
+    assert newer.intake.queue_outdated(newer.topics) == 20
+    ids = store.topics.paper_ids("testing")
+    assert store.papers.load_enrichment(ids[0], "zh").model == "test-model"  # type: ignore[union-attr]
+    newer.dispatcher.enrich_due(CycleReport())
     assert [c.model for c in llm.calls[20:]] == ["newer-model"] * 20
     assert [c.arxiv_id for c in llm.calls[20:30]] == ids, "newest first"
-    assert newer.queue_outdated() == 0
-    offline = Runner(newer.topics, store, newer.source, ExtractiveEnricher(), "c2", clock)
-    assert offline.queue_outdated() == 0, "an offline enricher never replaces a model's work"
+    assert newer.intake.queue_outdated(newer.topics) == 0
+    offline = assemble(newer.topics, store, newer.fetcher.source, ExtractiveEnricher(), "c2", clock)
+    assert offline.intake.queue_outdated(offline.topics) == 0, (
+        "an offline enricher never replaces a model's work"
+    )
 
 
 def test_stats_shows_state_calls_tokens_and_cost(
@@ -193,7 +196,7 @@ def test_stats_shows_state_calls_tokens_and_cost(
     runner = make_runner(settings, store, clock, EnrichPolicy(max_attempts=1))
     llm.script = ["400"]
     clock.now = datetime.now(UTC)
-    runner.run_once()
+    runner.scheduler.run_once()
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("FEEDSVC_LLM_PRICES", "test-model=1:2")

@@ -1,0 +1,57 @@
+"""Everything feedsvc keeps in Redis, as small stores, one per thing kept.
+
+Only `feedsvc.store.db` imports redis; callers see models and records, never raw replies,
+and an outage as `StoreUnavailable`. Every write that touches more than one key is atomic.
+"""
+
+from __future__ import annotations
+
+from feedsvc.config import Settings
+from feedsvc.keys import Keys
+from feedsvc.store.accounting import Accounting
+from feedsvc.store.batches import BatchStore
+from feedsvc.store.coordination import Coordination
+from feedsvc.store.db import Db, answers
+from feedsvc.store.failures import FailureStore
+from feedsvc.store.feeds import FeedStore
+from feedsvc.store.papers import PaperStore
+from feedsvc.store.queue import WorkQueue
+from feedsvc.store.records import (
+    EnrichmentStamp,
+    FeedPage,
+    LlmUsage,
+    ModelUsage,
+    SaveResult,
+    WorkItem,
+)
+from feedsvc.store.topics import TopicStore
+
+__all__ = [
+    "Accounting", "BatchStore", "Coordination", "Db", "EnrichmentStamp", "FailureStore",
+    "FeedPage", "FeedStore", "LlmUsage", "ModelUsage", "PaperStore", "SaveResult", "Store",
+    "TopicStore", "WorkItem", "WorkQueue", "answers", "connect",
+]  # fmt: skip
+
+
+class Store:
+    """The small stores over one connection and one key prefix."""
+
+    def __init__(self, db: Db, keys: Keys) -> None:
+        self.db = db
+        self.keys = keys
+        self.papers = PaperStore(db, keys)
+        self.topics = TopicStore(db, keys)
+        self.feeds = FeedStore(db, keys)
+        self.queue = WorkQueue(db, keys)
+        self.failures = FailureStore(db, keys)
+        self.batches = BatchStore(db, keys)
+        self.coordination = Coordination(db, keys)
+        self.accounting = Accounting(db, keys)
+
+    def ping(self) -> None:
+        self.db.ping()
+
+
+def connect(settings: Settings) -> Store:
+    """The store at the configured Redis URL and key prefix."""
+    return Store(Db.from_url(settings.redis_url), Keys(settings.redis_prefix))

@@ -1,0 +1,37 @@
+"""Batch API jobs in flight: which work items each one holds until its results are applied."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from feedsvc.keys import Keys
+from feedsvc.store import queue
+from feedsvc.store.db import Db
+from feedsvc.store.records import WorkItem
+
+
+class BatchStore:
+    """Open batches by id; their items stay waiting, off the stream, until applied."""
+
+    def __init__(self, db: Db, keys: Keys) -> None:
+        self.db = db
+        self.keys = keys
+
+    def hand_to_batch(self, items: Sequence[WorkItem], batch_id: str, when: datetime) -> None:
+        """Record a submitted batch and take its items off the stream, in one step."""
+        record = json.dumps({"members": [i.member for i in items], "created": when.isoformat()})
+        batch = self.db.batch(atomic=True)
+        batch.hset(self.keys.llm_batches(), {batch_id: record})
+        for item in items:
+            queue.add_release(batch, self.keys, item)
+        batch.run()
+
+    def open_batches(self) -> dict[str, list[str]]:
+        """Batch id -> the 'paper_id|language' members it holds, for every unfinished batch."""
+        raw = self.db.one(lambda b: b.hgetall(self.keys.llm_batches()))
+        return {batch_id: list(json.loads(record)["members"]) for batch_id, record in raw.items()}
+
+    def close_batch(self, batch_id: str) -> None:
+        self.db.one(lambda b: b.hdel(self.keys.llm_batches(), batch_id))

@@ -1,0 +1,53 @@
+"""Items that gave up: kept with their reason until `feedsvc-worker retry-failed`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from feedsvc.keys import Keys, split_work_member
+from feedsvc.store import feeds, queue
+from feedsvc.store.db import Db
+from feedsvc.store.records import WorkItem
+
+
+class FailureStore:
+    """Enrichments marked failed, and the way back onto the queue for them and dead letters."""
+
+    def __init__(self, db: Db, keys: Keys) -> None:
+        self.db = db
+        self.keys = keys
+
+    def mark_failed(self, item: WorkItem, source_hash: str, reason: str, when: datetime) -> None:
+        """Give up on an item: acknowledged, kept with its reason, its feeds told; one step."""
+        record = json.dumps({"reason": reason, "source_hash": source_hash, "at": when.isoformat()})
+        slugs = self.db.one(lambda b: b.smembers(self.keys.paper_topics(item.paper_id)))
+        batch = self.db.batch(atomic=True)
+        batch.hset(self.keys.enrich_failed(), {item.member: record})
+        batch.hincrby(self.keys.enrich_attempts(), item.member)
+        batch.zrem(self.keys.enrich_retry(), item.member)
+        queue.add_done(batch, self.keys, item)
+        feeds.bump_feeds(batch, self.keys, slugs, item.language)
+        batch.run()
+
+    def failed_items(self) -> dict[str, str]:
+        """'paper_id|language' -> the last reason, for every item that gave up."""
+        raw = self.db.one(lambda b: b.hgetall(self.keys.enrich_failed()))
+        return {member: str(json.loads(record)["reason"]) for member, record in raw.items()}
+
+    def requeue_failed(self) -> int:
+        """Queue every failed or dead-lettered item again with fresh attempts; return how many."""
+        batch = self.db.batch()
+        failed = batch.hkeys(self.keys.enrich_failed())
+        dead = batch.hkeys(self.keys.enrich_dead())
+        batch.run()
+        members = sorted(set(failed.value) | set(dead.value))
+        if not members:
+            return 0
+        batch = self.db.batch(atomic=True)
+        batch.hdel(self.keys.enrich_failed(), *members)
+        batch.hdel(self.keys.enrich_dead(), *members)
+        batch.hdel(self.keys.enrich_attempts(), *members)
+        queued = queue.add_enqueue(batch, self.keys, [split_work_member(m) for m in members])
+        batch.run()
+        return queued.value

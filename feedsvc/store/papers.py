@@ -1,0 +1,174 @@
+"""Papers and their enrichments: what was fetched from arXiv and what was made of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from feedsvc.config import Topic
+from feedsvc.keys import Keys, work_member
+from feedsvc.models import Enrichment, Paper
+from feedsvc.store import feeds, queue
+from feedsvc.store.db import Batch, Db
+from feedsvc.store.records import EnrichmentStamp, SaveResult, WorkItem
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What is stored of a paper before a fetch is saved."""
+
+    version: int
+    updated: datetime
+    first_seen: datetime
+    topics: frozenset[str]
+
+
+class PaperStore:
+    """Paper hashes, their topic links and their enrichments, one hash per language."""
+
+    def __init__(self, db: Db, keys: Keys) -> None:
+        self.db = db
+        self.keys = keys
+
+    def stored_versions(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """The stored version of each given paper that is stored at all."""
+        batch = self.db.batch()
+        replies = [batch.hget(self.keys.paper(paper_id), "version") for paper_id in paper_ids]
+        batch.run()
+        return {
+            paper_id: int(reply.value)
+            for paper_id, reply in zip(paper_ids, replies, strict=True)
+            if reply.value is not None
+        }
+
+    def load_paper(self, paper_id: str) -> Paper | None:
+        data = self.db.one(lambda b: b.hgetall(self.keys.paper(paper_id)))
+        return Paper.from_redis(data) if data else None
+
+    def load_enrichment(self, paper_id: str, language: str) -> Enrichment | None:
+        data = self.db.one(lambda b: b.hgetall(self.keys.enrichment(paper_id, language)))
+        return Enrichment.from_redis(data) if data else None
+
+    def enrichment_stamps(
+        self, paper_ids: Sequence[str], language: str
+    ) -> list[EnrichmentStamp | None]:
+        """How each paper's enrichment in `language` was made, or None where there is none."""
+        batch = self.db.batch()
+        replies = [
+            batch.hmget(self.keys.enrichment(paper_id, language), EnrichmentStamp.FIELDS)
+            for paper_id in paper_ids
+        ]
+        batch.run()
+        return [_stamp(reply.value) for reply in replies]
+
+    def save_papers(self, topic: Topic, papers: Sequence[Paper]) -> SaveResult:
+        """Store a fetch's papers, link them to the topic and queue what needs enriching.
+
+        One atomic step: the papers, their links, the versions of the feeds they change and
+        their work items are all stored, or none of them.
+        """
+        known = self._known([p.id for p in papers])
+        missing = self._missing_enrichments(papers, topic.languages)
+        result = SaveResult()
+        batch = self.db.batch(atomic=True)
+        changed = False
+        for fetched in papers:
+            old = known.get(fetched.id)
+            changed |= self._add_paper(batch, topic, fetched, old, result)
+        touched = {slug for p in papers if p.id in result.revised for slug in known[p.id].topics}
+        if changed or touched:
+            feeds.bump_topics(batch, self.keys, touched | {topic.slug})
+        queued = queue.add_enqueue(batch, self.keys, missing)
+        batch.run()
+        result.queued = queued.value
+        return result
+
+    def _add_paper(
+        self, batch: Batch, topic: Topic, fetched: Paper, old: _Known | None, result: SaveResult
+    ) -> bool:
+        """Queue the writes for one fetched paper; True when the topic's feeds change."""
+        batch.sadd(self.keys.paper_topics(fetched.id), topic.slug)
+        if old is not None and old.version >= fetched.version:
+            batch.zadd(self.keys.topic_papers(topic.slug), {fetched.id: old.updated.timestamp()})
+            return topic.slug not in old.topics
+        (result.new if old is None else result.revised).append(fetched.id)
+        paper = fetched if old is None else replace(fetched, first_seen=old.first_seen)
+        batch.hset(self.keys.paper(paper.id), paper.to_redis())
+        batch.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
+        return True
+
+    def _known(self, paper_ids: Sequence[str]) -> dict[str, _Known]:
+        batch = self.db.batch()
+        rows = [
+            (
+                batch.hmget(self.keys.paper(paper_id), ["version", "updated", "first_seen"]),
+                batch.smembers(self.keys.paper_topics(paper_id)),
+            )
+            for paper_id in paper_ids
+        ]
+        batch.run()
+        known: dict[str, _Known] = {}
+        for paper_id, (fields, topics) in zip(paper_ids, rows, strict=True):
+            version, updated, first_seen = fields.value
+            if version is not None and updated is not None and first_seen is not None:
+                known[paper_id] = _Known(int(version), _time(updated), _time(first_seen),
+                                         frozenset(topics.value))  # fmt: skip
+        return known
+
+    def _missing_enrichments(
+        self, papers: Sequence[Paper], languages: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """Each (paper, language) whose enrichment is missing or made from older text.
+
+        An item that gave up on this very text stays failed until `requeue_failed`.
+        """
+        wanted = [(paper, language) for paper in papers for language in languages]
+        batch = self.db.batch()
+        replies = [
+            (
+                batch.hget(self.keys.enrichment(paper.id, language), "source_hash"),
+                batch.hget(self.keys.enrich_failed(), work_member(paper.id, language)),
+            )
+            for paper, language in wanted
+        ]
+        batch.run()
+        missing = []
+        for (paper, language), (stored_hash, failed) in zip(wanted, replies, strict=True):
+            gave_up = failed.value is not None and _failed_hash(failed.value) == paper.source_hash
+            if stored_hash.value != paper.source_hash and not gave_up:
+                missing.append((paper.id, language))
+        return missing
+
+    def save_enrichment(
+        self, paper_id: str, enrichment: Enrichment, done: WorkItem | None = None
+    ) -> None:
+        """Replace the paper's enrichment in that language, clear its retry state, bump the
+        feeds that show it and, given the work item it answers, acknowledge that: one step."""
+        language = enrichment.language
+        slugs = self.db.one(lambda b: b.smembers(self.keys.paper_topics(paper_id)))
+        key = self.keys.enrichment(paper_id, language)
+        batch = self.db.batch(atomic=True)
+        batch.delete(key)
+        batch.hset(key, enrichment.to_redis())
+        queue.add_forget_attempts(batch, self.keys, work_member(paper_id, language))
+        feeds.bump_feeds(batch, self.keys, slugs, language)
+        if done is not None:
+            queue.add_done(batch, self.keys, done)
+        batch.run()
+
+
+def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:
+    method, model, prompt_version, source_hash = fields
+    if not method:
+        return None
+    return EnrichmentStamp(method, model or "", prompt_version or "", source_hash or "")
+
+
+def _failed_hash(record: str) -> str:
+    return str(json.loads(record)["source_hash"])
+
+
+def _time(iso_time: str) -> datetime:
+    return datetime.fromisoformat(iso_time).astimezone(UTC)

@@ -1,0 +1,90 @@
+"""What the stores hand out besides papers and enrichments: work items, pages, stamps, usage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from feedsvc.keys import UsageField, split_work_member, work_member
+from feedsvc.models import FeedItem
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One enrichment to do: a paper in a language, as delivered by the queue.
+
+    `entry_id` is the stream entry, or "" for an item that came back in a batch result.
+    """
+
+    entry_id: str
+    paper_id: str
+    language: str
+
+    @property
+    def member(self) -> str:
+        return work_member(self.paper_id, self.language)
+
+    @classmethod
+    def from_member(cls, member: str) -> WorkItem:
+        return cls("", *split_work_member(member))
+
+
+@dataclass(frozen=True)
+class EnrichmentStamp:
+    """How a stored enrichment was made: enough to tell whether it is still current."""
+
+    method: str
+    model: str
+    prompt_version: str
+    source_hash: str
+
+    FIELDS = ("method", "model", "prompt_version", "source_hash")
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of a feed; `next_visible_at`: when a hidden paper's grace period ends."""
+
+    items: list[FeedItem]
+    page: int
+    pages: int
+    next_visible_at: datetime | None
+
+
+@dataclass
+class SaveResult:
+    """What storing one fetch changed."""
+
+    new: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
+    queued: int = 0
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+@dataclass(frozen=True)
+class LlmUsage:
+    """LLM calls and tokens of one UTC day or of all time, per model and per outcome."""
+
+    models: dict[str, ModelUsage] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+
+    @classmethod
+    def from_counters(cls, counters: Mapping[str, int]) -> LlmUsage:
+        per_model: dict[str, dict[str, int]] = {}
+        outcomes: dict[str, int] = {}
+        for name, value in counters.items():
+            kind, label = UsageField.parse(name)
+            if kind == "outcome":
+                outcomes[label] = value
+            elif kind in ("calls", "tokens_in", "tokens_out"):
+                per_model.setdefault(label, {})[kind] = value
+        models = {model: ModelUsage(**per_model[model]) for model in sorted(per_model)}
+        return cls(models, outcomes, counters.get(UsageField.TOKENS, 0))

@@ -1,0 +1,119 @@
+"""The worker built in one place: every part made here, with every dependency passed in."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from feedsvc.config import Settings, Topic
+from feedsvc.store import Store
+from worker.arxiv_source import ArxivSource
+from worker.batch import BatchEnrichment
+from worker.batching import BatchDispatcher
+from worker.coordination import ArxivGate
+from worker.dispatcher import Dispatcher, SyncDispatcher
+from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
+from worker.fetcher import Fetcher, PaperSource
+from worker.intake import Intake
+from worker.limits import RateLimiter
+from worker.outcome import EnrichPolicy
+from worker.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker's parts: fetching, enriching (one dispatcher) and the loop that runs both."""
+
+    topics: Sequence[Topic]
+    store: Store
+    consumer: str
+    stop: threading.Event
+    intake: Intake
+    fetcher: Fetcher
+    dispatcher: Dispatcher
+    scheduler: Scheduler
+
+
+def assemble(
+    topics: Sequence[Topic],
+    store: Store,
+    source: PaperSource,
+    enricher: Enricher,
+    consumer: str,
+    clock: Callable[[], datetime] = utc_now,
+    policy: EnrichPolicy | None = None,
+    *,
+    rate_limits: tuple[int, int] = (0, 0),
+    batch: bool = False,
+) -> Worker:
+    """A worker from its outside parts; `rate_limits` is (requests, tokens) per minute."""
+    policy = policy or EnrichPolicy()
+    stop = threading.Event()
+    intake = Intake(store, consumer, policy, enricher.identity, clock, stop)
+    dispatcher: Dispatcher
+    if batch and isinstance(enricher, LLMEnricher):
+        dispatcher = BatchDispatcher(intake, BatchEnrichment(enricher, store, clock), store)
+    else:
+        limiter = RateLimiter(store.coordination, *rate_limits, stop) if any(rate_limits) else None
+        dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency, limiter)
+    fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due)
+    scheduler = Scheduler(topics, store, fetcher, dispatcher, intake, clock, stop)
+    return Worker(topics, store, consumer, stop, intake, fetcher, dispatcher, scheduler)
+
+
+def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> Worker:
+    """The worker the settings describe: arXiv endpoint, enricher, limits, mode."""
+    source = ArxivSource(
+        settings.arxiv_api_url,
+        settings.arxiv_delay_seconds,
+        settings.arxiv_timeout_seconds,
+        record_request=store.accounting.count_arxiv_request,
+        gate=ArxivGate(
+            store.coordination, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds
+        ).turn,
+    )
+    policy = EnrichPolicy(
+        concurrency=settings.llm_concurrency if settings.llm_enabled else 1,
+        max_attempts=settings.llm_max_attempts,
+        daily_token_budget=settings.llm_daily_token_budget,
+        claim_idle_seconds=settings.claim_idle_seconds,
+        max_deliveries=settings.max_deliveries,
+        retry_base_seconds=settings.llm_retry_base_seconds,
+    )
+    rate_limits = (settings.llm_rpm, settings.llm_tpm) if settings.llm_enabled else (0, 0)
+    return assemble(
+        topics, store, source, build_enricher(settings, store), consumer_name(), utc_now,
+        policy, rate_limits=rate_limits, batch=settings.llm_mode == "batch",
+    )  # fmt: skip
+
+
+def consumer_name() -> str:
+    """This process's name in the consumer group: host and pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def build_enricher(settings: Settings, store: Store) -> Enricher:
+    if not settings.llm_enabled:
+        log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
+        return ExtractiveEnricher()
+
+    def record_call(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
+        store.accounting.record_llm_call(model, tokens_in, tokens_out, outcome, utc_now())
+
+    return LLMEnricher(
+        build_llm_client(settings),
+        settings.llm_model,
+        response_format=settings.llm_response_format,
+        record_call=record_call,
+    )

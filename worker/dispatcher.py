@@ -1,0 +1,91 @@
+"""Synchronous enrichment: one LLM call per item, `concurrency` in flight, until none is left."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol
+
+from feedsvc.errors import EnrichmentFailed
+from feedsvc.store import Store, WorkItem
+from worker.enrich import Enricher, estimate_tokens
+from worker.intake import Intake
+from worker.limits import RateLimiter
+from worker.outcome import CycleReport, Outcome
+
+
+class Dispatcher(Protocol):
+    """Enriches queued work: synchronously (this module) or through the Batch API."""
+
+    def enrich_due(self, report: CycleReport) -> None: ...
+
+    def hand_back_in_flight(self) -> int: ...
+
+
+class SyncDispatcher:
+    """Enriches queued work and due retries with one call per item, in a thread pool."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        enricher: Enricher,
+        store: Store,
+        concurrency: int,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.intake = intake
+        self.enricher = enricher
+        self.store = store
+        self.concurrency = concurrency
+        self.limiter = limiter
+        self.in_flight: set[WorkItem] = set()
+        self.in_flight_lock = threading.Lock()
+
+    def enrich_due(self, report: CycleReport) -> None:
+        """Enrich queued work and due retries, `concurrency` at a time, until none is left.
+
+        Stops taking work when asked to stop or the day's token budget is spent; what is in
+        flight is finished either way.
+        """
+        self.intake.requeue_due_retries()
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="enrich") as pool:
+            running: set[Future[Outcome]] = set()
+            while True:
+                paused = self.intake.must_pause(report)
+                room = 0 if paused else self.concurrency - len(running)
+                for item in self.intake.take(room):
+                    running.add(pool.submit(self.process, item))
+                if not running:
+                    return
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report.tally(future.result())
+
+    def process(self, item: WorkItem) -> Outcome:
+        """Enrich one item and store the result; a failure parks it for a later retry."""
+        with self.in_flight_lock:
+            self.in_flight.add(item)
+        try:
+            return self._process(item)
+        finally:
+            with self.in_flight_lock:
+                self.in_flight.discard(item)
+
+    def _process(self, item: WorkItem) -> Outcome:
+        paper = self.intake.paper_to_enrich(item)
+        if paper is None:
+            return Outcome.skipped()
+        if self.limiter and not self.limiter.acquire(estimate_tokens(paper, item.language)):
+            return Outcome.skipped()  # stopped while waiting: stays pending, reclaimed later
+        try:
+            enrichment = self.enricher.enrich(paper, item.language)
+        except EnrichmentFailed as exc:
+            return self.intake.retry_later(item, paper, exc)
+        return self.intake.complete(item, enrichment)
+
+    def hand_back_in_flight(self) -> int:
+        """Return unfinished items to the queue (shutdown ran out of time)."""
+        with self.in_flight_lock:
+            items = list(self.in_flight)
+        self.store.queue.hand_back(items)
+        return len(items)

@@ -1,0 +1,144 @@
+"""Fetching: each topic's new papers from arXiv into the store, and backfills of past days."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from feedsvc.config import Topic
+from feedsvc.errors import SourceError
+from feedsvc.keys import fetch_lock_name
+from feedsvc.logs import ids
+from feedsvc.models import Paper
+from feedsvc.store import Store
+from worker.coordination import held_lock
+from worker.outcome import CycleReport
+from worker.progress import Progress
+
+log = logging.getLogger(__name__)
+
+INCREMENTAL_FETCH_LIMIT = 1000  # after a first fetch: enough for a week-long pause
+BACKFILL_DAY_LIMIT = 2000  # arXiv's largest page; no topic of this kind has more a day
+
+
+class PaperSource(Protocol):
+    """What fetching needs from arXiv (see worker.arxiv_source.ArxivSource)."""
+
+    def fetch_new(
+        self,
+        topic: Topic,
+        stored_versions: Callable[[Sequence[str]], dict[str, int]],
+        limit: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Paper]: ...
+
+    def fetch_window(
+        self, topic: Topic, start: datetime, end: datetime, limit: int
+    ) -> list[Paper]: ...
+
+
+class Fetcher:
+    """Fetches topics one at a time across every worker, and stores what each fetch found."""
+
+    def __init__(
+        self,
+        topics: Sequence[Topic],
+        store: Store,
+        source: PaperSource,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+        enrich_now: Callable[[CycleReport], None],
+    ) -> None:
+        self.topics = topics
+        self.store = store
+        self.source = source
+        self.clock = clock
+        self.stop = stop
+        self.enrich_now = enrich_now  # a backfill enriches each day before the next
+
+    def fetch_all(self, report: CycleReport) -> None:
+        for topic in self.topics:
+            if self.stop.is_set():
+                return
+            self.fetch_topic(topic, report)
+
+    def fetch_topic(self, topic: Topic, report: CycleReport) -> None:
+        """Fetch and store one topic unless another process is fetching it right now."""
+        lock = self.store.coordination
+        with held_lock(lock, fetch_lock_name(topic.slug)) as mine:
+            if not mine:
+                log.info("topic=%s is being fetched by another worker; skipped", topic.slug,
+                         extra=ids(topic=topic.slug))  # fmt: skip
+                return
+            self._fetch_topic(topic, report)
+
+    def _fetch_topic(self, topic: Topic, report: CycleReport) -> None:
+        """Fetch and store one topic; a failure is recorded and stores nothing."""
+        first_fetch = self.store.topics.paper_count(topic.slug) == 0
+        limit = topic.max_results if first_fetch else INCREMENTAL_FETCH_LIMIT
+        bar = Progress(f"first fetch of {topic.slug}", limit, "papers") if first_fetch else None
+        try:
+            papers = self.source.fetch_new(
+                topic, self.store.papers.stored_versions, limit, bar.update if bar else None
+            )
+        except SourceError as exc:
+            log.warning(
+                "topic=%s fetch failed: %s", topic.slug, exc.reason, extra=ids(topic=topic.slug)
+            )
+            self.store.topics.record_fetch_error(topic.slug, exc.reason, self.clock())
+            report.failures.append(str(exc))
+            return
+        if bar is not None:
+            bar.finish()
+        saved = self.store.papers.save_papers(topic, papers)
+        self.store.topics.record_fetch_success(topic.slug, self.clock())
+        report.new += len(saved.new)
+        report.revised += len(saved.revised)
+        log.info(
+            "topic=%s new=%d revised=%d queued=%d",
+            topic.slug, len(saved.new), len(saved.revised), saved.queued,
+            extra=ids(topic=topic.slug),
+        )  # fmt: skip
+
+    def backfill(self, topic: Topic, days: int) -> CycleReport:
+        """Fetch and enrich the topic's papers submitted in the last `days` UTC days.
+
+        One arXiv query per day, newest day first; a finished day is recorded in Redis, so
+        a run that was interrupted or failed resumes where it stopped.
+        """
+        report = CycleReport()
+        done = self.store.topics.backfilled_days(topic.slug)
+        today = self.clock().date()
+        bar = Progress(f"backfill {topic.slug}", days, "days")
+        for n in range(days):
+            day = today - timedelta(days=n)
+            if self.stop.is_set():
+                break
+            if day.isoformat() not in done and not self._backfill_day(topic, day, report):
+                break
+            bar.update(n + 1, f"{report.new} new papers")
+        else:
+            bar.finish(f"{report.new} new papers")
+        return report
+
+    def _backfill_day(self, topic: Topic, day: date, report: CycleReport) -> bool:
+        start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        end = start + timedelta(days=1) - timedelta(minutes=1)
+        about = ids(topic=topic.slug)
+        try:
+            papers = self.source.fetch_window(topic, start, end, BACKFILL_DAY_LIMIT)
+        except SourceError as exc:
+            log.warning("topic=%s backfill of %s failed: %s", topic.slug, day, exc.reason,
+                        extra=about)  # fmt: skip
+            report.failures.append(str(exc))
+            return False
+        saved = self.store.papers.save_papers(topic, papers)
+        report.new += len(saved.new)
+        report.revised += len(saved.revised)
+        self.enrich_now(report)
+        self.store.topics.mark_backfilled(topic.slug, day)
+        log.info("topic=%s backfilled %s: %d papers", topic.slug, day, len(papers), extra=about)
+        return True

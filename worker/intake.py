@@ -1,0 +1,148 @@
+"""The queue side of enriching: taking work, skipping what is current, parking failures."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from feedsvc.config import Topic
+from feedsvc.errors import EnrichmentFailed
+from feedsvc.keys import work_member
+from feedsvc.logs import ids
+from feedsvc.models import Enrichment, Paper
+from feedsvc.store import EnrichmentStamp, Store, WorkItem
+from worker.outcome import CycleReport, EnrichPolicy, Outcome
+
+log = logging.getLogger(__name__)
+
+RETRY_MAX_SECONDS = 6 * 3600.0
+Identity = tuple[str, str, str]  # (method, model, prompt version) of an enricher
+
+
+class Intake:
+    """Hands a dispatcher its work items and takes back what became of each."""
+
+    def __init__(
+        self,
+        store: Store,
+        consumer: str,
+        policy: EnrichPolicy,
+        identity: Identity,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+    ) -> None:
+        self.store = store
+        self.consumer = consumer
+        self.policy = policy
+        self.identity = identity
+        self.clock = clock
+        self.stop = stop
+
+    def requeue_due_retries(self) -> int:
+        return self.store.queue.requeue_due_retries(self.clock())
+
+    def take(self, room: int) -> list[WorkItem]:
+        """Up to `room` items: a dead worker's first, else new ones."""
+        if room <= 0:
+            return []
+        queue, policy = self.store.queue, self.policy
+        stale = queue.claim_stale(
+            self.consumer, policy.claim_idle_seconds, room, policy.max_deliveries
+        )
+        return stale or queue.take(self.consumer, room)
+
+    def paper_to_enrich(self, item: WorkItem) -> Paper | None:
+        """The item's paper if it still needs this enrichment; else acknowledge the item."""
+        paper = self.store.papers.load_paper(item.paper_id)
+        stamp = self.store.papers.enrichment_stamps([item.paper_id], item.language)[0]
+        if paper is None or is_current(stamp, paper, self.identity):
+            self.store.queue.ack(item)
+            return None
+        return paper
+
+    def must_pause(self, report: CycleReport) -> bool:
+        """Stop taking work: asked to stop, or the day's token budget is spent."""
+        if self.stop.is_set():
+            return True
+        budget = self.policy.daily_token_budget
+        if budget and self.tokens_spent_today() >= budget:
+            if not report.budget_reached:
+                log.warning("daily LLM token budget of %d reached; enrichment paused", budget)
+            report.budget_reached = True
+            return True
+        return False
+
+    def tokens_spent_today(self) -> int:
+        return self.store.accounting.llm_usage(self.clock().date().isoformat()).tokens
+
+    def complete(self, item: WorkItem, enrichment: Enrichment) -> Outcome:
+        """Store the enrichment and acknowledge its item, in one step."""
+        self.store.papers.save_enrichment(item.paper_id, enrichment, done=item)
+        log.info(
+            "paper=%s lang=%s enriched method=%s tokens=%d+%d",
+            item.paper_id, item.language, enrichment.method, enrichment.tokens_in,
+            enrichment.tokens_out, extra=ids(paper=item.paper_id, language=item.language),
+        )  # fmt: skip
+        return Outcome.enriched()
+
+    def retry_later(self, item: WorkItem, paper: Paper, exc: EnrichmentFailed) -> Outcome:
+        """Park a failed item for a later attempt, or give up on it after the last one."""
+        attempt = self.store.queue.attempts(item.paper_id, item.language) + 1
+        where = f"paper={item.paper_id} lang={item.language} attempt={attempt}"
+        about = ids(paper=item.paper_id, language=item.language, attempt=attempt)
+        if not exc.transient or attempt >= self.policy.max_attempts:
+            self.store.failures.mark_failed(item, paper.source_hash, exc.reason, self.clock())
+            log.error("%s enrichment failed for good: %s", where, exc.reason, extra=about)
+            return Outcome.failed(f"paper {item.paper_id} ({item.language}): {exc.reason}; gave up")
+        backoff = retry_delay_seconds(attempt, self.policy.retry_base_seconds)
+        due = self.clock() + timedelta(seconds=max(backoff, exc.retry_after_seconds or 0.0))
+        self.store.queue.schedule_retry(item, due, exc.reason)
+        log.warning(
+            "%s enrichment failed: %s; retry at %s",
+            where, exc.reason, due.isoformat(timespec="seconds"), extra=about,
+        )  # fmt: skip
+        return Outcome.failed(f"paper {item.paper_id} ({item.language}): {exc.reason}")
+
+    def queue_outdated(self, topics: Sequence[Topic]) -> int:
+        """Queue, newest first, every enrichment made by another model or prompt version.
+
+        The old result stays in the feed until the new one replaces it.
+        """
+        failed = self.store.failures.failed_items()
+        queued = 0
+        for topic in topics:
+            paper_ids = self.store.topics.paper_ids(topic.slug)
+            for language in topic.languages:
+                stamps = self.store.papers.enrichment_stamps(paper_ids, language)
+                outdated = [
+                    (paper_id, language)
+                    for paper_id, stamp in zip(paper_ids, stamps, strict=True)
+                    if stamp is not None and not made_by(stamp, self.identity)
+                    and work_member(paper_id, language) not in failed
+                ]  # fmt: skip
+                queued += self.store.queue.enqueue(outdated)
+        if queued:
+            log.info("queued %d enrichments made by another model or prompt", queued)
+        return queued
+
+
+def is_current(stamp: EnrichmentStamp | None, paper: Paper, identity: Identity) -> bool:
+    """The stored enrichment was made from this text by this enricher."""
+    if stamp is None or stamp.source_hash != paper.source_hash:
+        return False
+    return made_by(stamp, identity)
+
+
+def made_by(stamp: EnrichmentStamp, identity: Identity) -> bool:
+    if identity[0] == "extractive":
+        return True  # never replace any result with an offline one
+    return (stamp.method, stamp.model, stamp.prompt_version) == identity
+
+
+def retry_delay_seconds(attempt: int, base_seconds: float = 60.0) -> float:
+    """Exponential backoff with jitter: about 1, 2, 4 ... minutes, at most 6 hours."""
+    delay = min(base_seconds * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
+    return float(delay * random.uniform(0.8, 1.2))

@@ -1,0 +1,102 @@
+"""When the worker does what: fetch on an interval, enrich in between, wait out outages."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from feedsvc.config import Topic
+from feedsvc.errors import StoreError
+from feedsvc.store import Store
+from worker.dispatcher import Dispatcher
+from worker.fetcher import Fetcher
+from worker.intake import Intake
+from worker.outcome import CycleReport
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 30.0
+OUTAGE_BACKOFF_SECONDS = 10.0
+
+
+class Scheduler:
+    """Runs fetch and enrichment cycles until asked to stop."""
+
+    def __init__(
+        self,
+        topics: Sequence[Topic],
+        store: Store,
+        fetcher: Fetcher,
+        dispatcher: Dispatcher,
+        intake: Intake,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+    ) -> None:
+        self.topics = topics
+        self.store = store
+        self.fetcher = fetcher
+        self.dispatcher = dispatcher
+        self.intake = intake
+        self.clock = clock
+        self.stop = stop
+        self.redis_down = False
+
+    def run_once(self) -> CycleReport:
+        """Fetch every topic once, then enrich everything due."""
+        report = CycleReport()
+        self._fetch(report)
+        self.dispatcher.enrich_due(report)
+        return report
+
+    def run_forever(self, interval_seconds: float) -> None:
+        """Fetch every `interval_seconds` and enrich in between, until `stop` is set.
+
+        A Redis outage or an unexpected error is logged and waited out; the loop goes on.
+        """
+        next_fetch = self.clock()
+        while not self.stop.is_set():
+            try:
+                next_fetch = self._cycle(next_fetch, interval_seconds)
+                wait_seconds = self._idle_seconds(next_fetch)
+                self._redis_answers()
+            except StoreError as exc:
+                self._redis_failed(exc)
+                wait_seconds = OUTAGE_BACKOFF_SECONDS
+            except Exception:
+                log.exception("unexpected error in the worker loop; retrying")
+                wait_seconds = OUTAGE_BACKOFF_SECONDS
+            self.stop.wait(max(wait_seconds, 0.0))
+
+    def _fetch(self, report: CycleReport) -> None:
+        self.fetcher.fetch_all(report)
+        self.intake.queue_outdated(self.topics)
+
+    def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
+        report = CycleReport()
+        if self.clock() >= next_fetch:
+            self._fetch(report)
+            next_fetch = self.clock() + timedelta(seconds=interval_seconds)
+        self.dispatcher.enrich_due(report)
+        return next_fetch
+
+    def _idle_seconds(self, next_fetch: datetime) -> float:
+        """Until the next fetch, the next retry or a possible claim, whichever comes first."""
+        now = self.clock()
+        waits = [IDLE_POLL_SECONDS, self.intake.policy.claim_idle_seconds]
+        waits.append((next_fetch - now).total_seconds())
+        next_retry = self.store.queue.next_retry_at()
+        if next_retry is not None:
+            waits.append(next_retry - now.timestamp())
+        return max(min(waits), 0.05)
+
+    def _redis_failed(self, exc: StoreError) -> None:
+        if not self.redis_down:
+            log.error("redis unavailable: %s; retrying every %gs", exc, OUTAGE_BACKOFF_SECONDS)
+        self.redis_down = True
+
+    def _redis_answers(self) -> None:
+        if self.redis_down:
+            log.info("redis is back; resuming")
+        self.redis_down = False
