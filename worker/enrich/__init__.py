@@ -17,7 +17,7 @@ import openai
 from feedsvc.config import Settings
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import SOURCE_LANGUAGE, Enrichment, Paper
-from worker.validate import (
+from worker.enrich.validate import (
     check_language,
     check_plain_text,
     strip_list_marker,
