@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import openai
-
-from feedsvc.config import Settings
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import SOURCE_LANGUAGE, Enrichment, Paper
+from worker.enrich.llm import CallRecorder, Completion, LLMClient, build_llm_client
 from worker.enrich.offline import ExtractiveEnricher, rank_sentences, split_sentences
 from worker.enrich.prompt import (
     MAX_SUMMARY_SENTENCES,
@@ -82,19 +79,6 @@ def estimate_tokens(paper: Paper, language: str) -> int:
 
 # -- LLM ----------------------------------------------------------------------
 
-CallRecorder = Callable[[str, int, int, str], None]
-"""Told of every LLM call: model, tokens in, tokens out, outcome ("ok" or a failure kind)."""
-
-
-def build_llm_client(settings: Settings) -> openai.OpenAI:
-    """An OpenAI client for the configured endpoint, with our timeout and retry count."""
-    return openai.OpenAI(
-        api_key=settings.openai_api_key or "unused-by-local-servers",
-        base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout_seconds,
-        max_retries=settings.llm_max_retries,
-    )
-
 
 @dataclass
 class _Exchange:
@@ -115,12 +99,12 @@ class LLMEnricher:
 
     def __init__(
         self,
-        client: openai.OpenAI,
+        client: LLMClient,
         model: str,
         response_format: str = "json_schema",
         record_call: CallRecorder | None = None,
     ) -> None:
-        self.client = client
+        self.llm = client
         self.model = model
         self.response_format = response_format
         self.record_call = record_call or (lambda *_: None)
@@ -152,30 +136,34 @@ class LLMEnricher:
     ) -> Enrichment:
         """Validate a completion that arrived another way (a batch result line)."""
         exchange = _Exchange([])
-        fields = self._accept(exchange, completion, paper, language, billed_as)
+        fields = self._accept(
+            exchange, Completion.from_body(completion), paper, language, billed_as
+        )
         return self._enrichment(paper, language, fields, exchange, time.monotonic())
 
     def _attempt(self, exchange: _Exchange, paper: Paper, language: str) -> dict[str, Any]:
         translate = language != SOURCE_LANGUAGE
-        response = self._complete(exchange.messages, translate)
-        return self._accept(exchange, response.model_dump(), paper, language, self.model)
+        try:
+            completion = self.llm.complete(self._request(exchange.messages, translate))
+        except EnrichmentFailed:
+            self.record_call(self.model, 0, 0, "call")
+            raise
+        return self._accept(exchange, completion, paper, language, self.model)
 
     def _accept(
         self,
         exchange: _Exchange,
-        completion: dict[str, Any],
+        completion: Completion,
         paper: Paper,
         language: str,
         billed_as: str,
     ) -> dict[str, Any]:
-        usage = completion.get("usage") or {}
-        tokens_in, tokens_out = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        tokens_in, tokens_out = completion.tokens_in, completion.tokens_out
         exchange.tokens_in += tokens_in
         exchange.tokens_out += tokens_out
-        choice = (completion.get("choices") or [{}])[0]
-        finish_reason = choice.get("finish_reason") or ""
+        finish_reason = completion.finish_reason
         exchange.finish_reason = finish_reason
-        content = (choice.get("message") or {}).get("content") or ""
+        content = completion.content
         try:
             if finish_reason not in ("", "stop"):
                 raise EnrichmentFailed(f"model stopped early: finish_reason={finish_reason}")
@@ -214,19 +202,6 @@ class LLMEnricher:
             unverified_numbers=fields["unverified_numbers"],
         )
 
-    def _complete(self, messages: list[dict[str, str]], translate: bool) -> Any:
-        try:
-            return self.client.chat.completions.create(**self._request(messages, translate))
-        except openai.APIStatusError as exc:
-            self.record_call(self.model, 0, 0, "call")
-            raise _status_failure(exc) from exc
-        except openai.APITimeoutError as exc:
-            self.record_call(self.model, 0, 0, "call")
-            raise EnrichmentFailed("LLM request timed out") from exc
-        except openai.APIConnectionError as exc:
-            self.record_call(self.model, 0, 0, "call")
-            raise EnrichmentFailed(f"cannot reach the LLM: {exc}") from exc
-
     def _request(self, messages: list[dict[str, str]], translate: bool) -> dict[str, Any]:
         if self.response_format == "json_object":
             response_format: dict[str, Any] = {"type": "json_object"}
@@ -243,20 +218,6 @@ class LLMEnricher:
             "response_format": response_format,
             "temperature": 0.2,
         }
-
-
-def _status_failure(exc: openai.APIStatusError) -> EnrichmentFailed:
-    status = exc.status_code
-    transient = status in (408, 409, 429) or status >= 500
-    retry_after = _retry_after_seconds(exc.response.headers.get("retry-after"))
-    return EnrichmentFailed(f"HTTP {status} from the LLM", transient, "call", retry_after)
-
-
-def _retry_after_seconds(raw: str | None) -> float | None:
-    try:
-        return max(float(raw), 0.0) if raw else None
-    except ValueError:
-        return None  # an HTTP date: rare from LLM servers; our own backoff applies
 
 
 def parse_llm_output(content: str, translate: bool) -> dict[str, Any]:
