@@ -211,5 +211,5 @@ def test_llm_output_is_validated(payload: object, reason: str) -> None:
 
 def test_llm_output_loses_control_characters_and_list_markers() -> None:
     raw = {"summary": "Fine\x00 text\x1b.", "takeaways": ["1. a\x07", "- b", "③ c"]}
-    fields = parse_llm_output(json.dumps(raw), translate=False)
-    assert fields["summary"] == "Fine text." and fields["takeaways"] == ["a", "b", "c"]
+    output = parse_llm_output(json.dumps(raw), translate=False)
+    assert output.summary == "Fine text." and output.takeaways == ("a", "b", "c")
