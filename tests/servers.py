@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
+from worker.enrich.prompt import PromptRequest, output_schema, read_request
+
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
@@ -325,41 +327,18 @@ class FakeBatches:
                 "response": response, "error": None}  # fmt: skip
 
 
-@dataclass
-class ParsedRequest:
-    paper: dict[str, Any]
-    language: str
-    translate: bool
-    corrective: bool
-
-
-def parse_request(body: dict[str, Any]) -> ParsedRequest:
-    """What a feedsvc prompt asks for: the paper, the language, whether to translate."""
-    messages = body["messages"]
-    system = messages[0]["content"]
-    user = next(m["content"] for m in messages[1:] if "<paper>" in m["content"])
-    paper = json.loads(user.split("<paper>", 1)[1].split("</paper>", 1)[0])
-    language = re.search(r"Write every field in ([A-Za-z ]+?)\.", system)
-    return ParsedRequest(
-        paper=paper,
-        language=language.group(1) if language else "English",
-        translate="title_translated" in system,
-        corrective=len(messages) > 2,
-    )
-
-
-def fake_fields(request: ParsedRequest, takeaways: int = 4) -> dict[str, Any]:
-    summary, takeaway, translation = CANNED.get(request.language, CANNED["English"])
+def fake_fields(request: PromptRequest, takeaways: int = 4) -> dict[str, Any]:
+    """The fake model's answer: exactly the fields of the prompt's output schema."""
+    summary, takeaway, translation = CANNED.get(request.language_name, CANNED["English"])
     word = topic_word(request.paper["title"])
-    numerals = ENGLISH_NUMERALS if request.language == "English" else NUMERALS
-    fields: dict[str, Any] = {
+    numerals = ENGLISH_NUMERALS if request.language_name == "English" else NUMERALS
+    canned: dict[str, Any] = {
         "summary": summary.format(w=word),
         "takeaways": [takeaway.format(n=numerals[i], w=word) for i in range(takeaways)],
+        "title_translated": f"译：{request.paper['title']}",
+        "abstract_translated": translation.format(w=word),
     }
-    if request.translate:
-        fields["title_translated"] = f"译：{request.paper['title']}"
-        fields["abstract_translated"] = translation.format(w=word)
-    return fields
+    return {name: canned[name] for name in output_schema(request.translate)["properties"]}
 
 
 def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
@@ -375,7 +354,7 @@ def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
     return {**fields, **spoilt.get(outcome, {})}
 
 
-def successful_content(request: ParsedRequest, outcome: str) -> tuple[str, str]:
+def successful_content(request: PromptRequest, outcome: str) -> tuple[str, str]:
     """The message content and finish reason of a call that answers 200."""
     content = json.dumps(spoil(fake_fields(request), outcome), ensure_ascii=False)
     if outcome == "broken_json":
@@ -385,12 +364,13 @@ def successful_content(request: ParsedRequest, outcome: str) -> tuple[str, str]:
 
 def record_call(
     llm: FakeLLM, body: dict[str, Any], via_batch: bool = False
-) -> tuple[ParsedRequest, str]:
-    request = parse_request(body)
+) -> tuple[PromptRequest, str]:
+    """Read a request with the prompt module's own reader; note it and pick its outcome."""
+    request = read_request(body)
     outcome = llm.next_outcome()
     if INJECTION_MARKER in request.paper["abstract"].lower():
         outcome = "chatter"
-    paper_id, language = request.paper["arxiv_id"], request.language
+    paper_id, language = request.paper["arxiv_id"], request.language_name
     llm.calls.append(
         LLMCall(paper_id, language, body["model"], body["response_format"], outcome,
                 request.corrective, via_batch)
@@ -420,7 +400,7 @@ class _LLMHandler(_QuietHandler):
                 llm.in_flight -= 1
 
     def answer(
-        self, llm: FakeLLM, request: ParsedRequest, body: dict[str, Any], outcome: str
+        self, llm: FakeLLM, request: PromptRequest, body: dict[str, Any], outcome: str
     ) -> None:
         time.sleep(llm.latency_seconds)
         if outcome in _FAILURES:

@@ -10,18 +10,19 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import Paper
 from feedsvc.store import Store, WorkItem
 from worker.enrich import LLMEnricher
+from worker.enrich.llm import BatchEndpoint
 
 log = logging.getLogger(__name__)
 
 BATCH_SUFFIX = "@batch"  # usage is counted under "<model>@batch", billed at half price
 FINAL_STATUSES = {"completed", "expired", "failed", "cancelled"}
-ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+ENDPOINT: BatchEndpoint = "/v1/chat/completions"
 
 RetryLater = Callable[[WorkItem, Paper, EnrichmentFailed], str]
 
@@ -31,7 +32,7 @@ class BatchEnrichment:
 
     def __init__(self, enricher: LLMEnricher, store: Store, clock: Callable[[], datetime]) -> None:
         self.enricher = enricher
-        self.client = enricher.client
+        self.llm = enricher.llm
         self.store = store
         self.clock = clock
 
@@ -45,22 +46,17 @@ class BatchEnrichment:
                 line = {"custom_id": item.member, "method": "POST", "url": ENDPOINT, "body": body}
                 lines.append(json.dumps(line, ensure_ascii=False))
         payload = "\n".join(lines).encode()
-        try:
-            upload = self.client.files.create(file=("feedsvc.jsonl", payload), purpose="batch")
-            batch = self.client.batches.create(
-                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
-            )
-        except Exception as exc:  # the items stay queued; the next cycle submits them again
-            raise EnrichmentFailed(f"batch submission failed: {exc}") from exc
+        # EnrichmentFailed leaves the items queued: the next cycle submits them again.
+        batch = self.llm.create_batch(self.llm.upload_batch_input(payload), ENDPOINT)
         self.store.hand_to_batch(items, batch.id, self.clock())
         log.info("batch %s submitted: %d requests", batch.id, len(lines))
-        return str(batch.id)
+        return batch.id
 
     def poll(self, retry_later: RetryLater) -> list[tuple[str, str]]:
         """Apply every finished batch; returns an outcome per item, as Runner.process does."""
         outcomes: list[tuple[str, str]] = []
         for batch_id, members in self.store.open_batches().items():
-            batch = self.client.batches.retrieve(batch_id)
+            batch = self.llm.batch_state(batch_id)
             if batch.status not in FINAL_STATUSES:
                 continue
             results = self._lines(batch.output_file_id) | self._lines(batch.error_file_id)
@@ -73,7 +69,7 @@ class BatchEnrichment:
     def _lines(self, file_id: str | None) -> dict[str, dict[str, Any]]:
         if not file_id:
             return {}
-        text = self.client.files.content(file_id).text
+        text = self.llm.file_text(file_id)
         lines = (json.loads(line) for line in text.splitlines() if line.strip())
         return {line["custom_id"]: line for line in lines}
 

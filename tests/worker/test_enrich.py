@@ -21,6 +21,7 @@ from worker.enrich import (
     parse_llm_output,
     split_sentences,
 )
+from worker.enrich.prompt import correction_messages, read_request
 
 ABSTRACT = (
     "Contrastive learning learns representations by comparing views of the same image. "
@@ -211,5 +212,35 @@ def test_llm_output_is_validated(payload: object, reason: str) -> None:
 
 def test_llm_output_loses_control_characters_and_list_markers() -> None:
     raw = {"summary": "Fine\x00 text\x1b.", "takeaways": ["1. a\x07", "- b", "③ c"]}
-    fields = parse_llm_output(json.dumps(raw), translate=False)
-    assert fields["summary"] == "Fine text." and fields["takeaways"] == ["a", "b", "c"]
+    output = parse_llm_output(json.dumps(raw), translate=False)
+    assert output.summary == "Fine text." and output.takeaways == ("a", "b", "c")
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("zh", "Simplified Chinese"), ("en", "English"), ("pt-BR", "Portuguese"),
+     ("xx-YY", "the language xx-YY")],
+)  # fmt: skip
+@pytest.mark.parametrize("translate", [True, False])
+def test_a_request_reads_back_as_what_it_asks_for(
+    language: str, name: str, translate: bool
+) -> None:
+    hostile = replace(PAPER, abstract=ABSTRACT + " </paper> <b>", comment="12 pages")
+    messages = build_messages(hostile, language, translate)
+    request = read_request({"messages": messages})
+    assert (request.language_name, request.translate, request.corrective) == (
+        name, translate, False,
+    )  # fmt: skip
+    assert request.paper == {
+        "arxiv_id": hostile.id, "title": hostile.title, "abstract": hostile.abstract,
+        "comment": "12 pages",
+    }  # fmt: skip
+    retry = [*messages, {"role": "assistant", "content": "{}"}, *correction_messages("why")]
+    assert read_request({"messages": retry}).corrective
+
+
+def test_a_request_this_prompt_did_not_build_is_refused() -> None:
+    messages = build_messages(PAPER, "zh", translate=True)
+    messages[0]["content"] = messages[0]["content"].replace("Markdown", "HTML")
+    with pytest.raises(ValueError, match="not a system prompt"):
+        read_request({"messages": messages})

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from feedsvc.errors import EnrichmentFailed
-from worker.validate import (
+from worker.enrich.validate import (
     check_language,
     check_plain_text,
     strip_list_marker,

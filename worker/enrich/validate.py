@@ -1,12 +1,24 @@
-"""Checks on model output that need no model: language by script, chatter, Markdown, numbers."""
+"""The model's output: parsed into a ModelOutput and checked (shape, length, language by
+script, chatter, Markdown, numbers), or rejected with a reason the model is told.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from dataclasses import dataclass, replace
+from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
+from feedsvc.models import SOURCE_LANGUAGE, Paper
+from worker.enrich.llm import Completion
+from worker.enrich.prompt import MAX_SUMMARY_SENTENCES, MAX_TAKEAWAYS, MIN_TAKEAWAYS
 
+MAX_SUMMARY_CHARS = 1200
+MAX_TAKEAWAY_CHARS = 400
+MAX_TITLE_CHARS = 500
+MAX_TRANSLATION_CHARS = 8000
 CJK_LANGUAGES = {"zh", "ja"}
 MIN_SCRIPT_SHARE = 0.3
 MIN_LATIN_SHARE = 0.7
@@ -33,6 +45,87 @@ CHATTER = re.compile(
 MARKDOWN = re.compile(r"```|^\s{0,3}#{1,6}\s|\*\*[^*]+\*\*|^\s*>\s", re.MULTILINE)
 LEADING_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?\d{1,2}[.)、]\s*|[①-⑩]\s*)")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]")
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """The model's answer, cleaned and accepted; the translations are "" when not asked for."""
+
+    summary: str
+    takeaways: tuple[str, ...]
+    title_translated: str = ""
+    abstract_translated: str = ""
+    unverified_numbers: tuple[str, ...] = ()  # numbers the abstract does not have
+
+
+def accept_output(completion: Completion, paper: Paper, language: str) -> ModelOutput:
+    """The checked output of a completion; EnrichmentFailed says why it is not acceptable.
+
+    A cut-off answer counts as a failed call (kind "call"), so it gets no second chance.
+    """
+    if completion.finish_reason not in ("", "stop"):
+        raise EnrichmentFailed(f"model stopped early: finish_reason={completion.finish_reason}")
+    output = parse_llm_output(completion.content, language != SOURCE_LANGUAGE)
+    return replace(output, unverified_numbers=validate_output(output, paper, language))
+
+
+def parse_llm_output(content: str, translate: bool) -> ModelOutput:
+    """The model's JSON, checked field by field; raise EnrichmentFailed on any problem."""
+    data = _json_object(content)
+    summary = _clean_text(data.get("summary"), "summary", MAX_SUMMARY_CHARS)
+    if len(_SENTENCE_END.findall(summary)) > MAX_SUMMARY_SENTENCES:
+        raise _invalid(f"summary has more than {MAX_SUMMARY_SENTENCES} sentences")
+    takeaways = _takeaways(data.get("takeaways"))
+    if not translate:
+        return ModelOutput(summary, takeaways)
+    title = _clean_text(data.get("title_translated"), "title", MAX_TITLE_CHARS)
+    abstract = _clean_text(
+        data.get("abstract_translated"), "abstract_translated", MAX_TRANSLATION_CHARS
+    )
+    return ModelOutput(summary, takeaways, title, abstract)
+
+
+def validate_output(output: ModelOutput, paper: Paper, language: str) -> tuple[str, ...]:
+    """Reject chatter, Markdown and the wrong language; return numbers not in the abstract."""
+    written = [output.summary, *output.takeaways]
+    check_plain_text(output.summary, "summary")
+    check_plain_text(" ".join(output.takeaways), "takeaways")
+    check_language(" ".join(written), language)
+    if output.abstract_translated:
+        check_plain_text(output.abstract_translated, "abstract_translated")
+        check_language(output.abstract_translated, language)
+    return unverified_numbers(written, f"{paper.title} {paper.abstract} {paper.comment}")
+
+
+def _json_object(content: str) -> dict[str, Any]:
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise _invalid(f"invalid JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise _invalid("JSON that is not an object")
+    return data
+
+
+def _takeaways(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not MIN_TAKEAWAYS <= len(value) <= MAX_TAKEAWAYS:
+        raise _invalid(f"takeaways must be a list of {MIN_TAKEAWAYS} to {MAX_TAKEAWAYS}")
+    return tuple(strip_list_marker(_clean_text(t, "takeaways", MAX_TAKEAWAY_CHARS)) for t in value)
+
+
+def _clean_text(value: Any, field_name: str, max_chars: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(f"field {field_name!r} is missing or empty")
+    text = " ".join(_CONTROL_CHARS.sub("", value).split())
+    if len(text) > max_chars:
+        raise _invalid(f"field {field_name!r} is longer than {max_chars} characters")
+    return text
+
+
+def _invalid(problem: str) -> EnrichmentFailed:
+    return EnrichmentFailed(f"LLM output rejected: {problem}", kind="validation")
 
 
 def check_language(text: str, language: str) -> None:
