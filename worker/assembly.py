@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from feedsvc.config import Settings, Topic
 from feedsvc.store import Store
 from worker.arxiv_source import ArxivSource
-from worker.batch import BatchEnrichment
-from worker.batching import BatchDispatcher
+from worker.batch import BatchDispatcher
 from worker.coordination import ArxivGate
 from worker.dispatcher import Dispatcher, SyncDispatcher
 from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
@@ -63,7 +62,7 @@ def assemble(
     intake = Intake(store, consumer, policy, enricher.identity, clock, stop)
     dispatcher: Dispatcher
     if batch and isinstance(enricher, LLMEnricher):
-        dispatcher = BatchDispatcher(intake, BatchEnrichment(enricher, store, clock), store)
+        dispatcher = BatchDispatcher(intake, enricher, store, clock)
     else:
         limiter = RateLimiter(store.coordination, *rate_limits, stop) if any(rate_limits) else None
         dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency, limiter)

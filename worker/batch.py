@@ -1,7 +1,8 @@
 """Enrichment through the OpenAI Batch API: half the price, for work that can wait a day.
 
 https://platform.openai.com/docs/guides/batch: upload a JSONL file of requests, create a
-batch, poll it, read the output (and error) file, match lines by `custom_id`.
+batch, poll it, read the output (and error) file, match lines by `custom_id`. One batch is
+open at a time: each cycle polls it; when none is open, everything queued is submitted.
 """
 
 from __future__ import annotations
@@ -13,34 +14,65 @@ from datetime import datetime
 from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
-from feedsvc.models import Paper
 from feedsvc.store import Store, WorkItem
 from worker.enrich import LLMEnricher
 from worker.enrich.llm import BatchEndpoint
+from worker.intake import Intake
+from worker.outcome import CycleReport, Outcome
 
 log = logging.getLogger(__name__)
 
 BATCH_SUFFIX = "@batch"  # usage is counted under "<model>@batch", billed at half price
 FINAL_STATUSES = {"completed", "expired", "failed", "cancelled"}
 ENDPOINT: BatchEndpoint = "/v1/chat/completions"
+BATCH_MAX_REQUESTS = 20000
+BATCH_TAKE = 500
 
-RetryLater = Callable[[WorkItem, Paper, EnrichmentFailed], str]
 
-
-class BatchEnrichment:
+class BatchDispatcher:
     """Submits queued work as one batch at a time and applies finished batches."""
 
-    def __init__(self, enricher: LLMEnricher, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, intake: Intake, enricher: LLMEnricher, store: Store, clock: Callable[[], datetime]
+    ) -> None:
+        self.intake = intake
         self.enricher = enricher
         self.llm = enricher.llm
         self.store = store
         self.clock = clock
 
+    def enrich_due(self, report: CycleReport) -> None:
+        """Apply finished batches; when none is open, submit everything queued as one."""
+        self.intake.requeue_due_retries()
+        try:
+            for outcome in self.poll():
+                report.tally(outcome)
+        except EnrichmentFailed as exc:  # the batch stays open and is polled again next cycle
+            log.warning("polling batches failed: %s", exc.reason)
+            report.failures.append(exc.reason)
+            return
+        if self.store.batches.open_batches() or self.intake.must_pause(report):
+            return
+        todo: list[WorkItem] = []
+        while len(todo) < BATCH_MAX_REQUESTS and (taken := self.intake.take(BATCH_TAKE)):
+            todo += [item for item in taken if self.intake.paper_to_enrich(item) is not None]
+        if not todo:
+            return
+        try:
+            self.submit(todo)
+        except EnrichmentFailed as exc:
+            log.warning("%s; %d items stay queued", exc.reason, len(todo))
+            report.failures.append(exc.reason)
+
+    def hand_back_in_flight(self) -> int:
+        """Nothing to hand back: a submitted batch's items wait in Redis until applied."""
+        return 0
+
     def submit(self, items: Sequence[WorkItem]) -> str:
         """Upload the items as a JSONL file, create the batch, and record it in Redis."""
         lines = []
         for item in items:
-            paper = self.store.load_paper(item.paper_id)
+            paper = self.store.papers.load_paper(item.paper_id)
             if paper is not None:
                 body = self.enricher.request_body(paper, item.language)
                 line = {"custom_id": item.member, "method": "POST", "url": ENDPOINT, "body": body}
@@ -48,21 +80,21 @@ class BatchEnrichment:
         payload = "\n".join(lines).encode()
         # EnrichmentFailed leaves the items queued: the next cycle submits them again.
         batch = self.llm.create_batch(self.llm.upload_batch_input(payload), ENDPOINT)
-        self.store.hand_to_batch(items, batch.id, self.clock())
+        self.store.batches.hand_to_batch(items, batch.id, self.clock())
         log.info("batch %s submitted: %d requests", batch.id, len(lines))
         return batch.id
 
-    def poll(self, retry_later: RetryLater) -> list[tuple[str, str]]:
-        """Apply every finished batch; returns an outcome per item, as Runner.process does."""
-        outcomes: list[tuple[str, str]] = []
-        for batch_id, members in self.store.open_batches().items():
+    def poll(self) -> list[Outcome]:
+        """Apply every finished batch; an outcome per item."""
+        outcomes: list[Outcome] = []
+        for batch_id, members in self.store.batches.open_batches().items():
             batch = self.llm.batch_state(batch_id)
             if batch.status not in FINAL_STATUSES:
                 continue
             results = self._lines(batch.output_file_id) | self._lines(batch.error_file_id)
             for member in members:
-                outcomes.append(self._apply(member, results.get(member), batch.status, retry_later))
-            self.store.close_batch(batch_id)
+                outcomes.append(self._apply(member, results.get(member), batch.status))
+            self.store.batches.close_batch(batch_id)
             log.info("batch %s %s: %d results applied", batch_id, batch.status, len(results))
         return outcomes
 
@@ -73,24 +105,20 @@ class BatchEnrichment:
         lines = (json.loads(line) for line in text.splitlines() if line.strip())
         return {line["custom_id"]: line for line in lines}
 
-    def _apply(
-        self, member: str, line: dict[str, Any] | None, status: str, retry_later: RetryLater
-    ) -> tuple[str, str]:
+    def _apply(self, member: str, line: dict[str, Any] | None, status: str) -> Outcome:
         item = WorkItem.from_member(member)
-        paper = self.store.load_paper(item.paper_id)
+        paper = self.store.papers.load_paper(item.paper_id)
         if paper is None:
-            self.store.ack(item)
-            return "skipped", ""
+            self.store.queue.ack(item)
+            return Outcome.skipped()
         try:
             completion = _completion_of(line, status)
             enrichment = self.enricher.enrichment_from_completion(
                 paper, item.language, completion, self.enricher.model + BATCH_SUFFIX
             )
         except EnrichmentFailed as exc:
-            return "failed", retry_later(item, paper, exc)
-        self.store.save_enrichment(paper.id, enrichment)
-        self.store.ack(item)
-        return "enriched", ""
+            return self.intake.retry_later(item, paper, exc)
+        return self.intake.complete(item, enrichment)
 
 
 def _completion_of(line: dict[str, Any] | None, status: str) -> dict[str, Any]:
