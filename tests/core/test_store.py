@@ -39,15 +39,14 @@ def enrichment(p: Paper, language: str = "zh") -> Enrichment:
 def commands_of(redis_client: redis.Redis, store: Store, action: Callable[[], object]) -> list[str]:
     """The commands `action` sent through the store's connections, as MONITOR saw them."""
     sentinel = f"end-{uuid.uuid4().hex}"
-    monitor = redis_client.monitor()
-    with monitor as seen:
+    seen_by_port: list[tuple[str, str]] = []
+    with redis_client.monitor() as monitor:
         action()
         store.db.client.echo(sentinel)
-        commands = []
-        while sentinel not in (command := seen.next_command())["command"]:
-            if store.keys.prefix in command["command"] or command["command"] in ("MULTI", "EXEC"):
-                commands.append(command["command"])
-    return commands
+        while sentinel not in (command := monitor.next_command())["command"]:
+            seen_by_port.append((command["client_port"], command["command"]))
+    ours = {port for port, command in seen_by_port if store.keys.prefix in command}
+    return [command for port, command in seen_by_port if port in ours]
 
 
 def assert_one_atomic_step(commands: list[str]) -> None:
