@@ -21,7 +21,20 @@ from feedsvc.store.replies import Reply
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TOPIC = Topic("testing", "Testing", "all:testing", ("zh", "en"))
 OTHER = Topic("other", "Other", "all:other", ("zh",))
-READS = {"HGET", "HMGET", "HGETALL", "SMEMBERS", "ZRANGEBYSCORE", "MGET", "HKEYS", "ZCARD"}
+READS = {
+    "HELLO",
+    "SELECT",
+    "CLIENT",
+    "PING",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "SMEMBERS",
+    "ZRANGEBYSCORE",
+    "MGET",
+    "HKEYS",
+    "ZCARD",
+}
 
 
 def paper(n: int, version: int = 1, abstract: str = "We test things.") -> Paper:
