@@ -18,10 +18,9 @@ from feedsvc.web.fastpath import cache_control_value, feed_reply
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request, parse_page, resolve_topic
 from feedsvc.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from feedsvc.web.metrics import RedisCollector, scrape
-from feedsvc.web.render import (
-    CONTENT_TYPES,
+from feedsvc.web.render import CONTENT_TYPES, RENDERERS
+from feedsvc.web.render.document import (
     EPOCH,
-    RENDERERS,
     DigestDay,
     FeedDocument,
     FeedLinks,

@@ -16,16 +16,11 @@ from hypothesis import strategies as st
 from feedsvc.config import Topic
 from feedsvc.models import Enrichment, FeedItem, Paper, TopicStatus
 from feedsvc.store import FeedPage
-from feedsvc.web.render import (
-    FeedDocument,
-    FeedLinks,
-    labels_for,
-    render_atom,
-    render_entry_html,
-    render_json,
-    render_rss,
-    xml_text,
-)
+from feedsvc.web.render.atom import render_atom
+from feedsvc.web.render.document import FeedDocument, FeedLinks, labels_for, xml_text
+from feedsvc.web.render.html import render_entry_html
+from feedsvc.web.render.jsonfeed import render_json
+from feedsvc.web.render.rss import render_rss
 from feedsvc.web.views import register
 
 NASTY = [
