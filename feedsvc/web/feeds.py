@@ -21,7 +21,7 @@ from feedsvc.web.services import Services
 from feedsvc.web.urls import feed_url, icon_url, page_url
 
 DIGEST_DAYS = 14
-# Made from the body by whoever writes the response, so never carried in Reply.headers.
+# A Reply carries these as its content_type and its body's length, not as headers.
 _BODY_HEADERS = ("Content-Type", "Content-Length")
 
 
