@@ -21,6 +21,6 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="feeds
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
-    from prometheus_client import multiprocess  # noqa: PLC0415 -- only after the env var is set
+    from feedsvc.web.metrics import forget_process  # noqa: PLC0415 -- only after the env var is set
 
-    multiprocess.mark_process_dead(worker.pid)
+    forget_process(worker.pid)

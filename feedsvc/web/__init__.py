@@ -1,1 +1,2 @@
-"""The web service: Flask factory, routes, fast path, render cache, renderers, metrics, server."""
+"""The web service: the Flask app, framework-free handlers, fast path, render cache,
+renderers, metrics, server."""

@@ -1,45 +1,52 @@
-"""The Flask application factory: `gunicorn 'feedsvc.app:create_app()'`."""
+"""The Flask application, `gunicorn 'feedsvc.app:create_app()'`: the only module importing flask.
+
+It holds the factory, the route table, the error handlers and the adaptation: each view hands
+its explicit inputs (the Services, the query arguments, the WSGI environ) to a framework-free
+handler in pages, feeds or ops, and turns the Reply it gets into a Flask response. Static
+files are Flask's own static route.
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import NoReturn
 
-import redis
-from flask import Flask
+from flask import Flask, Response, current_app, request
 
 from feedsvc.config import Settings, load_topics
-from feedsvc.errors import ConfigError
-from feedsvc.keys import Keys
+from feedsvc.errors import BadRequest, ConfigError, PageNotFound, StoreError, TopicNotFound
 from feedsvc.logs import configure_logging
 from feedsvc.store import Store, connect
-from feedsvc.web import views
+from feedsvc.web import feeds, ops, pages, replies
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.fastpath import FeedFastPath
 from feedsvc.web.metrics import RequestMetrics
+from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
 
-log = logging.getLogger(__name__)
+REDIS_RETRY_AFTER_SECONDS = 30
 
 
-def create_app(settings: Settings | None = None, client: redis.Redis | None = None) -> Flask:
-    """Build the app; with no settings, read them from the environment or exit with one line."""
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
+    """Build the app; with no settings, read them from the environment or exit with one line.
+
+    `store` is for tests and benchmarks: by default the app connects to the configured Redis.
+    """
     if settings is None:
         settings = _settings_or_exit()
         configure_logging(settings.log_level, settings.log_format)
     try:
         topics = load_topics(settings.topics_file)
     except ConfigError as exc:
-        if client is not None:
+        if store is not None:
             raise
         _exit(exc)
-    app = Flask(__name__, static_folder="static", static_url_path="/static")
-    store = Store(client or connect(settings), Keys(settings.redis_prefix))
+    app = Flask(__name__, static_folder="static", static_url_path="/static", template_folder=None)
+    store = store or connect(settings)
     topics_by_slug = {t.slug: t for t in topics}
     cache = FeedCache(store, settings.version_check_seconds)
     app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
-    views.register(app)
+    _register(app)
     fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)
     app.wsgi_app = RequestMetrics(fast_path)  # type: ignore[method-assign]
     return app
@@ -55,3 +62,91 @@ def _settings_or_exit() -> Settings:
 def _exit(exc: ConfigError) -> NoReturn:
     print(f"feedsvc: {exc}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def _register(app: Flask) -> None:
+    for rule, endpoint, view in ROUTES:
+        app.add_url_rule(rule, endpoint, view)
+    app.register_error_handler(StoreError, storage_unavailable)
+    app.register_error_handler(TopicNotFound, topic_not_found)
+    app.register_error_handler(PageNotFound, page_not_found)
+    app.register_error_handler(BadRequest, bad_request)
+
+
+def services() -> Services:
+    value: Services = current_app.extensions["feedsvc"]
+    return value
+
+
+def respond(reply: Reply) -> Response:
+    """The Flask response of a handler's reply; Flask sets Content-Length from the body."""
+    response = Response(reply.body, status=reply.status, content_type=reply.content_type)
+    if reply.content_type is None:
+        del response.headers["Content-Type"]  # Response adds text/html by default
+    response.headers.extend(reply.headers)
+    return response
+
+
+# -- routes -------------------------------------------------------------------
+
+
+def index() -> Response:
+    return respond(pages.index(services()))
+
+
+def opml() -> Response:
+    return respond(pages.opml(services()))
+
+
+def topic_page(name: str) -> Response:
+    return respond(pages.topic_page(services(), name, request.args))
+
+
+def feed(name: str) -> Response:
+    return respond(feeds.feed(services(), name, request.args, request.environ))
+
+
+def healthz() -> Response:
+    return respond(ops.healthz())
+
+
+def readyz() -> Response:
+    return respond(ops.readyz(services(), request.args))
+
+
+def metrics() -> Response:
+    return respond(ops.metrics(services()))
+
+
+ROUTES = (
+    ("/", "index", index),
+    ("/opml", "opml", opml),
+    ("/topics/<string:name>", "topic_page", topic_page),
+    ("/feeds/<string:name>", "feed", feed),
+    ("/healthz", "healthz", healthz),
+    ("/readyz", "readyz", readyz),
+    ("/metrics", "metrics", metrics),
+)
+
+
+# -- errors -------------------------------------------------------------------
+
+
+def topic_not_found(exc: TopicNotFound) -> Response:
+    return respond(replies.topic_not_found(exc, services().topics))
+
+
+def page_not_found(exc: PageNotFound) -> Response:
+    return respond(replies.page_not_found(exc))
+
+
+def bad_request(exc: BadRequest) -> Response:
+    return respond(replies.bad_request(exc))
+
+
+def storage_unavailable(exc: StoreError) -> Response:
+    """503 with Retry-After for any Redis failure, from any handler."""
+    current_app.logger.warning("redis unavailable: %s", exc)
+    retry_after = (("Retry-After", str(REDIS_RETRY_AFTER_SECONDS)),)
+    text = "Service temporarily unavailable: storage is unreachable. Try again shortly."
+    return respond(replies.text_reply(text, 503, retry_after))

@@ -115,7 +115,7 @@ class FeedCache:
         known = self.versions.get(key)
         if known is not None and time.monotonic() - known[1] < self.version_ttl_seconds:
             return known[0]
-        version = self.store.feed_version(slug, language)
+        version = self.store.feeds.feed_version(slug, language)
         self.versions[key] = (version, time.monotonic())
         return version
 
@@ -139,13 +139,13 @@ class FeedCache:
         entry = self._in_memory(key, version, now)
         if entry is not None:
             return entry
-        fields = self.store.load_rendered(slug, language, variant)
+        fields = self.store.feeds.load_rendered(slug, language, variant)
         entry = Rendered.from_fields(fields) if fields else None
         if entry is not None and entry.fresh(version, now):
             self._count("redis")
         else:
             entry = Rendered.build(version, observe_render(build))
-            self.store.save_rendered(slug, language, variant, entry.to_fields())
+            self.store.feeds.save_rendered(slug, language, variant, entry.to_fields())
             self._count("render")
         self._remember(key, entry)
         return entry

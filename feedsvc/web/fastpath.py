@@ -14,10 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-import redis
-
 from feedsvc.config import Topic
-from feedsvc.errors import FeedsvcError
+from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 
@@ -54,7 +52,7 @@ class FeedFastPath:
             return self.cache.current(
                 wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
             )
-        except redis.RedisError:
+        except StoreError:
             return None  # Flask answers 503
 
     def _parse(self, name: str, query: str) -> FeedRequest | None:

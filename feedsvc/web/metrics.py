@@ -21,7 +21,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import REGISTRY, Collector
 
 from feedsvc.config import Topic
@@ -96,7 +96,7 @@ class RedisCollector(Collector):
             "feedsvc_topic_stale", "1 when the last successful fetch is too old", labels=["topic"]
         )
         now = datetime.now(UTC)
-        for slug, status in self.store.topic_statuses(self.topics).items():
+        for slug, status in self.store.topics.statuses(self.topics).items():
             papers.add_metric([slug], status.paper_count)
             if status.last_fetched:
                 fetched.add_metric([slug], status.last_fetched.timestamp())
@@ -104,20 +104,26 @@ class RedisCollector(Collector):
         yield from (papers, fetched, stale)
 
     def _queue(self) -> Iterator[Any]:
-        yield _gauge("feedsvc_enrich_queue_depth", "Enrichments queued", self.store.queue_length())
         yield _gauge(
-            "feedsvc_enrich_pending", "Enrichments not done yet (queued or waiting to retry)",
-            self.store.waiting_count(),
-        )  # fmt: skip
-        yield _gauge(
-            "feedsvc_enrich_retry_waiting", "Enrichments waiting to retry", self.store.retry_count()
+            "feedsvc_enrich_queue_depth", "Enrichments queued", self.store.queue.queue_length()
         )
         yield _gauge(
-            "feedsvc_enrich_failed", "Enrichments marked failed", len(self.store.failed_items())
+            "feedsvc_enrich_pending", "Enrichments not done yet (queued or waiting to retry)",
+            self.store.queue.waiting_count(),
+        )  # fmt: skip
+        yield _gauge(
+            "feedsvc_enrich_retry_waiting",
+            "Enrichments waiting to retry",
+            self.store.queue.retry_count(),
+        )
+        yield _gauge(
+            "feedsvc_enrich_failed",
+            "Enrichments marked failed",
+            len(self.store.failures.failed_items()),
         )
 
     def _llm(self) -> Iterator[Any]:
-        usage = self.store.llm_usage()
+        usage = self.store.accounting.llm_usage()
         calls = CounterMetricFamily("feedsvc_llm_calls", "LLM calls by model", labels=["model"])
         tokens = CounterMetricFamily(
             "feedsvc_llm_tokens", "LLM tokens by model and direction", labels=["model", "direction"]
@@ -125,18 +131,16 @@ class RedisCollector(Collector):
         outcomes = CounterMetricFamily(
             "feedsvc_llm_call_outcomes", "LLM calls by outcome", labels=["outcome"]
         )
-        for field, value in usage.items():
-            kind, _, label = field.partition(":")
-            if kind == "calls":
-                calls.add_metric([label], value)
-            elif kind in ("tokens_in", "tokens_out"):
-                tokens.add_metric([label, kind.removeprefix("tokens_")], value)
-            elif kind == "outcome":
-                outcomes.add_metric([label], value)
+        for model, counts in usage.models.items():
+            calls.add_metric([model], counts.calls)
+            tokens.add_metric([model, "in"], counts.tokens_in)
+            tokens.add_metric([model, "out"], counts.tokens_out)
+        for outcome, count in usage.outcomes.items():
+            outcomes.add_metric([outcome], count)
         yield from (calls, tokens, outcomes)
 
     def _arxiv(self) -> Iterator[Any]:
-        counts = self.store.arxiv_request_counts()
+        counts = self.store.accounting.arxiv_request_counts()
         requests = CounterMetricFamily(
             "feedsvc_arxiv_requests", "arXiv API requests by result", labels=["result"]
         )
@@ -166,3 +170,8 @@ def observe_render(build: Callable[[], Any]) -> Any:
         return build()
     finally:
         RENDER_SECONDS.observe(time.perf_counter() - started)
+
+
+def forget_process(pid: int) -> None:
+    """gunicorn's child_exit: drop a dead worker's live values from the multiprocess folder."""
+    mark_process_dead(pid)  # type: ignore[no-untyped-call]

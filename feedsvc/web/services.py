@@ -1,11 +1,19 @@
-"""What the web views need, built once per app by create_app."""
+"""What the web handlers need, built once per app by create_app.
+
+Every store read of the handlers goes through the methods below, so a change of the store's
+API touches the handlers in this one place (the render cache and the metrics collector read
+the store themselves).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from feedsvc.config import Settings, Topic
-from feedsvc.store import Store
+from feedsvc.models import FeedItem, TopicStatus
+from feedsvc.store import FeedPage, Store
 from feedsvc.web.cache import FeedCache
 
 
@@ -15,3 +23,28 @@ class Services:
     topics: dict[str, Topic]
     store: Store
     cache: FeedCache
+
+    def topic_statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:
+        return self.store.topics.statuses(topics)
+
+    def topic_status(self, topic: Topic) -> TopicStatus:
+        return self.store.topics.statuses([topic])[topic.slug]
+
+    def feed_page(self, topic: Topic, language: str, page: int, now: datetime) -> FeedPage:
+        """One page of the topic's ready papers, `feed_size` a page."""
+        return self.store.feeds.feed_page(
+            topic, language, page, self.settings.feed_size, self.settings.publish_grace_seconds,
+            now,
+        )  # fmt: skip
+
+    def recent_items(
+        self, topic: Topic, language: str, since: datetime, now: datetime
+    ) -> tuple[list[FeedItem], datetime | None]:
+        """The topic's ready papers updated since `since`, and when a hidden one appears."""
+        return self.store.feeds.recent_items(
+            topic, language, since, self.settings.publish_grace_seconds, now
+        )
+
+    def ping_storage(self) -> None:
+        """Raises StoreUnavailable when Redis does not answer."""
+        self.store.ping()

@@ -1,0 +1,94 @@
+"""/feeds/<slug>[.<lang>][.daily].<format>?page=N when the fast path could not answer.
+
+The render cache hands back the current rendering, building it here on a miss; the answer
+is made by feed_reply, as the fast path's is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from feedsvc.calendar import group_by_announcement
+from feedsvc.web.cache import Built
+from feedsvc.web.fastpath import cache_control_value, feed_reply
+from feedsvc.web.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.render import CONTENT_TYPES, RENDERERS
+from feedsvc.web.render.document import EPOCH, DigestDay, FeedDocument, FeedLinks, labels_for
+from feedsvc.web.replies import Reply
+from feedsvc.web.services import Services
+from feedsvc.web.urls import feed_url, icon_url, page_url
+
+DIGEST_DAYS = 14
+# A Reply carries these as its content_type and its body's length, not as headers.
+_BODY_HEADERS = ("Content-Type", "Content-Length")
+
+
+def feed(svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str, Any]) -> Reply:
+    """The feed `name` asks for: 200 or 304, gzipped when the client accepts it."""
+    wanted = parse_feed_request(name, args.get("page", "1"), svc.topics)
+    now = datetime.now(UTC)
+    rendered = svc.cache.get(
+        wanted.topic.slug, wanted.language, wanted.variant,
+        lambda: build_feed(svc, wanted, now), now,
+    )  # fmt: skip
+    cache_control = cache_control_value(svc.settings.cache_max_age_seconds)
+    status, headers, body = feed_reply(rendered, environ, cache_control)
+    content_type = dict(headers).get("Content-Type")  # none on a 304
+    own_headers = tuple((k, v) for k, v in headers if k not in _BODY_HEADERS)
+    return Reply(body, content_type, int(status.split(" ", 1)[0]), own_headers)
+
+
+def build_feed(svc: Services, wanted: FeedRequest, now: datetime) -> Built:
+    """Read the feed's content from Redis and render it in the requested format."""
+    if wanted.daily:
+        doc, expires = _digest_document(svc, wanted, now)
+    else:
+        doc, expires = _papers_document(svc, wanted, now)
+    body = RENDERERS[wanted.fmt](doc)
+    return Built(body, CONTENT_TYPES[wanted.fmt], doc.updated, expires)
+
+
+def _digest_document(
+    svc: Services, wanted: FeedRequest, now: datetime
+) -> tuple[FeedDocument, datetime | None]:
+    topic, language = wanted.topic, wanted.language
+    status = svc.topic_status(topic)
+    since = now - timedelta(days=DIGEST_DAYS)
+    items, expires = svc.recent_items(topic, language, since, now)
+    days = [DigestDay(day, tuple(group)) for day, group in group_by_announcement(items)]
+    doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
+                       updated_if_empty=status.last_fetched or EPOCH,
+                       title_suffix=f" · {labels_for(language)['daily']}")  # fmt: skip
+    return doc, expires
+
+
+def _papers_document(
+    svc: Services, wanted: FeedRequest, now: datetime
+) -> tuple[FeedDocument, datetime | None]:
+    topic, language = wanted.topic, wanted.language
+    status = svc.topic_status(topic)
+    result = svc.feed_page(topic, language, wanted.page, now)
+    doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=result.pages),
+                       items=result.items,
+                       updated_if_empty=status.last_fetched or EPOCH)  # fmt: skip
+    return doc, result.next_visible_at
+
+
+def feed_links(svc: Services, wanted: FeedRequest, pages: int) -> FeedLinks:
+    """The feed's absolute URL, its topic page's, and its RFC 5005 neighbours."""
+    topic, language, page = wanted.topic, wanted.language, wanted.page
+    base = svc.settings.public_url
+
+    def url(n: int) -> str:
+        return feed_url(topic, language, wanted.fmt, wanted.daily, n, base=base)
+
+    return FeedLinks(
+        self_url=url(page),
+        alternate_url=page_url(topic, language, base=base),
+        icon_url=icon_url(base),
+        first_url=url(1) if pages > 1 else "",
+        next_url=url(page + 1) if page < pages else "",
+        previous_url=url(page - 1) if page > 1 else "",
+    )

@@ -1,0 +1,57 @@
+"""What operators and probes ask: liveness, readiness with a line per topic, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from feedsvc.models import TopicStatus
+from feedsvc.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from feedsvc.web.metrics import RedisCollector, scrape
+from feedsvc.web.replies import Reply, text_reply
+from feedsvc.web.services import Services
+
+
+def healthz() -> Reply:
+    """The process is up: no Redis call, for liveness probes and the container HEALTHCHECK."""
+    return text_reply("ok")
+
+
+def readyz(svc: Services, args: Mapping[str, str]) -> Reply:
+    """Redis answers and the topics are loaded; ?verbose=1 adds a line per topic."""
+    svc.ping_storage()
+    lines = [f"ready: redis ok, {len(svc.topics)} topics"]
+    if args.get("verbose") in ("1", "true", "yes"):
+        now = datetime.now(UTC)
+        statuses = svc.topic_statuses(list(svc.topics.values()))
+        stale_after = svc.settings.stale_after_seconds
+        lines += [topic_line(slug, status, now, stale_after) for slug, status in statuses.items()]
+    return text_reply("\n".join(lines))
+
+
+def topic_line(slug: str, status: TopicStatus, now: datetime, stale_after: float) -> str:
+    fetched = "never"
+    if status.last_fetched:
+        fetched = (
+            f"{status.last_fetched:%Y-%m-%dT%H:%M:%SZ} ({_ago(now - status.last_fetched)} ago)"
+        )
+    error = "none"
+    if status.last_error and status.last_error_at:
+        error = f"{status.last_error} at {status.last_error_at:%Y-%m-%dT%H:%M:%SZ}"
+    stale = "STALE" if status.is_stale(now, stale_after) else "fresh"
+    return (
+        f"topic {slug}: {stale}, {status.paper_count} papers, last fetch {fetched}, "
+        f"last error {error}"
+    )
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def metrics(svc: Services) -> Reply:
+    collector = RedisCollector(
+        svc.store, list(svc.topics.values()), svc.settings.stale_after_seconds
+    )
+    return Reply(scrape(collector), METRICS_CONTENT_TYPE)

@@ -1,0 +1,118 @@
+"""Atom 1.0 (RFC 4287, paging RFC 5005): the only module that imports `feedgen`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feedsvc.models import FeedItem
+from feedsvc.web.render.document import (
+    GENERATOR,
+    RIGHTS,
+    DigestDay,
+    FeedDocument,
+    digest_url,
+    entry_title,
+    feed_link_pairs,
+    labels_for,
+    safe_url,
+    xml_text,
+)
+from feedsvc.web.render.html import render_digest_html, render_entry_html
+
+
+def render_atom(doc: FeedDocument) -> bytes:
+    """A valid Atom 1.0 document of the items (or digest days), in the order given."""
+    feed = FeedGenerator()
+    feed.register_extension("entrylinks", _LinksFeedExtension, _EntryLinks, atom=True, rss=False)
+    feed.id(doc.links.self_url)
+    feed.title(doc.title)
+    feed.subtitle(xml_text(doc.topic.query))
+    feed.author({"name": "feedsvc", "uri": doc.links.alternate_url})
+    for rel, url in feed_link_pairs(doc.links):
+        kind = "text/html" if rel == "alternate" else "application/atom+xml"
+        feed.link(href=url, rel=rel, type=kind)
+    if doc.links.icon_url:
+        feed.icon(doc.links.icon_url)
+    feed.language(doc.language)
+    feed.generator(GENERATOR)
+    feed.rights(RIGHTS)
+    feed.updated(doc.updated)
+    for item in doc.items:
+        _add_paper_entry(feed, item, doc.language)
+    for day in doc.days:
+        _add_digest_entry(feed, day, doc)
+    return bytes(feed.atom_str(pretty=False))
+
+
+def _add_paper_entry(feed: FeedGenerator, item: FeedItem, language: str) -> None:
+    paper, enrichment = item.paper, item.enrichment
+    entry = feed.add_entry(order="append")
+    entry.id(paper.abs_url)
+    entry.title(entry_title(item))
+    entry.updated(item.updated)
+    entry.published(paper.published)
+    for name in paper.authors:
+        entry.author({"name": xml_text(name) or "?"})
+    for category in paper.categories:
+        entry.category({"term": xml_text(category)})
+    if enrichment is not None:
+        entry.summary(xml_text(enrichment.summary))
+    entry.content(xml_text(render_entry_html(item, language)), type="html")
+    entry.entrylinks.links = entry_links(item)
+
+
+def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) -> None:
+    labels = labels_for(doc.language)
+    entry = feed.add_entry(order="append")
+    url = digest_url(doc, day)
+    entry.id(url)
+    entry.title(xml_text(f"{doc.topic.title} · {day.day.isoformat()} · {len(day.items)} "
+                         f"{labels['papers']}"))  # fmt: skip
+    entry.updated(day.updated)
+    entry.published(datetime.combine(day.day, datetime.min.time(), tzinfo=UTC))
+    entry.content(xml_text(render_digest_html(day, doc.language)), type="html")
+    entry.entrylinks.links = [{"href": url, "rel": "alternate", "type": "text/html"}]
+
+
+def entry_links(item: FeedItem) -> list[dict[str, str]]:
+    """The alternate abs page, the PDF and code links, each with its rel, type and title."""
+    paper = item.paper
+    links = [
+        {"href": paper.abs_url, "rel": "alternate", "type": "text/html", "title": "arXiv"},
+        {"href": paper.pdf_url, "rel": "related", "type": "application/pdf", "title": "PDF"},
+    ]
+    links += [
+        {"href": url, "rel": "related", "type": "text/html", "title": "Code"}
+        for url in paper.code_links
+    ]
+    safe = [{**link, "href": safe_url(link["href"])} for link in links]
+    return [link for link in safe if link["href"]]
+
+
+class _LinksFeedExtension:
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        return feed
+
+
+class _EntryLinks(_LinksFeedExtension):
+    """Writes entry links itself: feedgen 1.0 drops rel, type and title (issue #135)."""
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        for old in entry.findall("link"):
+            entry.remove(old)
+        for link in self.links:
+            etree.SubElement(entry, "link", attrib=link)
+        return entry

@@ -1,0 +1,68 @@
+"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from feedsvc.models import FeedItem
+from feedsvc.web.render.document import (
+    DigestDay,
+    FeedDocument,
+    digest_url,
+    entry_title,
+    safe_url,
+    xml_text,
+)
+from feedsvc.web.render.html import render_digest_html, render_entry_html
+
+
+def render_json(doc: FeedDocument) -> bytes:
+    """A JSON Feed 1.1 document."""
+    feed: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": doc.title,
+        "home_page_url": doc.links.alternate_url,
+        "feed_url": doc.links.self_url,
+        "description": xml_text(doc.topic.query),
+        "language": doc.language,
+        "authors": [{"name": "feedsvc", "url": doc.links.alternate_url}],
+        "items": [_json_item(item, doc.language) for item in doc.items]
+        + [_json_digest_item(day, doc) for day in doc.days],
+    }
+    if doc.links.icon_url:
+        feed["icon"] = feed["favicon"] = doc.links.icon_url
+    if doc.links.next_url:
+        feed["next_url"] = doc.links.next_url
+    return json.dumps(feed, ensure_ascii=False, indent=1).encode()
+
+
+def _json_item(item: FeedItem, language: str) -> dict[str, Any]:
+    paper, enrichment = item.paper, item.enrichment
+    data: dict[str, Any] = {
+        "id": paper.abs_url,
+        "url": paper.abs_url,
+        "title": entry_title(item),
+        "content_html": xml_text(render_entry_html(item, language)),
+        "date_published": paper.published.isoformat(),
+        "date_modified": item.updated.isoformat(),
+        "authors": [{"name": xml_text(name)} for name in paper.authors],
+        "tags": [xml_text(c) for c in paper.categories],
+        "language": language,
+    }
+    if enrichment is not None:
+        data["summary"] = xml_text(enrichment.summary)
+    if safe_url(paper.pdf_url):
+        data["attachments"] = [{"url": paper.pdf_url, "mime_type": "application/pdf"}]
+    return data
+
+
+def _json_digest_item(day: DigestDay, doc: FeedDocument) -> dict[str, Any]:
+    url = digest_url(doc, day)
+    return {
+        "id": url,
+        "url": url,
+        "title": f"{doc.topic.title} · {day.day.isoformat()}",
+        "content_html": xml_text(render_digest_html(day, doc.language)),
+        "date_published": day.updated.isoformat(),
+    }

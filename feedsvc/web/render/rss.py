@@ -1,0 +1,82 @@
+"""RSS 2.0 (https://www.rssboard.org/rss-specification), written with lxml."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from lxml import etree
+
+from feedsvc.models import FeedItem
+from feedsvc.web.render.document import (
+    GENERATOR,
+    RIGHTS,
+    DigestDay,
+    FeedDocument,
+    digest_url,
+    entry_title,
+    feed_link_pairs,
+    xml_text,
+)
+from feedsvc.web.render.html import render_digest_html, render_entry_html
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+
+
+def render_rss(doc: FeedDocument) -> bytes:
+    """RSS 2.0 with RFC 822 dates made without `locale` (process-wide, unsafe in threads)."""
+    rss = etree.Element("rss", version="2.0", nsmap={"atom": ATOM_NS, "dc": DC_NS})
+    channel = etree.SubElement(rss, "channel")
+    _sub(channel, "title", doc.title)
+    _sub(channel, "link", doc.links.alternate_url)
+    _sub(channel, "description", xml_text(doc.topic.query))
+    _sub(channel, "language", doc.language)
+    _sub(channel, "copyright", RIGHTS)
+    _sub(channel, "generator", GENERATOR)
+    _sub(channel, "lastBuildDate", rfc822(doc.updated))
+    for rel, url in feed_link_pairs(doc.links):
+        if rel != "alternate":
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=url, rel=rel,
+                             type="application/rss+xml")  # fmt: skip
+    for item in doc.items:
+        _rss_item(channel, item, doc.language)
+    for day in doc.days:
+        _rss_digest_item(channel, day, doc)
+    return bytes(etree.tostring(rss, xml_declaration=True, encoding="UTF-8"))
+
+
+def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
+    paper = item.paper
+    element = etree.SubElement(channel, "item")
+    _sub(element, "title", entry_title(item))
+    _sub(element, "link", paper.abs_url)
+    _sub(element, "guid", paper.abs_url, isPermaLink="true")
+    _sub(element, "pubDate", rfc822(paper.published))
+    _sub(element, "description", xml_text(render_entry_html(item, language)))
+    for name in paper.authors:
+        _sub(element, f"{{{DC_NS}}}creator", xml_text(name))
+    for category in paper.categories:
+        _sub(element, "category", xml_text(category))
+
+
+def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
+    element = etree.SubElement(channel, "item")
+    url = digest_url(doc, day)
+    _sub(element, "title", f"{doc.topic.title} · {day.day.isoformat()}")
+    _sub(element, "link", url)
+    _sub(element, "guid", url, isPermaLink="true")
+    _sub(element, "pubDate", rfc822(day.updated))
+    _sub(element, "description", xml_text(render_digest_html(day, doc.language)))
+
+
+def _sub(parent: Any, tag: str, text: str, **attributes: str) -> Any:
+    element = etree.SubElement(parent, tag, **attributes)
+    element.text = xml_text(text)
+    return element
+
+
+def rfc822(moment: datetime) -> str:
+    """'Sun, 22 Nov 2026 09:00:00 GMT', whatever the process locale."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True)

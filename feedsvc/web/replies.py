@@ -1,0 +1,54 @@
+"""What a handler answers, without a web framework: status, body, content type, headers.
+
+The Flask app (feedsvc.web.app) turns a Reply into its response; the handlers and the
+texts of the 404 and 400 answers below know nothing of Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from feedsvc.config import Topic
+from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+
+HTML = "text/html; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer; content_type None: it has no representation (a 304)."""
+
+    body: bytes | str
+    content_type: str | None
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def html_reply(page: str) -> Reply:
+    return Reply(page, HTML)
+
+
+def text_reply(text: str, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    """One or more lines of plain text, ending in a newline."""
+    return Reply(text + "\n", TEXT, status, headers)
+
+
+def topic_not_found(exc: TopicNotFound, topics: Mapping[str, Topic]) -> Reply:
+    """A 404 naming what exists: the topic's languages, or every topic."""
+    if exc.slug in topics and exc.language is not None:
+        languages = ", ".join(topics[exc.slug].languages)
+        return text_reply(f"Topic {exc.slug!r} has no {exc.language!r} feed. Its languages: "
+                          f"{languages}.", 404)  # fmt: skip
+    known = ", ".join(sorted(topics)) or "none"
+    prefix = f"No feed named {exc.detail!r}." if exc.detail else f"Unknown topic {exc.slug!r}."
+    return text_reply(f"{prefix} Known topics: {known}. Every feed is listed at /.", 404)
+
+
+def page_not_found(exc: PageNotFound) -> Reply:
+    return text_reply(f"There is no page {exc.page}: this feed has {exc.pages}.", 404)
+
+
+def bad_request(exc: BadRequest) -> Reply:
+    return text_reply(f"Bad request: {exc}.", 400)

@@ -1,0 +1,32 @@
+"""The service's URLs: a feed's and a topic page's; the default language has the short name.
+
+`base` is "" for a path (the pages link that way) or the public URL for an absolute URL
+(feeds and OPML do).
+"""
+
+from __future__ import annotations
+
+from feedsvc.config import Topic
+
+
+def feed_url(
+    topic: Topic, language: str, fmt: str = "atom", daily: bool = False, page: int = 1,
+    base: str = "",
+) -> str:  # fmt: skip
+    kind = ".daily" if daily else ""
+    path = f"/feeds/{topic.slug}{_suffix(topic, language)}{kind}.{fmt}"
+    if page > 1:
+        path += f"?page={page}"
+    return base + path
+
+
+def page_url(topic: Topic, language: str, base: str = "") -> str:
+    return f"{base}/topics/{topic.slug}{_suffix(topic, language)}"
+
+
+def icon_url(base: str) -> str:
+    return f"{base}/static/icon.svg"
+
+
+def _suffix(topic: Topic, language: str) -> str:
+    return "" if language == topic.default_language else f".{language}"
