@@ -1,0 +1,119 @@
+"""What the fake model answers: canned text per language, in the fields of the output schema."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from worker.enrich.prompt import PromptRequest, output_schema, read_request
+
+if TYPE_CHECKING:
+    from tests.servers.llm import FakeLLM
+
+NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八"]
+ENGLISH_NUMERALS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+# What the fake model writes per language: summary, one takeaway, the translated abstract.
+CANNED = {
+    "Simplified Chinese": (
+        "这篇论文研究了「{w}」相关的方法，并报告了实验结果。",
+        "要点{n}：论文围绕「{w}」提出了新的思路。",
+        "【译文】本文研究了「{w}」问题，提出了一种新方法，并在实验中验证了其有效性。",
+    ),
+    "English": (
+        "This paper studies {w} and reports the results of its experiments.",
+        "Point {n} is about {w} and the method of the paper.",
+        "",
+    ),
+    "Japanese": (
+        "この論文は「{w}」に関する手法を研究し、実験結果を報告する。",
+        "要点{n}：「{w}」についての新しい考え方を示す。",
+        "【訳文】本論文は「{w}」の問題を扱い、新しい手法を提案して実験で有効性を確かめた。",
+    ),
+}
+INJECTION_MARKER = "ignore previous instructions"
+
+
+def topic_word(title: str) -> str:
+    """The word of the title the fake model writes about: its first one."""
+    return title.split()[0] if title.split() else "?"
+
+
+@dataclass
+class LLMCall:
+    arxiv_id: str
+    language: str
+    model: str
+    response_format: dict[str, Any]
+    outcome: str
+    corrective: bool
+    via_batch: bool = False
+
+
+def fake_fields(request: PromptRequest, takeaways: int = 4) -> dict[str, Any]:
+    """The fake model's answer: exactly the fields of the prompt's output schema."""
+    summary, takeaway, translation = CANNED.get(request.language_name, CANNED["English"])
+    word = topic_word(request.paper["title"])
+    numerals = ENGLISH_NUMERALS if request.language_name == "English" else NUMERALS
+    canned: dict[str, Any] = {
+        "summary": summary.format(w=word),
+        "takeaways": [takeaway.format(n=numerals[i], w=word) for i in range(takeaways)],
+        "title_translated": f"译：{request.paper['title']}",
+        "abstract_translated": translation.format(w=word),
+    }
+    return {name: canned[name] for name in output_schema(request.translate)["properties"]}
+
+
+def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
+    """The fields as a misbehaving model would write them."""
+    english = CANNED["English"][0].format(w="it")
+    spoilt = {
+        "invalid": {"takeaways": fields["takeaways"][:2]},
+        "chatter": {"summary": "Here is the summary you asked for. " + fields["summary"]},
+        "markdown": {"summary": "**Summary**: " + fields["summary"]},
+        "wrong_language": {"summary": english, "takeaways": [english] * 3},
+        "invented_number": {"summary": fields["summary"] + " Accuracy 97.25%."},
+    }
+    return {**fields, **spoilt.get(outcome, {})}
+
+
+def successful_content(request: PromptRequest, outcome: str) -> tuple[str, str]:
+    """The message content and finish reason of a call that answers 200."""
+    content = json.dumps(spoil(fake_fields(request), outcome), ensure_ascii=False)
+    if outcome == "broken_json":
+        content = content[: len(content) // 2]
+    return content, "length" if outcome == "truncated" else "stop"
+
+
+def record_call(
+    llm: FakeLLM, body: dict[str, Any], via_batch: bool = False
+) -> tuple[PromptRequest, str]:
+    """Read a request with the prompt module's own reader; note it and pick its outcome."""
+    request = read_request(body)
+    outcome = llm.next_outcome()
+    if INJECTION_MARKER in request.paper["abstract"].lower():
+        outcome = "chatter"
+    paper_id, language = request.paper["arxiv_id"], request.language_name
+    llm.calls.append(
+        LLMCall(paper_id, language, body["model"], body["response_format"], outcome,
+                request.corrective, via_batch)
+    )  # fmt: skip
+    return request, outcome
+
+
+def completion_body(model: str, content: str, finish_reason: str = "stop") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {"prompt_tokens": 300, "completion_tokens": 120, "total_tokens": 420},
+    }

@@ -1,0 +1,115 @@
+"""The arXiv API replayed from real recorded responses, in any (start, max_results) window."""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
+
+from tests.servers.http import QuietHandler, Server
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "arxiv"
+ATOM = "{http://www.w3.org/2005/Atom}"
+OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+
+
+def read_fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def fixture_entries(name: str) -> list[Any]:
+    """The <entry> elements of a recorded response, in recorded order."""
+    root = etree.fromstring(read_fixture(name))
+    return list(root.iterfind(f"{ATOM}entry"))
+
+
+def revise_entry(entry: Any, updated: str, abstract: str | None = None) -> Any:
+    """A copy of a recorded entry as arXiv would list its next version."""
+    revised = copy.deepcopy(entry)
+    id_element = revised.find(f"{ATOM}id")
+    version = int(id_element.text.rsplit("v", 1)[1]) + 1
+    id_element.text = re.sub(r"v\d+$", f"v{version}", id_element.text)
+    revised.find(f"{ATOM}updated").text = updated
+    for link in revised.iterfind(f"{ATOM}link"):
+        link.set("href", re.sub(r"v\d+$", f"v{version}", link.get("href")))
+    if abstract is not None:
+        revised.find(f"{ATOM}summary").text = abstract
+    return revised
+
+
+def entry_id(entry: Any) -> str:
+    """The versionless arXiv id of an entry element."""
+    text = entry.find(f"{ATOM}id").text
+    return re.sub(r"v\d+$", "", text.split("/abs/", 1)[1])
+
+
+@dataclass
+class ArxivRequest:
+    at: float
+    params: dict[str, str]
+
+
+@dataclass
+class ArxivReplay:
+    """Serves a listing of real recorded entries in any (start, max_results) window.
+
+    `listing` is the day's result list, newest update first. `raw` overrides everything
+    with a recorded body and status, for replaying a response verbatim.
+    """
+
+    listing: list[Any] = field(default_factory=list)
+    template: str = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
+    raw: tuple[int, bytes] | None = None
+    requests: list[ArxivRequest] = field(default_factory=list)
+    server: Server | None = None
+
+    def start(self) -> ArxivReplay:
+        self.server = Server(_ArxivHandler)
+        self.server.replay = self  # type: ignore[attr-defined]
+        return self
+
+    @property
+    def api_url(self) -> str:
+        assert self.server is not None
+        return self.server.url + "/api/query"
+
+    def respond(self, params: dict[str, str]) -> tuple[int, bytes]:
+        self.requests.append(ArxivRequest(time.monotonic(), params))
+        if self.raw is not None:
+            return self.raw
+        start = int(params.get("start", "0"))
+        size = int(params.get("max_results", "10"))
+        return 200, self.page(start, size)
+
+    def page(self, start: int, size: int) -> bytes:
+        root = etree.fromstring(read_fixture(self.template))
+        for old in root.findall(f"{ATOM}entry"):
+            root.remove(old)
+        root.find(f"{OPENSEARCH}totalResults").text = str(len(self.listing))
+        root.find(f"{OPENSEARCH}startIndex").text = str(start)
+        root.find(f"{OPENSEARCH}itemsPerPage").text = str(size)
+        for entry in self.listing[start : start + size]:
+            root.append(copy.deepcopy(entry))
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+class _ArxivHandler(QuietHandler):
+    def do_GET(self) -> None:
+        replay: ArxivReplay = self.server.app.replay  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        if parts.path != "/api/query":
+            self.send_body(404, b"not found", "text/plain")
+            return
+        params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        status, body = replay.respond(params)
+        self.send_body(status, body, "application/atom+xml; charset=UTF-8")
