@@ -1,6 +1,13 @@
 """Settings from the environment and topics from a TOML file, validated once at start-up."""
 
-from feedsvc.config.settings import DEFAULT_ARXIV_API_URL, DEFAULT_PRICES, Settings, redact_url
+from feedsvc.config.rules import redact_url
+from feedsvc.config.settings import (
+    DEFAULT_ARXIV_API_URL,
+    DEFAULT_PRICES,
+    Settings,
+    environment,
+    settings_markdown,
+)
 from feedsvc.config.topics import (
     ARXIV_PAGE_LIMIT,
     DEFAULT_TOPICS_FILE,
@@ -19,6 +26,8 @@ __all__ = [
     "SLUG_PATTERN",
     "Settings",
     "Topic",
+    "environment",
     "load_topics",
     "redact_url",
+    "settings_markdown",
 ]
