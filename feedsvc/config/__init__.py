@@ -5,7 +5,6 @@ from feedsvc.config.settings import (
     DEFAULT_ARXIV_API_URL,
     DEFAULT_PRICES,
     Settings,
-    environment,
     settings_markdown,
 )
 from feedsvc.config.topics import (
@@ -26,7 +25,6 @@ __all__ = [
     "SLUG_PATTERN",
     "Settings",
     "Topic",
-    "environment",
     "load_topics",
     "redact_url",
     "settings_markdown",

@@ -2,7 +2,7 @@
 
 The body of `Settings` is the settings table. It drives reading the environment
 (`Settings.from_env`), validation of every instance (also `dataclasses.replace` copies), the
-README's table (`settings_markdown`) and the way back to variables (`environment`).
+README's table (`settings_markdown`) and the way back to variables (`Settings.to_env`).
 """
 
 from __future__ import annotations
@@ -149,6 +149,19 @@ class Settings:
             values[setting.attribute] = setting.read(env.get(setting.variable, ""), values)
         return cls(**values)
 
+    def to_env(self) -> dict[str, str]:
+        """The variables, beyond the defaults, from which `from_env` rebuilds these settings.
+
+        Prices are written as the models that differ from the defaults, so settings whose
+        prices drop a default model cannot be rebuilt.
+        """
+        values = {setting.attribute: getattr(self, setting.attribute) for setting in SETTINGS}
+        return {
+            setting.variable: setting.render(values[setting.attribute])
+            for setting in SETTINGS
+            if values[setting.attribute] != setting.default_for(values)
+        }
+
     @property
     def llm_enabled(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
@@ -174,20 +187,6 @@ class Settings:
 SETTINGS: tuple[Setting, ...] = tuple(
     replace(item.metadata[SETTING], attribute=item.name) for item in fields(Settings)
 )
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """The variables, beyond the defaults, from which `Settings.from_env` rebuilds `settings`.
-
-    Prices are written as the models that differ from the defaults, so a `settings` whose
-    prices drop a default model cannot be rebuilt.
-    """
-    values = {setting.attribute: getattr(settings, setting.attribute) for setting in SETTINGS}
-    return {
-        setting.variable: setting.render(values[setting.attribute])
-        for setting in SETTINGS
-        if values[setting.attribute] != setting.default_for(values)
-    }
 
 
 def settings_markdown() -> str:
