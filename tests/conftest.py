@@ -131,20 +131,4 @@ def settings(
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment variables that reproduce `settings` for a CLI or subprocess."""
-    env = {
-        "REDIS_URL": settings.redis_url,
-        "FEEDSVC_REDIS_PREFIX": settings.redis_prefix,
-        "FEEDSVC_TOPICS_FILE": str(settings.topics_file),
-        "FEEDSVC_ARXIV_API_URL": settings.arxiv_api_url,
-        "FEEDSVC_ARXIV_DELAY_SECONDS": str(settings.arxiv_delay_seconds),
-        "FEEDSVC_ARXIV_TIMEOUT_SECONDS": str(settings.arxiv_timeout_seconds),
-        "FEEDSVC_PUBLIC_URL": settings.public_url,
-        "FEEDSVC_LLM_MODEL": settings.llm_model,
-        "FEEDSVC_LLM_TIMEOUT_SECONDS": str(settings.llm_timeout_seconds),
-        "FEEDSVC_LLM_MAX_RETRIES": str(settings.llm_max_retries),
-    }
-    if settings.openai_base_url:
-        env["OPENAI_BASE_URL"] = settings.openai_base_url
-    if settings.openai_api_key:
-        env["OPENAI_API_KEY"] = settings.openai_api_key
-    return env
+    return settings.to_env()

@@ -1,0 +1,31 @@
+"""Settings from the environment and topics from a TOML file, validated once at start-up."""
+
+from feedsvc.config.rules import redact_url
+from feedsvc.config.settings import (
+    DEFAULT_ARXIV_API_URL,
+    DEFAULT_PRICES,
+    Settings,
+    settings_markdown,
+)
+from feedsvc.config.topics import (
+    ARXIV_PAGE_LIMIT,
+    DEFAULT_TOPICS_FILE,
+    LANGUAGE_PATTERN,
+    SLUG_PATTERN,
+    Topic,
+    load_topics,
+)
+
+__all__ = [
+    "ARXIV_PAGE_LIMIT",
+    "DEFAULT_ARXIV_API_URL",
+    "DEFAULT_PRICES",
+    "DEFAULT_TOPICS_FILE",
+    "LANGUAGE_PATTERN",
+    "SLUG_PATTERN",
+    "Settings",
+    "Topic",
+    "load_topics",
+    "redact_url",
+    "settings_markdown",
+]

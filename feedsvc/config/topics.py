@@ -1,0 +1,92 @@
+"""Topics from a TOML file, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from feedsvc.errors import ConfigError
+
+DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "topics.toml"
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
+ARXIV_PAGE_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One configured feed topic; `languages[0]` is its default feed language."""
+
+    slug: str
+    title: str
+    query: str
+    languages: tuple[str, ...]
+    max_results: int = 50
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+
+def load_topics(path: Path) -> tuple[Topic, ...]:
+    """Topics from a TOML file, in file order; raise ConfigError naming file, topic and field."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: topics file not found (set FEEDSVC_TOPICS_FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read topics file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    tables = document.get("topics")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: no [topics.<slug>] tables found")
+    return tuple(_parse_topic(path, slug, table) for slug, table in tables.items())
+
+
+def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
+    def fail(field_name: str, problem: str) -> ConfigError:
+        return ConfigError(f"{path}: topic {slug!r}: field {field_name!r}: {problem}")
+
+    if not SLUG_PATTERN.match(slug):
+        raise fail("slug", "use lowercase letters, digits, '-' and '_' (at most 64)")
+    if not isinstance(table, dict):
+        raise fail("slug", "must be a table: [topics.<slug>]")
+    unknown = sorted(set(table) - TOPIC_FIELDS)
+    if unknown:
+        raise fail(unknown[0], f"unknown field; known fields: {', '.join(sorted(TOPIC_FIELDS))}")
+    title = _required_text(table, "title", fail)
+    query = _required_text(table, "query", fail)
+    languages = _parse_languages(table.get("languages", ["en"]), fail)
+    max_results = table.get("max_results", 50)
+    if not isinstance(max_results, int) or isinstance(max_results, bool):
+        raise fail("max_results", "must be a whole number")
+    if not 1 <= max_results <= ARXIV_PAGE_LIMIT:
+        raise fail("max_results", f"must be between 1 and {ARXIV_PAGE_LIMIT}")
+    return Topic(slug, title, query, languages, max_results)
+
+
+def _required_text(
+    table: dict[str, Any], name: str, fail: Callable[[str, str], ConfigError]
+) -> str:
+    value = table.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise fail(name, "required, a non-empty string")
+    return value.strip()
+
+
+def _parse_languages(value: Any, fail: Callable[[str, str], ConfigError]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise fail("languages", 'must be a non-empty list such as ["zh", "en"]')
+    for code in value:
+        if not isinstance(code, str) or not LANGUAGE_PATTERN.match(code):
+            raise fail("languages", f"{code!r} is not a language code such as 'en' or 'zh'")
+    if len(set(value)) != len(value):
+        raise fail("languages", "lists a language twice")
+    return tuple(value)
