@@ -3,6 +3,7 @@
 Both run in a thread on 127.0.0.1 and are reached over real HTTP by the real clients.
 """
 
+from tests.servers.answers import topic_word
 from tests.servers.arxiv import (
     ATOM,
     FIXTURES,
@@ -12,7 +13,6 @@ from tests.servers.arxiv import (
     read_fixture,
     revise_entry,
 )
-from tests.servers.answers import topic_word
 from tests.servers.llm import FakeLLM
 
 __all__ = [
