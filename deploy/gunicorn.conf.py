@@ -7,8 +7,16 @@ import multiprocessing
 import os
 import tempfile
 
-bind = os.environ.get("FEEDSVC_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("FEEDSVC_WEB_WORKERS", multiprocessing.cpu_count()))
+from feedsvc.config import Settings
+from feedsvc.errors import ConfigError
+
+# The same FEEDSVC_BIND and FEEDSVC_WEB_WORKERS as feedsvc-web, read and checked once.
+try:
+    settings = Settings.from_env()
+except ConfigError as exc:
+    raise SystemExit(f"feedsvc: {exc}") from None
+bind = settings.web_bind
+workers = settings.web_workers or multiprocessing.cpu_count()
 worker_class = "gthread"
 threads = 4
 timeout = 30
