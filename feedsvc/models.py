@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 SOURCE_LANGUAGE = "en"
 EnrichmentMethod = Literal["llm", "extractive"]
@@ -15,6 +15,9 @@ EnrichmentMethod = Literal["llm", "extractive"]
 @dataclass(frozen=True)
 class Paper:
     """One arXiv paper at its latest known version; `id` is versionless (2412.01234)."""
+
+    VERSION_FIELD: ClassVar[str] = "version"
+    STATE_FIELDS: ClassVar[tuple[str, ...]] = ("version", "updated", "first_seen")
 
     id: str
     version: int
@@ -93,6 +96,9 @@ class Paper:
 @dataclass(frozen=True)
 class Enrichment:
     """What was made from one paper for one language, and how it was made."""
+
+    SOURCE_HASH_FIELD: ClassVar[str] = "source_hash"
+    STAMP_FIELDS: ClassVar[tuple[str, ...]] = ("method", "model", "prompt_version", "source_hash")
 
     language: str
     method: EnrichmentMethod
@@ -200,6 +206,16 @@ class TopicStatus:
         if not self.last_error or self.last_error_at is None:
             return False
         return self.last_fetched is None or self.last_error_at > self.last_fetched
+
+    @staticmethod
+    def success_fields(when: datetime) -> dict[str, str]:
+        """The hash fields a successful fetch writes."""
+        return {"last_fetched": _encode_time(when)}
+
+    @staticmethod
+    def error_fields(reason: str, when: datetime) -> dict[str, str]:
+        """The hash fields a failed fetch writes."""
+        return {"last_error": reason, "last_error_at": _encode_time(when)}
 
     @classmethod
     def from_redis(cls, paper_count: int, data: dict[str, str]) -> TopicStatus:

@@ -93,8 +93,7 @@ class Fetcher:
             return
         if bar is not None:
             bar.finish()
-        saved = self.store.papers.save_papers(topic, papers)
-        self.store.topics.record_fetch_success(topic.slug, self.clock())
+        saved = self.store.papers.save_papers(topic, papers, fetched_at=self.clock())
         report.new += len(saved.new)
         report.revised += len(saved.revised)
         log.info(

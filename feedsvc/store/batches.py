@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from feedsvc.keys import Keys
 from feedsvc.store import queue
 from feedsvc.store.db import Db
-from feedsvc.store.records import WorkItem
+from feedsvc.store.records import OpenBatch, WorkItem
 
 
 class BatchStore:
@@ -21,7 +20,7 @@ class BatchStore:
 
     def hand_to_batch(self, items: Sequence[WorkItem], batch_id: str, when: datetime) -> None:
         """Record a submitted batch and take its items off the stream, in one step."""
-        record = json.dumps({"members": [i.member for i in items], "created": when.isoformat()})
+        record = OpenBatch([item.member for item in items], when.isoformat()).to_json()
         batch = self.db.batch(atomic=True)
         batch.hset(self.keys.llm_batches(), {batch_id: record})
         for item in items:
@@ -31,7 +30,7 @@ class BatchStore:
     def open_batches(self) -> dict[str, list[str]]:
         """Batch id -> the 'paper_id|language' members it holds, for every unfinished batch."""
         raw = self.db.one(lambda b: b.hgetall(self.keys.llm_batches()))
-        return {batch_id: list(json.loads(record)["members"]) for batch_id, record in raw.items()}
+        return {batch_id: OpenBatch.from_json(record).members for batch_id, record in raw.items()}
 
     def close_batch(self, batch_id: str) -> None:
         self.db.one(lambda b: b.hdel(self.keys.llm_batches(), batch_id))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from feedsvc.keys import Keys, split_work_member
 from feedsvc.store import feeds, queue
 from feedsvc.store.db import Db
-from feedsvc.store.records import WorkItem
+from feedsvc.store.records import FailedRecord, WorkItem
 
 
 class FailureStore:
@@ -20,7 +19,7 @@ class FailureStore:
 
     def mark_failed(self, item: WorkItem, source_hash: str, reason: str, when: datetime) -> None:
         """Give up on an item: acknowledged, kept with its reason, its feeds told; one step."""
-        record = json.dumps({"reason": reason, "source_hash": source_hash, "at": when.isoformat()})
+        record = FailedRecord(reason, source_hash, when.isoformat()).to_json()
         slugs = self.db.one(lambda b: b.smembers(self.keys.paper_topics(item.paper_id)))
         batch = self.db.batch(atomic=True)
         batch.hset(self.keys.enrich_failed(), {item.member: record})
@@ -33,7 +32,7 @@ class FailureStore:
     def failed_items(self) -> dict[str, str]:
         """'paper_id|language' -> the last reason, for every item that gave up."""
         raw = self.db.one(lambda b: b.hgetall(self.keys.enrich_failed()))
-        return {member: str(json.loads(record)["reason"]) for member, record in raw.items()}
+        return {member: FailedRecord.from_json(record).reason for member, record in raw.items()}
 
     def requeue_failed(self) -> int:
         """Queue every failed or dead-lettered item again with fresh attempts; return how many."""

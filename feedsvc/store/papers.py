@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from feedsvc.config import Topic
 from feedsvc.keys import Keys, work_member
-from feedsvc.models import Enrichment, Paper
+from feedsvc.models import Enrichment, Paper, TopicStatus
 from feedsvc.store import feeds, queue
 from feedsvc.store.db import Batch, Db
-from feedsvc.store.records import EnrichmentStamp, SaveResult, WorkItem
+from feedsvc.store.records import EnrichmentStamp, FailedRecord, SaveResult, WorkItem
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,9 @@ class PaperStore:
     def stored_versions(self, paper_ids: Sequence[str]) -> dict[str, int]:
         """The stored version of each given paper that is stored at all."""
         batch = self.db.batch()
-        replies = [batch.hget(self.keys.paper(paper_id), "version") for paper_id in paper_ids]
+        replies = [
+            batch.hget(self.keys.paper(paper_id), Paper.VERSION_FIELD) for paper_id in paper_ids
+        ]
         batch.run()
         return {
             paper_id: int(reply.value)
@@ -63,11 +64,14 @@ class PaperStore:
         batch.run()
         return [_stamp(reply.value) for reply in replies]
 
-    def save_papers(self, topic: Topic, papers: Sequence[Paper]) -> SaveResult:
+    def save_papers(
+        self, topic: Topic, papers: Sequence[Paper], fetched_at: datetime | None = None
+    ) -> SaveResult:
         """Store a fetch's papers, link them to the topic and queue what needs enriching.
 
-        One atomic step: the papers, their links, the versions of the feeds they change and
-        their work items are all stored, or none of them.
+        One atomic step: the papers, their links, the versions of the feeds they change,
+        their work items and, given `fetched_at`, the topic's last successful fetch are all
+        stored, or none of them.
         """
         known = self._known([p.id for p in papers])
         missing = self._missing_enrichments(papers, topic.languages)
@@ -81,6 +85,8 @@ class PaperStore:
         if changed or touched:
             feeds.bump_topics(batch, self.keys, touched | {topic.slug})
         queued = queue.add_enqueue(batch, self.keys, missing)
+        if fetched_at is not None:
+            batch.hset(self.keys.topic_status(topic.slug), TopicStatus.success_fields(fetched_at))
         batch.run()
         result.queued = queued.value
         return result
@@ -103,7 +109,7 @@ class PaperStore:
         batch = self.db.batch()
         rows = [
             (
-                batch.hmget(self.keys.paper(paper_id), ["version", "updated", "first_seen"]),
+                batch.hmget(self.keys.paper(paper_id), Paper.STATE_FIELDS),
                 batch.smembers(self.keys.paper_topics(paper_id)),
             )
             for paper_id in paper_ids
@@ -128,7 +134,7 @@ class PaperStore:
         batch = self.db.batch()
         replies = [
             (
-                batch.hget(self.keys.enrichment(paper.id, language), "source_hash"),
+                batch.hget(self.keys.enrichment(paper.id, language), Enrichment.SOURCE_HASH_FIELD),
                 batch.hget(self.keys.enrich_failed(), work_member(paper.id, language)),
             )
             for paper, language in wanted
@@ -167,7 +173,7 @@ def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:
 
 
 def _failed_hash(record: str) -> str:
-    return str(json.loads(record)["source_hash"])
+    return FailedRecord.from_json(record).source_hash
 
 
 def _time(iso_time: str) -> datetime:

@@ -7,7 +7,6 @@ that moves an item between the stream, the retry schedule and the waiting set is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -21,7 +20,7 @@ from feedsvc.keys import (
     work_member,
 )
 from feedsvc.store.db import Batch, Db
-from feedsvc.store.records import WorkItem
+from feedsvc.store.records import DeadLetter, WorkItem
 from feedsvc.store.replies import Reply, StreamEntry
 
 # Stream an item for each (member, paper, language) triple whose member the first command
@@ -126,7 +125,7 @@ class WorkQueue:
 
     def dead_letter(self, item: WorkItem, deliveries: int) -> None:
         """Set aside an item that keeps killing its worker: kept until `requeue_failed`."""
-        record = json.dumps({"deliveries": deliveries, "at": datetime.now(UTC).isoformat()})
+        record = DeadLetter(deliveries, datetime.now(UTC).isoformat()).to_json()
         batch = self.db.batch(atomic=True)
         batch.hset(self.keys.enrich_dead(), {item.member: record})
         batch.srem(self.keys.enrich_waiting(), item.member)
@@ -136,7 +135,7 @@ class WorkQueue:
     def dead_letters(self) -> dict[str, int]:
         """'paper_id|language' -> deliveries, for every dead-lettered item."""
         raw = self.db.one(lambda b: b.hgetall(self.keys.enrich_dead()))
-        return {member: int(json.loads(record)["deliveries"]) for member, record in raw.items()}
+        return {member: DeadLetter.from_json(record).deliveries for member, record in raw.items()}
 
     def deliveries(self, items: Sequence[WorkItem]) -> dict[str, int]:
         """Stream entry id -> how many times it was delivered."""

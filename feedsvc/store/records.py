@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from feedsvc.keys import UsageField, split_work_member, work_member
-from feedsvc.models import FeedItem
+from feedsvc.models import Enrichment, FeedItem
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,55 @@ class WorkItem:
 
 
 @dataclass(frozen=True)
+class FailedRecord:
+    """An item that gave up: the JSON value of its field in `enrich:failed`."""
+
+    reason: str
+    source_hash: str  # the text it gave up on: a new version is tried again
+    at: str
+
+    def to_json(self) -> str:
+        return json.dumps({"reason": self.reason, "source_hash": self.source_hash, "at": self.at})
+
+    @classmethod
+    def from_json(cls, raw: str) -> FailedRecord:
+        data = json.loads(raw)
+        return cls(str(data["reason"]), str(data["source_hash"]), str(data["at"]))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An item delivered too often: the JSON value of its field in `enrich:dead`."""
+
+    deliveries: int
+    at: str
+
+    def to_json(self) -> str:
+        return json.dumps({"deliveries": self.deliveries, "at": self.at})
+
+    @classmethod
+    def from_json(cls, raw: str) -> DeadLetter:
+        data = json.loads(raw)
+        return cls(int(data["deliveries"]), str(data["at"]))
+
+
+@dataclass(frozen=True)
+class OpenBatch:
+    """A submitted Batch API job: the JSON value of its field in `llm:batches`."""
+
+    members: list[str]
+    created: str
+
+    def to_json(self) -> str:
+        return json.dumps({"members": self.members, "created": self.created})
+
+    @classmethod
+    def from_json(cls, raw: str) -> OpenBatch:
+        data = json.loads(raw)
+        return cls([str(member) for member in data["members"]], str(data["created"]))
+
+
+@dataclass(frozen=True)
 class EnrichmentStamp:
     """How a stored enrichment was made: enough to tell whether it is still current."""
 
@@ -39,7 +89,7 @@ class EnrichmentStamp:
     prompt_version: str
     source_hash: str
 
-    FIELDS = ("method", "model", "prompt_version", "source_hash")
+    FIELDS = Enrichment.STAMP_FIELDS
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,11 @@ class TopicStore:
         self.db.one(lambda b: b.sadd(self.keys.topic_backfilled(slug), day.isoformat()))
 
     def record_fetch_success(self, slug: str, when: datetime) -> None:
-        fields = {"last_fetched": when.isoformat()}
+        fields = TopicStatus.success_fields(when)
         self.db.one(lambda b: b.hset(self.keys.topic_status(slug), fields))
 
     def record_fetch_error(self, slug: str, reason: str, when: datetime) -> None:
-        fields = {"last_error": reason, "last_error_at": when.isoformat()}
+        fields = TopicStatus.error_fields(reason, when)
         self.db.one(lambda b: b.hset(self.keys.topic_status(slug), fields))
 
     def statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:

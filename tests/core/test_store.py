@@ -102,8 +102,11 @@ def test_save_papers_stores_links_queues_and_bumps_in_one_step(
     store: Store, redis_client: redis.Redis
 ) -> None:
     papers = [paper(1), paper(2)]
-    commands = commands_of(redis_client, store, lambda: store.papers.save_papers(TOPIC, papers))
+    commands = commands_of(
+        redis_client, store, lambda: store.papers.save_papers(TOPIC, papers, fetched_at=NOW)
+    )
     assert_one_atomic_step(commands)
+    assert store.topics.statuses([TOPIC])["testing"].last_fetched == NOW
     assert store.topics.paper_ids("testing") == ["2411.00002", "2411.00001"]  # newest first
     assert store.papers.load_paper("2411.00001") == paper(1)
     assert store.queue.waiting_count() == 4 and store.queue.queue_length() == 4
@@ -294,3 +297,11 @@ def test_stored_records_keep_their_format(store: Store, redis_client: redis.Redi
     assert record == {"reason": "gave up", "source_hash": "hash", "at": NOW.isoformat()}
     entry = redis_client.xadd(store.keys.enrich_queue(), {"paper": "2411.00002", "lang": "en"})
     assert store.queue.take("c1", 1) == [WorkItem(entry, "2411.00002", "en")]
+    store.batches.hand_to_batch([WorkItem(entry, "2411.00002", "en")], "b-1", NOW)
+    batch = json.loads(redis_client.hget(store.keys.llm_batches(), "b-1") or "{}")
+    assert batch == {"members": ["2411.00002|en"], "created": NOW.isoformat()}
+    redis_client.hset(store.keys.enrich_dead(), "2411.00003|zh", '{"deliveries": 6, "at": "x"}')
+    assert store.queue.dead_letters() == {"2411.00003|zh": 6}
+    store.topics.record_fetch_error("testing", "HTTP 503", NOW)
+    status = redis_client.hgetall(store.keys.topic_status("testing"))
+    assert status == {"last_error": "HTTP 503", "last_error_at": NOW.isoformat()}
