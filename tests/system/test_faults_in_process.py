@@ -19,7 +19,7 @@ from feedsvc.store import Store
 from tests.conftest import Clock
 from tests.servers import ArxivReplay, fixture_entries
 from worker.arxiv_source import ArxivSource
-from worker.assembly import assemble
+from worker.assembly import Worker, assemble
 from worker.coordination import ArxivGate, held_lock
 from worker.enrich import ExtractiveEnricher
 from worker.outcome import CycleReport, EnrichPolicy
@@ -52,12 +52,7 @@ def test_arxiv_failures_fail_cleanly_and_are_retried_next_cycle(
 
     arxiv_replay.listing = entries[5:] + entries[:5]  # 5 new papers on top of the stored ones
     clock.now += timedelta(hours=1)
-    healthy = arxiv_replay.respond
-    broken = _break(arxiv_replay, failure)
-    if failure == "unreachable":
-        runner.fetcher.source = ArxivSource("http://127.0.0.1:9/api/query", 0, 1, num_retries=0)
-    else:
-        arxiv_replay.respond = broken  # type: ignore[method-assign]
+    healthy = _inject(failure, arxiv_replay, runner)
     report = CycleReport()
     runner.fetcher.fetch_all(report)
     assert reason in report.failures[0]
@@ -70,6 +65,17 @@ def test_arxiv_failures_fail_cleanly_and_are_retried_next_cycle(
     runner.fetcher.fetch_all(report := CycleReport())
     assert not report.failures and store.topics.paper_count("testing") == 10
     assert not store.topics.statuses([topic])["testing"].failing
+
+
+def _inject(failure: str, replay: ArxivReplay, runner: Worker) -> Any:
+    """Make the next fetch meet `failure`; the healthy responder, to put back afterwards."""
+    healthy = replay.respond
+    broken = _break(replay, failure)
+    if failure == "unreachable":
+        runner.fetcher.source = ArxivSource("http://127.0.0.1:9/api/query", 0, 1, num_retries=0)
+    else:
+        replay.respond = broken  # type: ignore[method-assign]
+    return healthy
 
 
 def _break(replay: ArxivReplay, failure: str) -> Any:
