@@ -70,6 +70,15 @@ def assert_one_atomic_step(commands: list[str]) -> None:
     assert all(c.split()[0].upper() in READS for c in outside), outside
 
 
+def failed_once(store: Store) -> tuple[Paper, WorkItem]:
+    """A stored paper whose first work item failed once and waits to retry."""
+    p = paper(1)
+    store.papers.save_papers(TOPIC, [p])
+    item = store.queue.take("c1", 1)[0]
+    store.queue.schedule_retry(item, NOW, "HTTP 500 from the LLM")
+    return p, item
+
+
 @pytest.fixture
 def dead_store() -> Iterator[Store]:
     store = Store(Db.from_url("redis://127.0.0.1:9/0"), Keys("dead"))
@@ -149,10 +158,7 @@ def test_current_or_given_up_enrichments_are_not_queued_again(store: Store) -> N
 def test_save_enrichment_clears_retries_bumps_feeds_and_acks_in_one_step(
     store: Store, redis_client: redis.Redis
 ) -> None:
-    p = paper(1)
-    store.papers.save_papers(TOPIC, [p])
-    item = store.queue.take("c1", 1)[0]
-    store.queue.schedule_retry(item, NOW, "HTTP 500 from the LLM")
+    p, item = failed_once(store)
     store.queue.requeue_due_retries(NOW)
     item = store.queue.take("c1", 1)[0]
     done = enrichment(p, item.language)
@@ -212,10 +218,7 @@ def test_hand_back_puts_in_flight_items_back_for_another_worker(store: Store) ->
 def test_mark_failed_is_one_step_and_requeue_failed_gives_fresh_attempts(
     store: Store, redis_client: redis.Redis
 ) -> None:
-    p = paper(1)
-    store.papers.save_papers(TOPIC, [p])
-    item = store.queue.take("c1", 1)[0]
-    store.queue.schedule_retry(item, NOW, "HTTP 500 from the LLM")
+    p, item = failed_once(store)
     failing = replace(item, entry_id="")
     commands = commands_of(
         redis_client, store,
