@@ -1,0 +1,73 @@
+"""What the store tests share: papers to store, and MONITOR to see what a call sent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from feedsvc.config import Topic
+from feedsvc.models import Enrichment, Paper
+from feedsvc.store import Store, WorkItem
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+TOPIC = Topic("testing", "Testing", "all:testing", ("zh", "en"))
+OTHER = Topic("other", "Other", "all:other", ("zh",))
+READS = {
+    "HELLO",
+    "SELECT",
+    "CLIENT",
+    "PING",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "SMEMBERS",
+    "ZRANGEBYSCORE",
+    "MGET",
+    "HKEYS",
+    "ZCARD",
+}
+
+
+def paper(n: int, version: int = 1, abstract: str = "We test things.") -> Paper:
+    return Paper(
+        id=f"2411.{n:05d}", version=version, title=f"Paper {n}", abstract=abstract,
+        authors=("A. Author",), published=NOW, updated=NOW + timedelta(minutes=n, seconds=version),
+        first_seen=NOW,
+    )  # fmt: skip
+
+
+def enrichment(p: Paper, language: str = "zh") -> Enrichment:
+    return Enrichment(language, "extractive", "一句总结。", ("要点",), p.version, p.source_hash)
+
+
+def commands_of(redis_client: redis.Redis, store: Store, action: Callable[[], object]) -> list[str]:
+    """The commands `action` sent through the store's connections, as MONITOR saw them."""
+    sentinel = f"end-{uuid.uuid4().hex}"
+    seen_by_port: list[tuple[str, str]] = []
+    with redis_client.monitor() as monitor:
+        action()
+        store.db.client.echo(sentinel)
+        while sentinel not in (command := monitor.next_command())["command"]:
+            seen_by_port.append((command["client_port"], command["command"]))
+    ours = {port for port, command in seen_by_port if store.keys.prefix in command}
+    return [command for port, command in seen_by_port if port in ours]
+
+
+def assert_one_atomic_step(commands: list[str]) -> None:
+    """Every write lies inside the one MULTI ... EXEC; only reads come before it."""
+    assert commands.count("MULTI") == 1 and commands.count("EXEC") == 1, commands
+    start, end = commands.index("MULTI"), commands.index("EXEC")
+    outside = commands[:start] + commands[end + 1 :]
+    assert all(c.split()[0].upper() in READS for c in outside), outside
+
+
+def failed_once(store: Store) -> tuple[Paper, WorkItem]:
+    """A stored paper whose first work item failed once and waits to retry."""
+    p = paper(1)
+    store.papers.save_papers(TOPIC, [p])
+    item = store.queue.take("c1", 1)[0]
+    store.queue.schedule_retry(item, NOW, "HTTP 500 from the LLM")
+    return p, item
