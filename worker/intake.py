@@ -111,7 +111,7 @@ class Intake:
 
         The old result stays in the feed until the new one replaces it.
         """
-        failed = self.store.failures.failed_items()
+        set_aside = set(self.store.failures.failed_items()) | set(self.store.queue.dead_letters())
         queued = 0
         for topic in topics:
             paper_ids = self.store.topics.paper_ids(topic.slug)
@@ -121,7 +121,7 @@ class Intake:
                     (paper_id, language)
                     for paper_id, stamp in zip(paper_ids, stamps, strict=True)
                     if stamp is not None and not made_by(stamp, self.identity)
-                    and work_member(paper_id, language) not in failed
+                    and work_member(paper_id, language) not in set_aside
                 ]  # fmt: skip
                 queued += self.store.queue.enqueue(outdated)
         if queued:

@@ -128,7 +128,8 @@ class PaperStore:
     ) -> list[tuple[str, str]]:
         """Each (paper, language) whose enrichment is missing or made from older text.
 
-        An item that gave up on this very text stays failed until `requeue_failed`.
+        An item that gave up on this very text stays failed, and a dead letter stays dead,
+        until `requeue_failed`.
         """
         wanted = [(paper, language) for paper in papers for language in languages]
         batch = self.db.batch()
@@ -136,14 +137,15 @@ class PaperStore:
             (
                 batch.hget(self.keys.enrichment(paper.id, language), Enrichment.SOURCE_HASH_FIELD),
                 batch.hget(self.keys.enrich_failed(), work_member(paper.id, language)),
+                batch.hexists(self.keys.enrich_dead(), work_member(paper.id, language)),
             )
             for paper, language in wanted
         ]
         batch.run()
         missing = []
-        for (paper, language), (stored_hash, failed) in zip(wanted, replies, strict=True):
+        for (paper, language), (stored_hash, failed, dead) in zip(wanted, replies, strict=True):
             gave_up = failed.value is not None and _failed_hash(failed.value) == paper.source_hash
-            if stored_hash.value != paper.source_hash and not gave_up:
+            if stored_hash.value != paper.source_hash and not gave_up and not dead.value:
                 missing.append((paper.id, language))
         return missing
 

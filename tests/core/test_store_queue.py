@@ -8,7 +8,14 @@ from datetime import timedelta
 import redis
 
 from feedsvc.store import Store
-from tests.core.storetools import NOW, assert_one_atomic_step, commands_of, failed_once
+from tests.core.storetools import (
+    NOW,
+    OTHER,
+    assert_one_atomic_step,
+    commands_of,
+    failed_once,
+    paper,
+)
 
 
 def test_enqueue_is_idempotent_while_an_item_waits(store: Store) -> None:
@@ -38,6 +45,7 @@ def test_an_item_that_keeps_killing_workers_goes_to_the_dead_letters(store: Stor
     assert store.queue.claim_stale("c3", 0, 5, max_deliveries=2) == []
     assert store.queue.dead_letters() == {"2411.00001|zh": 3}
     assert store.queue.queue_length() == 0 and store.queue.waiting_count() == 0
+    assert store.papers.save_papers(OTHER, [paper(1)]).queued == 0, "waits for retry-failed"
     assert store.failures.requeue_failed() == 1
     assert store.queue.dead_letters() == {} and store.queue.queue_length() == 1
 
