@@ -14,7 +14,7 @@ from feedsvc.config import Settings, Topic
 from feedsvc.store import Store
 from worker.arxiv_source import ArxivSource
 from worker.batch import BatchDispatcher
-from worker.coordination import ArxivGate
+from worker.coordination import FETCH_LOCK_SECONDS, ArxivGate
 from worker.dispatcher import Dispatcher, SyncDispatcher
 from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
 from worker.fetcher import Fetcher, PaperSource
@@ -55,6 +55,7 @@ def assemble(
     *,
     rate_limits: tuple[int, int] = (0, 0),
     batch: bool = False,
+    fetch_lock_seconds: float = FETCH_LOCK_SECONDS,
 ) -> Worker:
     """A worker from its outside parts; `rate_limits` is (requests, tokens) per minute."""
     policy = policy or EnrichPolicy()
@@ -66,7 +67,7 @@ def assemble(
     else:
         limiter = RateLimiter(store.coordination, *rate_limits, stop) if any(rate_limits) else None
         dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency, limiter)
-    fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due)
+    fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due, fetch_lock_seconds)
     scheduler = Scheduler(topics, store, fetcher, dispatcher, intake, clock, stop)
     return Worker(topics, store, consumer, stop, intake, fetcher, dispatcher, scheduler)
 

@@ -60,12 +60,16 @@ class ArxivGate:
     """One arXiv request at a time, at least `spacing_seconds` apart, across all workers."""
 
     def __init__(
-        self, coordination: Coordination, spacing_seconds: float, longest_request_seconds: float
-    ):
+        self,
+        coordination: Coordination,
+        spacing_seconds: float,
+        longest_request_seconds: float,
+        margin_seconds: float = 5.0,
+    ) -> None:
         self.coordination = coordination
         self.spacing_seconds = spacing_seconds
         # A holder that dies mid-request frees the gate once its request would have timed out.
-        self.hold_seconds = longest_request_seconds + spacing_seconds + 5
+        self.hold_seconds = longest_request_seconds + spacing_seconds + margin_seconds
 
     @contextmanager
     def turn(self) -> Iterator[None]:

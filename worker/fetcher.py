@@ -14,7 +14,7 @@ from feedsvc.keys import fetch_lock_name
 from feedsvc.logs import ids
 from feedsvc.models import Paper
 from feedsvc.store import Store
-from worker.coordination import held_lock
+from worker.coordination import FETCH_LOCK_SECONDS, held_lock
 from worker.outcome import CycleReport
 from worker.progress import Progress
 
@@ -51,6 +51,7 @@ class Fetcher:
         clock: Callable[[], datetime],
         stop: threading.Event,
         enrich_now: Callable[[CycleReport], None],
+        lock_seconds: float = FETCH_LOCK_SECONDS,
     ) -> None:
         self.topics = topics
         self.store = store
@@ -58,6 +59,7 @@ class Fetcher:
         self.clock = clock
         self.stop = stop
         self.enrich_now = enrich_now  # a backfill enriches each day before the next
+        self.lock_seconds = lock_seconds  # a killed fetcher's topic is free again after this
 
     def fetch_all(self, report: CycleReport) -> None:
         for topic in self.topics:
@@ -68,7 +70,7 @@ class Fetcher:
     def fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic unless another process is fetching it right now."""
         lock = self.store.coordination
-        with held_lock(lock, fetch_lock_name(topic.slug)) as mine:
+        with held_lock(lock, fetch_lock_name(topic.slug), self.lock_seconds) as mine:
             if not mine:
                 log.info("topic=%s is being fetched by another worker; skipped", topic.slug,
                          extra=ids(topic=topic.slug))  # fmt: skip
