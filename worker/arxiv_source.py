@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -26,6 +27,7 @@ from worker.extract import find_code_links, find_venue
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100
+READ_CHUNK_BYTES = 65536
 _VERSIONED_ID = re.compile(r"^(?P<id>.+?)v(?P<version>\d+)$")
 
 StoredVersions = Callable[[Sequence[str]], dict[str, int]]
@@ -37,8 +39,12 @@ Gate = Callable[[], AbstractContextManager[None]]
 
 
 class _TimeoutSession(requests.Session):
-    """The session under arxiv.Client: a timeout on every request (the client sets none),
-    a shared gate around each one, a count of each, and truncated bodies refused."""
+    """The session under arxiv.Client: a deadline on every request (the client sets none),
+    a shared gate around each one, a count of each, and truncated bodies refused.
+
+    The deadline is for the whole answer: a server that trickles a byte at a time never
+    trips a per-read timeout, and would hold the fetch lock and the arXiv gate forever.
+    """
 
     def __init__(self, timeout_seconds: float, record: RequestRecorder, gate: Gate) -> None:
         super().__init__()
@@ -48,15 +54,29 @@ class _TimeoutSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout_seconds)
+        kwargs["stream"] = True
         with self.gate():
+            deadline = time.monotonic() + self.timeout_seconds
             try:
                 response = super().request(method, url, *args, **kwargs)
+                _read_before(response, deadline)
                 _refuse_truncated(response)
             except requests.RequestException:
                 self.record(False)
                 raise
         self.record(response.status_code == 200)
         return response
+
+
+def _read_before(response: requests.Response, deadline: float) -> None:
+    """Read the whole body, or raise Timeout once `deadline` (monotonic) has passed."""
+    chunks = []
+    with response:
+        while chunk := response.raw.read1(READ_CHUNK_BYTES, decode_content=True):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise requests.Timeout("the answer did not complete in time")
+    response._content = b"".join(chunks)  # what requests itself stores once a body is read
 
 
 def _refuse_truncated(response: requests.Response) -> None:

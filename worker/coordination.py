@@ -22,22 +22,34 @@ from feedsvc.store import Coordination
 log = logging.getLogger(__name__)
 
 FETCH_LOCK_SECONDS = 60.0
+# The longest a fetch may keep its topic: ten pages, three tries each, 30 s deadline and 3 s
+# spacing every time, with room to spare. A holder stuck longer loses the lock.
+FETCH_MAX_SECONDS = 1800.0
 POLL_SECONDS = 0.05
 
 
 @contextmanager
 def held_lock(
-    coordination: Coordination, name: str, ttl_seconds: float = FETCH_LOCK_SECONDS
+    coordination: Coordination,
+    name: str,
+    ttl_seconds: float = FETCH_LOCK_SECONDS,
+    max_hold_seconds: float = FETCH_MAX_SECONDS,
 ) -> Iterator[bool]:
-    """Yields True while this process holds the lock (renewed in the background), else False."""
+    """Yields True while this process holds the lock, else False.
+
+    The lock is renewed in the background for at most `max_hold_seconds`: a holder that is
+    stuck (not dead, which the expiry handles) cannot keep it forever.
+    """
     token = uuid.uuid4().hex
     if not coordination.acquire_lock(name, token, ttl_seconds):
         yield False
         return
     done = threading.Event()
+    renew_until = time.monotonic() + max_hold_seconds - ttl_seconds
     keeper = threading.Thread(
-        target=_renew_until, args=(coordination, name, token, ttl_seconds, done), daemon=True
-    )
+        target=_renew, args=(coordination, name, token, ttl_seconds, renew_until, done),
+        daemon=True,
+    )  # fmt: skip
     keeper.start()
     try:
         yield True
@@ -47,10 +59,14 @@ def held_lock(
         coordination.release_lock(name, token)
 
 
-def _renew_until(
-    coordination: Coordination, name: str, token: str, ttl_seconds: float, done: threading.Event
-) -> None:
+def _renew(
+    coordination: Coordination, name: str, token: str, ttl_seconds: float,
+    renew_until: float, done: threading.Event,
+) -> None:  # fmt: skip
     while not done.wait(ttl_seconds / 3):
+        if time.monotonic() > renew_until:
+            log.error("held the lock %s longer than allowed; letting it expire", name)
+            return
         if not coordination.renew_lock(name, token, ttl_seconds):
             log.warning("lost the lock %s while holding it", name)
             return

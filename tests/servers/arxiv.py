@@ -66,6 +66,7 @@ class ArxivReplay:
     listing: list[Any] = field(default_factory=list)
     template: str = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
     raw: tuple[int, bytes] | None = None
+    trickle_seconds: float = 0.0  # > 0: send the body one byte at a time, this far apart
     requests: list[ArxivRequest] = field(default_factory=list)
     server: Server | None = None
 
@@ -112,4 +113,17 @@ class _ArxivHandler(QuietHandler):
             return
         params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         status, body = replay.respond(params)
+        if replay.trickle_seconds:
+            self.trickle(status, body, replay.trickle_seconds)
+            return
         self.send_body(status, body, "application/atom+xml; charset=UTF-8")
+
+    def trickle(self, status: int, body: bytes, interval: float) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/atom+xml; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for byte in body:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(interval)

@@ -135,6 +135,15 @@ def test_one_process_fetches_a_topic_at_a_time(
     assert len(arxiv_replay.requests) == 1
 
 
+def test_a_stuck_holder_loses_its_lock_after_the_longest_hold(store: Store) -> None:
+    with held_lock(store.coordination, "fetch:x", ttl_seconds=0.3, max_hold_seconds=0.6) as mine:
+        assert mine
+        time.sleep(0.4)  # renewed past its first expiry
+        assert not store.coordination.acquire_lock("fetch:x", "other", 1)
+        time.sleep(0.6)  # stuck past the longest hold: no longer renewed, expired
+        assert store.coordination.acquire_lock("fetch:x", "other", 1)
+
+
 def test_the_arxiv_gate_spaces_requests_across_threads(store: Store) -> None:
     gate = ArxivGate(store.coordination, spacing_seconds=0.5, longest_request_seconds=2)
     entered: list[float] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,8 +12,10 @@ from lxml import etree
 from feedsvc.config import Topic
 from feedsvc.errors import SourceError
 from feedsvc.models import Paper
+from feedsvc.store import Store
 from tests.servers import ATOM, FIXTURES, ArxivReplay, fixture_entries, read_fixture
 from worker.arxiv_source import ArxivSource, split_versioned_id
+from worker.coordination import ArxivGate
 
 RECORDINGS = sorted(p.name for p in FIXTURES.glob("*.xml"))
 ERROR_RECORDINGS = {
@@ -127,3 +130,17 @@ def test_split_versioned_id() -> None:
     assert split_versioned_id("2412.01234v12") == ("2412.01234", 12)
     assert split_versioned_id("hep-th/9901001v1") == ("hep-th/9901001", 1)
     assert split_versioned_id("hep-th/9901001") == ("hep-th/9901001", 1)
+
+
+def test_a_trickling_answer_meets_its_deadline_and_frees_the_gate(
+    arxiv_replay: ArxivReplay, store: Store
+) -> None:
+    arxiv_replay.listing = fixture_entries("arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml")[:3]
+    arxiv_replay.trickle_seconds = 0.01  # a byte every 10 ms: no single read ever times out
+    gate = ArxivGate(store.coordination, spacing_seconds=0, longest_request_seconds=1)
+    source = ArxivSource(arxiv_replay.api_url, 0, 1, num_retries=0, gate=gate.turn)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"no answer from 127\.0\.0\.1:\d+ in time"):
+        source.fetch_new(topic(), nothing_stored, limit=10)
+    assert time.monotonic() - started < 2.5
+    assert store.db.scan(store.keys.lock("*")) == [], "the gate is free again"
