@@ -53,20 +53,19 @@ def assemble(
     clock: Callable[[], datetime] = utc_now,
     policy: EnrichPolicy | None = None,
     *,
-    rate_limits: tuple[int, int] = (0, 0),
     batch: bool = False,
     fetch_lock_seconds: float = FETCH_LOCK_SECONDS,
+    stop: threading.Event | None = None,
 ) -> Worker:
-    """A worker from its outside parts; `rate_limits` is (requests, tokens) per minute."""
+    """A worker from its outside parts; `stop`, when given, is the event its parts watch."""
     policy = policy or EnrichPolicy()
-    stop = threading.Event()
+    stop = stop or threading.Event()
     intake = Intake(store, consumer, policy, enricher.identity, clock, stop)
     dispatcher: Dispatcher
     if batch and isinstance(enricher, LLMEnricher):
         dispatcher = BatchDispatcher(intake, enricher, store, clock)
     else:
-        limiter = RateLimiter(store.coordination, *rate_limits, stop) if any(rate_limits) else None
-        dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency, limiter)
+        dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency)
     fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due, fetch_lock_seconds)
     scheduler = Scheduler(topics, store, fetcher, dispatcher, intake, clock, stop)
     return Worker(topics, store, consumer, stop, intake, fetcher, dispatcher, scheduler)
@@ -91,10 +90,10 @@ def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> W
         max_deliveries=settings.max_deliveries,
         retry_base_seconds=settings.llm_retry_base_seconds,
     )
-    rate_limits = (settings.llm_rpm, settings.llm_tpm) if settings.llm_enabled else (0, 0)
+    stop = threading.Event()
     return assemble(
-        topics, store, source, build_enricher(settings, store), consumer_name(), utc_now,
-        policy, rate_limits=rate_limits, batch=settings.llm_mode == "batch",
+        topics, store, source, build_enricher(settings, store, stop), consumer_name(), utc_now,
+        policy, batch=settings.llm_mode == "batch", stop=stop,
     )  # fmt: skip
 
 
@@ -103,7 +102,9 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def build_enricher(settings: Settings, store: Store) -> Enricher:
+def build_enricher(settings: Settings, store: Store, stop: threading.Event) -> Enricher:
+    """The LLM enricher, each of its HTTP calls paced by the shared rate limits; offline
+    when no LLM is configured."""
     if not settings.llm_enabled:
         log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
         return ExtractiveEnricher()
@@ -111,8 +112,10 @@ def build_enricher(settings: Settings, store: Store) -> Enricher:
     def record_call(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
         store.accounting.record_llm_call(model, tokens_in, tokens_out, outcome, utc_now())
 
+    limits = (settings.llm_rpm, settings.llm_tpm)
+    pace = RateLimiter(store.coordination, *limits, stop).acquire if any(limits) else None
     return LLMEnricher(
-        build_llm_client(settings),
+        build_llm_client(settings, pace),
         settings.llm_model,
         response_format=settings.llm_response_format,
         record_call=record_call,

@@ -8,9 +8,8 @@ from typing import Protocol
 
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.store import Store, WorkItem
-from worker.enrich import Enricher, estimate_tokens
+from worker.enrich import Enricher
 from worker.intake import Intake
-from worker.limits import RateLimiter
 from worker.outcome import CycleReport, Outcome
 
 
@@ -31,13 +30,11 @@ class SyncDispatcher:
         enricher: Enricher,
         store: Store,
         concurrency: int,
-        limiter: RateLimiter | None = None,
     ) -> None:
         self.intake = intake
         self.enricher = enricher
         self.store = store
         self.concurrency = concurrency
-        self.limiter = limiter
         self.in_flight: set[WorkItem] = set()
         self.in_flight_lock = threading.Lock()
 
@@ -75,11 +72,11 @@ class SyncDispatcher:
         paper = self.intake.paper_to_enrich(item)
         if paper is None:
             return Outcome.skipped()
-        if self.limiter and not self.limiter.acquire(estimate_tokens(paper, item.language)):
-            return Outcome.skipped()  # stopped while waiting: stays pending, reclaimed later
         try:
             enrichment = self.enricher.enrich(paper, item.language)
         except EnrichmentFailed as exc:
+            if exc.kind == "stopped":
+                return Outcome.skipped()  # stays pending, reclaimed later
             return self.intake.retry_later(item, paper, exc)
         return self.intake.complete(item, enrichment)
 

@@ -28,6 +28,7 @@ READS = {
     "MGET",
     "HKEYS",
     "ZCARD",
+    "HEXISTS",
 }
 
 

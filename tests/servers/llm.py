@@ -21,7 +21,8 @@ class FakeLLM:
     """An OpenAI-compatible chat completions server with scriptable failures.
 
     `script` holds outcomes for the next calls, one each, in order. Failures of the call:
-    "500", "400", "429" (with Retry-After: `retry_after`), "timeout". Outputs to reject:
+    "500", "400", "429" (with Retry-After: `retry_after`), "timeout", "trickle" (a whole answer
+    a byte at a time). Outputs to reject:
     "broken_json", "invalid" (too few takeaways), "chatter", "markdown", "wrong_language",
     "truncated" (finish_reason length). Accepted with a flag: "invented_number". Also "slow".
     A paper whose abstract says "ignore previous instructions" gets a model that obeys it.
@@ -132,9 +133,23 @@ def _hang(handler: _LLMHandler, llm: FakeLLM) -> None:
     handler.send_json(200, completion_body("late", "{}"))
 
 
+def _trickle(handler: _LLMHandler, llm: FakeLLM) -> None:
+    """A whole answer, a byte every 20 ms: no single read waits long, the answer takes ages."""
+    body = json.dumps(completion_body("slow", "{}")).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    for byte in body:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(0.02)
+
+
 _FAILURES: dict[str, Callable[[_LLMHandler, FakeLLM], None]] = {
     "500": _error(500, "internal error"),
     "429": _rate_limited,
     "400": _error(400, "bad request: unsupported parameter"),
     "timeout": _hang,
+    "trickle": _trickle,
 }

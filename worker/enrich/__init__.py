@@ -7,7 +7,7 @@ enricher.py  the Enricher interface and LLMEnricher, which ties the three togeth
 offline.py   ExtractiveEnricher: the abstract's own key sentences, no model
 """
 
-from worker.enrich.enricher import Enricher, LLMEnricher, estimate_tokens
+from worker.enrich.enricher import Enricher, LLMEnricher
 from worker.enrich.llm import build_llm_client
 from worker.enrich.offline import ExtractiveEnricher, split_sentences
 from worker.enrich.prompt import PROMPT_VERSION, build_messages
@@ -20,7 +20,6 @@ __all__ = [
     "LLMEnricher",
     "build_llm_client",
     "build_messages",
-    "estimate_tokens",
     "parse_llm_output",
     "split_sentences",
 ]

@@ -12,9 +12,6 @@ from worker.enrich.llm import CallRecorder, Completion, LLMClient
 from worker.enrich.prompt import PROMPT_VERSION, build_messages, correction_messages, output_schema
 from worker.enrich.validate import ModelOutput, accept_output
 
-PROMPT_OVERHEAD_TOKENS = 350
-SUMMARY_TOKENS = 250
-
 
 class Enricher(Protocol):
     """Makes one paper's enrichment in one language, or raises EnrichmentFailed.
@@ -26,13 +23,6 @@ class Enricher(Protocol):
     def identity(self) -> tuple[str, str, str]: ...
 
     def enrich(self, paper: Paper, language: str) -> Enrichment: ...
-
-
-def estimate_tokens(paper: Paper, language: str) -> int:
-    """A rough token count of one call, for rate limits: about 4 characters a token."""
-    text = len(paper.title) + len(paper.abstract) + len(paper.comment)
-    translated = text if language != SOURCE_LANGUAGE else 0
-    return PROMPT_OVERHEAD_TOKENS + (text + translated) // 4 + SUMMARY_TOKENS
 
 
 @dataclass
@@ -103,12 +93,11 @@ class LLMEnricher:
 
     def _attempt(self, exchange: _Exchange, paper: Paper, language: str) -> ModelOutput:
         request = self._request(exchange.messages, language != SOURCE_LANGUAGE)
-        try:
-            completion = self.llm.complete(request)
-        except EnrichmentFailed:
-            self.record_call(self.model, 0, 0, "call")
-            raise
+        completion = self.llm.complete(request, self._count_failed_call)
         return self._accept(exchange, completion, paper, language, self.model)
+
+    def _count_failed_call(self) -> None:
+        self.record_call(self.model, 0, 0, "call")
 
     def _accept(
         self,
