@@ -49,7 +49,7 @@ class BatchDispatcher:
                 report.tally(outcome)
         except EnrichmentFailed as exc:  # the batch stays open and is polled again next cycle
             log.warning("polling batches failed: %s", exc.reason)
-            report.failures.append(exc.reason)
+            report.fail(exc.reason)
             return
         if self.store.batches.open_batches() or self.intake.must_pause(report):
             return
@@ -62,7 +62,7 @@ class BatchDispatcher:
             self.submit(todo)
         except EnrichmentFailed as exc:
             log.warning("%s; %d items stay queued", exc.reason, len(todo))
-            report.failures.append(exc.reason)
+            report.fail(exc.reason)
 
     def hand_back_in_flight(self) -> int:
         """Nothing to hand back: a submitted batch's items wait in Redis until applied."""

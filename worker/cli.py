@@ -86,11 +86,13 @@ def command_once(context: Context, args: argparse.Namespace) -> int:
         f"fetched {len(context.topics)} topics: {report.new} new, {report.revised} revised, "
         f"{report.enriched} enriched"
     )
-    if report.failures:
+    if report.retrying:
+        print(f"{report.retrying} enrichments failed and are scheduled to be tried again "
+              "(nothing is lost: `feedsvc-worker stats` lists them)")  # fmt: skip
+    if report.final:
         print(
-            f"feedsvc-worker: {len(report.failures)} failures (nothing lost: retried later, "
-            "or listed by stats); first: "
-            f"{report.failures[0]}",
+            f"feedsvc-worker: {len(report.final)} failures that nothing retries on its own "
+            f"(listed by stats; retry-failed queues them again); first: {report.final[0]}",
             file=sys.stderr,
         )
         return 1

@@ -44,19 +44,26 @@ class SyncDispatcher:
         Stops taking work when asked to stop or the day's token budget is spent; what is in
         flight is finished either way.
         """
-        self.intake.requeue_due_retries()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="enrich") as pool:
-            running: set[Future[Outcome]] = set()
-            while True:
-                paused = self.intake.must_pause(report)
-                room = 0 if paused else self.concurrency - len(running)
-                for item in self.intake.take(room):
-                    running.add(pool.submit(self.process, item))
-                if not running:
-                    return
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    report.tally(future.result())
+            self.intake.requeue_due_retries()
+            self._drain(pool, report)
+            # Answers rejected in this pass are due again at once: passes until none is.
+            while not self.intake.must_pause(report) and self.intake.requeue_due_retries():
+                self._drain(pool, report)
+
+    def _drain(self, pool: ThreadPoolExecutor, report: CycleReport) -> None:
+        """Enrich what the queue holds now, `concurrency` at a time."""
+        running: set[Future[Outcome]] = set()
+        while True:
+            paused = self.intake.must_pause(report)
+            room = 0 if paused else self.concurrency - len(running)
+            for item in self.intake.take(room):
+                running.add(pool.submit(self.process, item))
+            if not running:
+                return
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                report.tally(future.result())
 
     def process(self, item: WorkItem) -> Outcome:
         """Enrich one item and store the result; a failure parks it for a later retry."""

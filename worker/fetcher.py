@@ -91,7 +91,7 @@ class Fetcher:
                 "topic=%s fetch failed: %s", topic.slug, exc.reason, extra=ids(topic=topic.slug)
             )
             self.store.topics.record_fetch_error(topic.slug, exc.reason, self.clock())
-            report.failures.append(str(exc))
+            report.fail(str(exc))
             return
         if bar is not None:
             bar.finish()
@@ -134,7 +134,7 @@ class Fetcher:
         except SourceError as exc:
             log.warning("topic=%s backfill of %s failed: %s", topic.slug, day, exc.reason,
                         extra=about)  # fmt: skip
-            report.failures.append(str(exc))
+            report.fail(str(exc))
             return False
         saved = self.store.papers.save_papers(topic, papers)
         report.new += len(saved.new)

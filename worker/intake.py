@@ -97,14 +97,21 @@ class Intake:
             self.store.failures.mark_failed(item, paper.source_hash, exc.reason, self.clock())
             log.error("%s enrichment failed for good: %s", where, exc.reason, extra=about)
             return Outcome.failed(f"paper {item.paper_id} ({item.language}): {exc.reason}; gave up")
-        backoff = retry_delay_seconds(attempt, self.policy.retry_base_seconds)
-        due = self.clock() + timedelta(seconds=max(backoff, exc.retry_after_seconds or 0.0))
+        due = self.clock() + timedelta(seconds=self._retry_delay(exc, attempt))
         self.store.queue.schedule_retry(item, due, exc.reason)
         log.warning(
             "%s enrichment failed: %s; retry at %s",
             where, exc.reason, due.isoformat(timespec="seconds"), extra=about,
         )  # fmt: skip
-        return Outcome.failed(f"paper {item.paper_id} ({item.language}): {exc.reason}")
+        return Outcome.retrying(f"paper {item.paper_id} ({item.language}): {exc.reason}")
+
+    def _retry_delay(self, exc: EnrichmentFailed, attempt: int) -> float:
+        """A rejected answer is asked for again at once (the endpoint works, the model
+        answered badly); a failed call backs off, at least as long as the server asked."""
+        if exc.kind == "validation":
+            return 0.0
+        backoff = retry_delay_seconds(attempt, self.policy.retry_base_seconds)
+        return max(backoff, exc.retry_after_seconds or 0.0)
 
     def queue_outdated(self, topics: Sequence[Topic]) -> int:
         """Queue, newest first, every enrichment made by another model or prompt version.

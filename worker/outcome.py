@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-OutcomeKind = Literal["enriched", "skipped", "failed"]
+OutcomeKind = Literal["enriched", "skipped", "retrying", "failed"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one work item; a failure carries its one-line reason."""
+    """The result of one work item; a failure carries its one-line reason.
+
+    "retrying": the item failed and is safely scheduled for another attempt; "failed": it
+    gave up, and waits for `feedsvc-worker retry-failed`.
+    """
 
     kind: OutcomeKind
     message: str = ""
@@ -24,25 +28,44 @@ class Outcome:
         return cls("skipped")
 
     @classmethod
+    def retrying(cls, message: str) -> Outcome:
+        return cls("retrying", message)
+
+    @classmethod
     def failed(cls, message: str) -> Outcome:
         return cls("failed", message)
 
 
 @dataclass
 class CycleReport:
-    """What one fetch-and-enrich cycle did; `failures` are one-line reasons."""
+    """What one fetch-and-enrich cycle did.
+
+    `failures` are one-line reasons, of everything that failed; `final` are those nothing
+    will retry on its own (a failed fetch, an item that gave up); `retrying` counts the items
+    safely scheduled for another attempt.
+    """
 
     new: int = 0
     revised: int = 0
     enriched: int = 0
     failures: list[str] = field(default_factory=list)
+    final: list[str] = field(default_factory=list)
+    retrying: int = 0
     budget_reached: bool = False
 
     def tally(self, outcome: Outcome) -> None:
         if outcome.kind == "enriched":
             self.enriched += 1
-        elif outcome.kind == "failed":
+        elif outcome.kind == "retrying":
             self.failures.append(outcome.message)
+            self.retrying += 1
+        elif outcome.kind == "failed":
+            self.fail(outcome.message)
+
+    def fail(self, message: str) -> None:
+        """Something failed that nothing retries on its own."""
+        self.failures.append(message)
+        self.final.append(message)
 
 
 @dataclass(frozen=True)

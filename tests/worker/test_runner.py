@@ -114,3 +114,15 @@ def test_run_forever_waits_out_a_redis_outage(
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert "redis unavailable" in caplog.text
+
+
+def test_a_rejected_answer_is_asked_again_at_once_within_the_attempts(
+    runner: Worker, store: Store, llm: FakeLLM
+) -> None:
+    llm.script = ["chatter"] * 4  # the first two items: the answer and its correction rejected
+    report = runner.scheduler.run_once()
+    assert report.enriched == 20 and report.final == [], "enriched within the same run"
+    assert report.retrying == 2 and store.queue.retry_count() == 0
+    rejected = llm.calls[0]
+    assert len(llm.calls_for(rejected.arxiv_id)) == 4 + 2, "4 rejected, then 2 good answers"
+    assert store.queue.attempts(rejected.arxiv_id, "zh") == 0, "cleared once enriched"
