@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def command_once(context: Context, args: argparse.Namespace) -> int:
-    report = context.worker().scheduler.run_once()
+    worker = context.worker()
+    report = worker.scheduler.run_once()
+    worker.intake.retire()
     print(
         f"fetched {len(context.topics)} topics: {report.new} new, {report.revised} revised, "
         f"{report.enriched} enriched"
@@ -114,6 +116,7 @@ def command_backfill(context: Context, args: argparse.Namespace) -> int:
     worker = context.worker()
     _stop_on_signals(worker, context.settings.shutdown_seconds)
     report = worker.fetcher.backfill(topic, args.days)
+    worker.intake.retire()
     print(f"backfill {topic.slug}: {report.new} new, {report.revised} revised, "
           f"{report.enriched} enriched")  # fmt: skip
     if report.failures:
@@ -140,6 +143,7 @@ def _exit_after(worker: Worker, shutdown_seconds: float) -> None:
     """Shutdown ran out of time: hand the unfinished items back and leave."""
     time.sleep(shutdown_seconds)
     handed = worker.dispatcher.hand_back_in_flight()
+    worker.intake.retire()
     log.warning("shutdown took over %gs: %d items handed back to the queue", shutdown_seconds,
                 handed)  # fmt: skip
     logging.shutdown()
@@ -166,5 +170,6 @@ def command_run(context: Context, args: argparse.Namespace) -> int:
         worker.consumer, len(worker.topics), settings.fetch_interval_seconds,
     )  # fmt: skip
     worker.scheduler.run_forever(settings.fetch_interval_seconds)
+    worker.intake.retire()
     log.info("worker %s stopped", worker.consumer)
     return 0

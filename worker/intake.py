@@ -19,6 +19,7 @@ from worker.outcome import CycleReport, EnrichPolicy, Outcome
 log = logging.getLogger(__name__)
 
 RETRY_MAX_SECONDS = 6 * 3600.0
+CONSUMER_IDLE_SECONDS = 3600.0
 Identity = tuple[str, str, str]  # (method, model, prompt version) of an enricher
 
 
@@ -40,6 +41,15 @@ class Intake:
         self.identity = identity
         self.clock = clock
         self.stop = stop
+
+    def retire(self) -> None:
+        """This worker is leaving: its name leaves the consumer group if nothing is pending."""
+        self.store.queue.forget_consumer(self.consumer)
+
+    def forget_idle_consumers(self) -> int:
+        """Remove the names of workers long gone from the consumer group."""
+        idle_seconds = max(2 * self.policy.claim_idle_seconds, CONSUMER_IDLE_SECONDS)
+        return self.store.queue.forget_idle_consumers(idle_seconds)
 
     def requeue_due_retries(self) -> int:
         return self.store.queue.requeue_due_retries(self.clock())

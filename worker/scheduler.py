@@ -72,6 +72,7 @@ class Scheduler:
     def _fetch(self, report: CycleReport) -> None:
         self.fetcher.fetch_all(report)
         self.intake.queue_outdated(self.topics)
+        self.intake.forget_idle_consumers()
 
     def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
         report = CycleReport()

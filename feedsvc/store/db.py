@@ -163,6 +163,10 @@ class Batch:
         """How many times a pending entry was delivered (0 if it is not pending)."""
         return self._queue(replies.deliveries, "xpending_range", key, group, entry_id, entry_id, 1)
 
+    def xconsumers(self, key: str, group: str) -> Reply[list[tuple[str, int, float]]]:
+        """(name, pending entries, idle seconds) of each consumer of the group."""
+        return self._queue(replies.consumers, "xinfo_consumers", key, group)
+
     # -- scripts and server ---------------------------------------------------
 
     def eval(self, script: str, keys: Sequence[str], args: Sequence[str | int]) -> Reply[int]:

@@ -82,6 +82,11 @@ def deliveries(raw: Any) -> int:
     return int(raw[0]["times_delivered"]) if raw else 0
 
 
+def consumers(raw: Iterable[Mapping[str, Any]]) -> list[tuple[str, int, float]]:
+    """(name, pending entries, idle seconds) of each consumer of a group."""
+    return [(str(c["name"]), int(c["pending"]), int(c["idle"]) / 1000) for c in raw]
+
+
 def seconds(raw: Any) -> float:
     whole, micros = raw
     return float(whole) + float(micros) / 1e6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -118,3 +119,24 @@ def test_usage_is_counted_per_model_day_and_outcome(store: Store) -> None:
     assert accounting.llm_usage("2000-01-01").tokens == 0
     accounting.count_arxiv_request(ok=False)
     assert accounting.arxiv_request_counts() == {"error": 1}
+
+
+def test_a_consumer_leaves_the_group_only_with_nothing_pending(store: Store) -> None:
+    store.queue.enqueue([("2411.00001", "zh"), ("2411.00002", "zh")])
+    done = store.queue.take("finished", 1)[0]
+    store.queue.take("busy", 1)
+    store.queue.ack(done)
+    assert sorted(store.queue.consumers()) == ["busy", "finished"]
+    assert store.queue.forget_consumer("finished")
+    assert not store.queue.forget_consumer("busy"), "its entry would be lost for claiming"
+    assert store.queue.consumers() == ["busy"]
+    assert store.queue.forget_idle_consumers(idle_seconds=0) == 0
+
+
+def test_long_idle_consumers_are_forgotten(store: Store) -> None:
+    store.queue.enqueue([("2411.00001", "zh")])
+    store.queue.ack(store.queue.take("gone", 1)[0])
+    assert store.queue.forget_idle_consumers(idle_seconds=3600) == 0
+    time.sleep(0.05)
+    assert store.queue.forget_idle_consumers(idle_seconds=0.01) == 1
+    assert store.queue.consumers() == []

@@ -195,6 +195,15 @@ def test_backfill_fetches_day_by_day_and_resumes(
     assert store.papers.load_enrichment(store.topics.paper_ids("testing")[-1], "zh") is not None
 
 
+def test_a_worker_that_exits_leaves_no_name_in_the_consumer_group(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay
+) -> None:
+    arxiv_replay.listing = fixture_entries(LISTING)[:2]
+    assert run_worker(settings, "once").returncode == 0
+    assert store.topics.paper_count("testing") == 2
+    assert store.queue.consumers() == [], "one name per process ever started would pile up"
+
+
 def test_backfill_cli_names_unknown_topics(settings: Settings) -> None:
     done = run_worker(settings, "backfill", "nope", "--days", "3")
     assert done.returncode == 2
