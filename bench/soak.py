@@ -1,19 +1,22 @@
 """Soak: three workers, replayed arXiv pages, a failing LLM, a worker killed every few seconds.
 
     .venv/bin/python -m bench.soak [--papers 2000] [--kill-seconds 120] [--kill-every 5]
+                                   [--arxiv-delay 3]
 
 Three `feedsvc-worker run` processes share one private redis-server. The arXiv replay
 serves `--papers` real recorded entries under fresh ids; the local LLM server fails 20%
 of calls (500, 429, broken JSON, chatter). Every `--kill-every` seconds for `--kill-seconds`
 one worker, chosen at random, is killed with SIGKILL and started again. The table: papers
 lost, duplicated feed entries, LLM calls per paper and language, time to drain, and peak
-Redis memory per paper.
+Redis memory per paper, and the smallest gap between two arXiv requests (workers share
+arXiv's 3 s spacing through Redis, so no gap may be shorter).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import os
 import random
 import re
@@ -58,11 +61,11 @@ def synthetic_listing(count: int) -> list[Any]:
 
 
 def worker_env(redis_url: str, prefix: str, topics: Path, replay: ArxivReplay,
-               llm: FakeLLM) -> dict[str, str]:  # fmt: skip
+               llm: FakeLLM, arxiv_delay: float) -> dict[str, str]:  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "OPENAI_"))}
     env.update({
         "REDIS_URL": redis_url, "FEEDSVC_REDIS_PREFIX": prefix, "FEEDSVC_TOPICS_FILE": str(topics),
-        "FEEDSVC_ARXIV_API_URL": replay.api_url, "FEEDSVC_ARXIV_DELAY_SECONDS": "0",
+        "FEEDSVC_ARXIV_API_URL": replay.api_url, "FEEDSVC_ARXIV_DELAY_SECONDS": str(arxiv_delay),
         "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "soak", "FEEDSVC_LLM_MODEL": "soak",
         "FEEDSVC_LLM_MAX_RETRIES": "0", "FEEDSVC_LLM_TIMEOUT_SECONDS": "5",
         "FEEDSVC_LLM_MAX_ATTEMPTS": "50", "FEEDSVC_LLM_RETRY_BASE_SECONDS": "0.5",
@@ -174,7 +177,8 @@ def soak(env: Setup, args: argparse.Namespace) -> tuple[float, int, int, int]:
     threading.Thread(target=sample_memory, daemon=True).start()
     rng = random.Random(20261122)
     started = time.monotonic()
-    workers = Workers(worker_env(env.redis_url, "soak", env.topics, env.replay, env.llm), 3,
+    workers = Workers(worker_env(env.redis_url, "soak", env.topics, env.replay, env.llm,
+                                 args.arxiv_delay), 3,
                       env.work / "workers.log")  # fmt: skip
     wanted = len(env.ids) * len(LANGUAGES)
     drained_at = None
@@ -216,9 +220,16 @@ def report(env: Setup, args: argparse.Namespace, result: tuple[float, int, int, 
         ("time to drain", f"{drained:.0f} s", "from the first worker's start"),
         ("peak Redis memory per paper", f"{(peak - baseline) / len(ids):,.0f} B",
          f"peak {peak / 2**20:.1f} MiB"),
+        ("smallest gap between arXiv requests", f"{smallest_gap(env.replay):.2f} s",
+         f"goal ≥ {args.arxiv_delay:g} s, {len(env.replay.requests)} requests"),
     ]  # fmt: skip
     for name, value, note in rows:
         print(f"{name:<44} {value:>16}   {note}")
+
+
+def smallest_gap(replay: ArxivReplay) -> float:
+    arrivals = sorted(request.at for request in replay.requests)
+    return min((b - a for a, b in itertools.pairwise(arrivals)), default=0.0)
 
 
 def main() -> None:
@@ -227,6 +238,7 @@ def main() -> None:
     parser.add_argument("--kill-seconds", type=float, default=120)
     parser.add_argument("--kill-every", type=float, default=5)
     parser.add_argument("--failure-rate", type=float, default=0.2)
+    parser.add_argument("--arxiv-delay", type=float, default=3.0)
     args = parser.parse_args()
     env = setup(args)
     try:
