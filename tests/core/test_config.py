@@ -39,6 +39,10 @@ def test_shipped_topics_file_is_valid() -> None:
         ("FEEDSVC_LOG_LEVEL", "loud", "FEEDSVC_LOG_LEVEL="),
         ("FEEDSVC_BIND", "8000", "FEEDSVC_BIND='8000': must be host:port"),
         ("FEEDSVC_STALE_AFTER_SECONDS", "1", "must be at least 60"),
+        ("FEEDSVC_FETCH_INTERVAL_SECONDS", "nan", "='nan' must be a finite number"),
+        ("FEEDSVC_SHUTDOWN_SECONDS", "inf", "FEEDSVC_SHUTDOWN_SECONDS='inf' must be a finite"),
+        ("FEEDSVC_ARXIV_DELAY_SECONDS", "-Infinity", "='-Infinity' must be a finite number"),
+        ("FEEDSVC_LLM_PRICES", "local=nan:1", "FEEDSVC_LLM_PRICES: 'local=nan:1' is not model="),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(name: str, value: str, message: str) -> None:
