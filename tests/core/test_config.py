@@ -95,6 +95,8 @@ def test_topics_file_is_read_in_order_with_defaults(tmp_path: Path) -> None:
         (GOOD + "max_results = 0\n", "topic 'rag': field 'max_results'"),
         (GOOD + "max_result = 10\n", "topic 'rag': field 'max_result': unknown field"),
         (GOOD.replace("topics.rag", "topics.RAG"), "topic 'RAG': field 'slug'"),
+        (GOOD.replace("topics.rag", 'topics."rag\\n"'), "topic 'rag\\n': field 'slug'"),
+        (GOOD.replace('"zh"', '"zh\\n"'), "field 'languages': 'zh\\n' is not a language"),
         ("[topics]\n", "no [topics.<slug>] tables"),
         ("[topics.rag\n", "not valid TOML"),
     ],
