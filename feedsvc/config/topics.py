@@ -38,7 +38,8 @@ class Topic:
 def load_topics(path: Path) -> tuple[Topic, ...]:
     """Topics from a TOML file, in file order; raise ConfigError naming file, topic and field."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: topics file not found (set FEEDSVC_TOPICS_FILE)") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -111,6 +111,13 @@ def test_a_bad_topics_file_names_file_topic_and_field(
     assert expected in str(caught.value)
 
 
+def test_a_topics_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    (rag,) = load_topics(path)
+    assert (rag.slug, rag.languages) == ("rag", ("zh", "en"))
+
+
 def test_a_missing_topics_file_says_which_setting_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="FEEDSVC_TOPICS_FILE"):
         load_topics(tmp_path / "absent.toml")
