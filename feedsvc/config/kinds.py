@@ -121,9 +121,14 @@ def text(
     meaning: str,
     rule: Rule | None = None,
     normalize: Callable[[str], str] = str,
+    documented_default: str | None = None,
+    derive: Derive | None = None,
 ) -> str:
     parse = partial(_parse_text, normalize=normalize)
-    setting = Setting(variable, meaning, "text", parse, str, default, rule=rule)
+    setting = Setting(
+        variable, meaning, "text", parse, str, default,
+        documented_default=documented_default, derive=derive, rule=rule,
+    )  # fmt: skip
     return cast(str, _declare(setting))
 
 

@@ -22,6 +22,24 @@ def test_defaults_point_at_the_real_services() -> None:
     assert not settings.llm_enabled
 
 
+@pytest.mark.parametrize(
+    ("bind", "public_url"),
+    [
+        ("0.0.0.0:9000", "http://localhost:9000"),
+        ("[::]:9000", "http://localhost:9000"),
+        ("127.0.0.1:8001", "http://localhost:8001"),
+        ("feeds.lan:8080", "http://feeds.lan:8080"),
+        ("[::1]:9000", "http://[::1]:9000"),
+    ],
+)
+def test_the_public_url_follows_the_bind_unless_set(bind: str, public_url: str) -> None:
+    settings = Settings.from_env({"FEEDSVC_BIND": bind})
+    assert settings.public_url == public_url
+    assert Settings.from_env(settings.to_env()) == settings
+    chosen = {"FEEDSVC_BIND": bind, "FEEDSVC_PUBLIC_URL": "https://feeds.example/"}
+    assert Settings.from_env(chosen).public_url == "https://feeds.example"
+
+
 def test_shipped_topics_file_is_valid() -> None:
     topics = load_topics(Settings.from_env({}).topics_file)
     assert {t.slug for t in topics} >= {"contrastive", "few-shot", "face-recognition", "rag"}
