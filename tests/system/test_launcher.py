@@ -1,0 +1,93 @@
+"""feedsvc-up as a user runs it: Ctrl-C, a port already taken, a .env file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from feedsvc.config import Settings
+from feedsvc.process.children import Children
+from feedsvc.process.localredis import answers, free_port
+from tests.system.test_processes import environment, kill_session, poll, session_members
+
+LEAVES_A_GRANDCHILD = """
+import subprocess, sys, time
+sleeper = subprocess.Popen(["sleep", "600"])
+open(sys.argv[1], "w").write(str(sleeper.pid))
+time.sleep(600)
+"""
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def launched(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """feedsvc-up in a session of its own, as a terminal would start it; killed afterwards."""
+    log_path = cwd / "up.log"
+    with log_path.open("wb") as log:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc.process.launcher"],
+            env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield up
+        finally:
+            kill_session(up.pid)
+            up.wait()
+            print(log_path.read_text())
+
+
+def test_ctrl_c_stops_every_child_and_grandchild(settings: Settings, tmp_path: Path) -> None:
+    redis_port, web_port = free_port(), free_port()
+    env = environment(
+        settings,
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        FEEDSVC_BIND=f"127.0.0.1:{web_port}",
+        FEEDSVC_WEB_WORKERS="2",
+    )
+    with launched(env, tmp_path) as up:
+        poll(f"http://127.0.0.1:{web_port}/healthz", "ok")
+        # up, redis-server, the worker, granian's main process and its two workers
+        assert len(session_members(up.pid)) >= 6
+        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+        assert up.wait(timeout=60) == 0
+        assert session_members(up.pid) == set()
+        assert not listening(web_port)
+        assert not answers(f"redis://127.0.0.1:{redis_port}/0")
+
+
+def test_stopping_a_child_ends_what_it_started_too(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild"
+    children = Children()
+    children.spawn([sys.executable, "-c", LEAVES_A_GRANDCHILD, str(pid_file)], 5)
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the child did not start its own child"
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    try:
+        children.stop_all()
+        deadline = time.monotonic() + 5  # SIGKILL is sent; let the kernel finish it
+        while alive(grandchild) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(grandchild)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(grandchild, signal.SIGKILL)
