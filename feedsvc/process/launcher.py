@@ -11,6 +11,7 @@ from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
 from feedsvc.process.children import Children, stop_process
 from feedsvc.process.localredis import RedisUnavailable, local_port, start_private_redis
+from feedsvc.process.ports import check_port_free
 from feedsvc.store import answers
 
 __all__ = ["ensure_redis", "main", "stop_process", "web_command"]
@@ -28,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         load_topics(settings.topics_file)
+        check_port_free(*settings.web_host_port)
         redis_process = ensure_redis(settings)
     except (ConfigError, RedisUnavailable) as exc:
         print(f"feedsvc-up: {exc}", file=sys.stderr)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from feedsvc.config import Settings
 from feedsvc.process.children import Children
 from feedsvc.process.localredis import answers, free_port
@@ -38,12 +40,24 @@ def alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def launched(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """feedsvc-up in a session of its own, as a terminal would start it; killed afterwards."""
+def taken_port() -> Iterator[int]:
+    """A port something listens on, with SO_REUSEPORT as granian binds it."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+@contextlib.contextmanager
+def launched(
+    env: dict[str, str], cwd: Path, module: str = "feedsvc.process.launcher"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """feedsvc-up (or `module`) in a session of its own, as a terminal starts it; then killed."""
     log_path = cwd / "up.log"
     with log_path.open("wb") as log:
         up = subprocess.Popen(
-            [sys.executable, "-m", "feedsvc.process.launcher"],
+            [sys.executable, "-m", module],
             env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
@@ -91,3 +105,26 @@ def test_stopping_a_child_ends_what_it_started_too(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(grandchild, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("feedsvc.process.launcher", "feedsvc-up"), ("feedsvc.web.serve", "feedsvc-web")],
+)
+def test_a_port_in_use_is_refused_before_anything_starts(
+    settings: Settings, tmp_path: Path, module: str, name: str
+) -> None:
+    redis_port = free_port()
+    with taken_port() as port:
+        env = environment(
+            settings, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            FEEDSVC_BIND=f"127.0.0.1:{port}", FEEDSVC_WEB_WORKERS="1",
+        )  # fmt: skip
+        with launched(env, tmp_path, module) as process:
+            assert process.wait(timeout=30) == 2
+            assert session_members(process.pid) == set()
+    assert (tmp_path / "up.log").read_text().splitlines() == [
+        f"{name}: port {port} on 127.0.0.1 is already in use: stop what listens there "
+        "or set FEEDSVC_BIND to a free port"
+    ]
+    assert not (tmp_path / ".feedsvc").exists(), "no private Redis was started"
