@@ -10,6 +10,7 @@ from pathlib import Path
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
 from feedsvc.process.children import Children, stop_process
+from feedsvc.process.envfile import ENV_FILE, load_env_file
 from feedsvc.process.localredis import RedisUnavailable, local_port, start_private_redis
 from feedsvc.process.ports import check_port_free
 from feedsvc.store import answers
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     children = Children()
     children.catch_signals()
     try:
+        from_file = load_env_file(ENV_FILE)
+        if from_file:
+            print(f"feedsvc-up: from {ENV_FILE}: {', '.join(from_file)}", flush=True)
         settings = Settings.from_env()
         load_topics(settings.topics_file)
         check_port_free(*settings.web_host_port)

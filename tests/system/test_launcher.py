@@ -128,3 +128,33 @@ def test_a_port_in_use_is_refused_before_anything_starts(
         "or set FEEDSVC_BIND to a free port"
     ]
     assert not (tmp_path / ".feedsvc").exists(), "no private Redis was started"
+
+
+def wait_for_text(path: Path, needle: str, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    while needle not in (text := path.read_text()):
+        assert time.monotonic() < deadline, f"{needle!r} not in {path}:\n{text}"
+        time.sleep(0.2)
+    return text
+
+
+def test_feedsvc_up_reads_dot_env_and_links_to_where_it_listens(
+    settings: Settings, tmp_path: Path
+) -> None:
+    redis_port, web_port = free_port(), free_port()
+    env = environment(settings, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0")
+    env.pop("FEEDSVC_PUBLIC_URL")
+    env["FEEDSVC_WEB_WORKERS"] = "1"  # wins over the file's bad value
+    (tmp_path / ".env").write_text(
+        f"# only compose read this file\nFEEDSVC_BIND=127.0.0.1:{web_port}\n"
+        "FEEDSVC_LOG_FORMAT=json\nFEEDSVC_WEB_WORKERS=many\n",
+        encoding="utf-8",
+    )
+    with launched(env, tmp_path) as up:
+        opml = poll(f"http://127.0.0.1:{web_port}/opml", f"http://localhost:{web_port}/feeds/")
+        assert "http://feeds.test" not in opml
+        log = wait_for_text(tmp_path / "up.log", '"logger": "worker"')  # json, from .env
+        assert "feedsvc-up: from .env: FEEDSVC_BIND, FEEDSVC_LOG_FORMAT\n" in log
+        assert f"feedsvc-up: serving on http://localhost:{web_port}/ (Ctrl-C stops)\n" in log
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=60) == 0
