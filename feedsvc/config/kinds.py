@@ -7,6 +7,7 @@ metadata holds a Setting: how the variable is parsed, checked, rendered back and
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -66,6 +67,8 @@ class Setting:
         # The two message shapes of old: "X='0' must be at least 1", "X='a': must be ...".
         if value is None:
             return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return " must be a finite number"
         if self.at_least is not None and value < self.at_least:
             return f" must be at least {self.at_least:g}"
         if self.rule is not None and not self.rule.holds(value):
@@ -118,9 +121,14 @@ def text(
     meaning: str,
     rule: Rule | None = None,
     normalize: Callable[[str], str] = str,
+    documented_default: str | None = None,
+    derive: Derive | None = None,
 ) -> str:
     parse = partial(_parse_text, normalize=normalize)
-    setting = Setting(variable, meaning, "text", parse, str, default, rule=rule)
+    setting = Setting(
+        variable, meaning, "text", parse, str, default,
+        documented_default=documented_default, derive=derive, rule=rule,
+    )  # fmt: skip
     return cast(str, _declare(setting))
 
 
@@ -209,6 +217,8 @@ def _parse_prices(variable: str, raw: str, base: Prices) -> Prices:
         model, _, pair = item.partition("=")
         try:
             tokens_in, tokens_out = (float(x) for x in pair.split(":"))
+            if not (math.isfinite(tokens_in) and math.isfinite(tokens_out)):
+                raise ValueError(pair)
         except ValueError:
             raise ConfigError(
                 f"{variable}: {item!r} is not model=input:output (USD per million tokens)"

@@ -27,6 +27,9 @@ from feedsvc.config.topics import DEFAULT_TOPICS_FILE
 
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_FETCH_INTERVAL_SECONDS = 3600.0
+DEFAULT_BIND = "127.0.0.1:8000"
+# Addresses that mean "this machine" to a listener; links show them as localhost.
+LOCAL_HOSTS = {"0.0.0.0", "::", "[::]", "127.0.0.1"}
 # USD per million tokens (input, output), standard tier, as published when this was written.
 DEFAULT_PRICES = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -39,6 +42,16 @@ DEFAULT_PRICES = {
 def stale_after(fetch_interval_seconds: float) -> float:
     """Two fetch intervals and a day: arXiv announces nothing on Fridays and Saturdays."""
     return 2 * fetch_interval_seconds + 86400
+
+
+def bound_url(bind: str) -> str:
+    """The URL of a host:port bind, the default public URL: http://localhost:8000."""
+    host, _, port = bind.rpartition(":")
+    if host in LOCAL_HOSTS:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,17 @@ class Settings:
         meaning="pause between arXiv requests (arXiv asks for at least 3)")
     arxiv_timeout_seconds: float = number("FEEDSVC_ARXIV_TIMEOUT_SECONDS", 30.0, at_least=1,
         meaning="timeout of each arXiv request")
-    public_url: str = text("FEEDSVC_PUBLIC_URL", "http://localhost:8000", rule=AN_HTTP_URL,
+    web_bind: str = text("FEEDSVC_BIND", DEFAULT_BIND, rule=A_HOST_PORT,
+        meaning="where `feedsvc-web` (and `deploy/gunicorn.conf.py`) listen; the image uses "
+        "`0.0.0.0:8000`")
+    public_url: str = text("FEEDSVC_PUBLIC_URL", bound_url(DEFAULT_BIND), rule=AN_HTTP_URL,
         normalize=lambda raw: raw.rstrip("/"),
-        meaning="base of the links in feeds (feed ids, self links); a trailing `/` is dropped")
+        derive=lambda earlier: bound_url(earlier["web_bind"]),
+        documented_default="`http://<host>:<port>` of `FEEDSVC_BIND` (`localhost` for "
+        "`0.0.0.0`, `::` and `127.0.0.1`)",
+        meaning="base of the links in feeds (feed ids, self links) and of the address "
+        "`feedsvc-up` prints; set it when readers reach the service by another name; a "
+        "trailing `/` is dropped")
     openai_base_url: str | None = optional("OPENAI_BASE_URL", rule=AN_HTTP_URL,
         documented_default="unset (OpenAI)",
         meaning="an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, LiteLLM)")
@@ -127,9 +148,6 @@ class Settings:
     log_format: str = text("FEEDSVC_LOG_FORMAT", "text", rule=one_of("text", "json"),
         meaning="`json`: one JSON object per line with `topic`, `paper`, `language`, "
         "`attempt` fields where they apply")
-    web_bind: str = text("FEEDSVC_BIND", "127.0.0.1:8000", rule=A_HOST_PORT,
-        meaning="where `feedsvc-web` (and `deploy/gunicorn.conf.py`) listen; the image uses "
-        "`0.0.0.0:8000`")
     web_workers: int = whole("FEEDSVC_WEB_WORKERS", 0, at_least=0,
         documented_default="one per core", meaning="web worker processes (`0`: one per core)")
     access_log: bool = flag("FEEDSVC_ACCESS_LOG", True,

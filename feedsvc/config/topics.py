@@ -13,6 +13,7 @@ from feedsvc.errors import ConfigError
 
 DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "topics.toml"
 
+# Check with fullmatch: with match, `$` also matches before a trailing newline.
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
@@ -37,7 +38,8 @@ class Topic:
 def load_topics(path: Path) -> tuple[Topic, ...]:
     """Topics from a TOML file, in file order; raise ConfigError naming file, topic and field."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: topics file not found (set FEEDSVC_TOPICS_FILE)") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -54,7 +56,7 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
     def fail(field_name: str, problem: str) -> ConfigError:
         return ConfigError(f"{path}: topic {slug!r}: field {field_name!r}: {problem}")
 
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.fullmatch(slug):
         raise fail("slug", "use lowercase letters, digits, '-' and '_' (at most 64)")
     if not isinstance(table, dict):
         raise fail("slug", "must be a table: [topics.<slug>]")
@@ -85,7 +87,7 @@ def _parse_languages(value: Any, fail: Callable[[str, str], ConfigError]) -> tup
     if not isinstance(value, list) or not value:
         raise fail("languages", 'must be a non-empty list such as ["zh", "en"]')
     for code in value:
-        if not isinstance(code, str) or not LANGUAGE_PATTERN.match(code):
+        if not isinstance(code, str) or not LANGUAGE_PATTERN.fullmatch(code):
             raise fail("languages", f"{code!r} is not a language code such as 'en' or 'zh'")
     if len(set(value)) != len(value):
         raise fail("languages", "lists a language twice")

@@ -2,36 +2,50 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
+from feedsvc.process.children import Children, stop_process
+from feedsvc.process.envfile import ENV_FILE, load_env_file
 from feedsvc.process.localredis import RedisUnavailable, local_port, start_private_redis
+from feedsvc.process.ports import check_port_free
 from feedsvc.store import answers
 
+__all__ = ["ensure_redis", "main", "stop_process", "web_command"]
+
 DATA_DIR = Path(".feedsvc") / "redis"
+# From SIGTERM to SIGKILL: a worker may take FEEDSVC_SHUTDOWN_SECONDS to hand its work back;
+# Redis and the web service stop in a moment, unless a granian worker hangs while starting.
+STOP_SECONDS = 10.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start everything, wait until one part stops or a signal arrives, stop the rest."""
+    children = Children()
+    children.catch_signals()
     try:
+        from_file = load_env_file(ENV_FILE)
+        if from_file:
+            print(f"feedsvc-up: from {ENV_FILE}: {', '.join(from_file)}", flush=True)
         settings = Settings.from_env()
         load_topics(settings.topics_file)
+        check_port_free(*settings.web_host_port)
         redis_process = ensure_redis(settings)
     except (ConfigError, RedisUnavailable) as exc:
         print(f"feedsvc-up: {exc}", file=sys.stderr)
         return 2
-    children = [p for p in (redis_process,) if p is not None]
-    children.append(_spawn([sys.executable, "-m", "worker", "run"]))
-    children.append(_spawn(web_command()))
+    if redis_process is not None:
+        children.adopt(redis_process, STOP_SECONDS)
+    children.spawn(
+        [sys.executable, "-m", "worker", "run"], settings.shutdown_seconds + STOP_SECONDS
+    )
+    children.spawn(web_command(), STOP_SECONDS)
     print(f"feedsvc-up: serving on {settings.public_url}/ (Ctrl-C stops)", flush=True)
-    return supervise(children)
+    return children.watch()
 
 
 def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
@@ -47,42 +61,6 @@ def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
 
 def web_command() -> list[str]:
     return [sys.executable, "-m", "feedsvc.web.serve"]
-
-
-def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=os.environ.copy())
-
-
-def supervise(children: list[subprocess.Popen[bytes]]) -> int:
-    stopping = False
-
-    def request_stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    code = 0
-    while not stopping:
-        exited = [p for p in children if p.poll() is not None]
-        if exited:
-            code = exited[0].returncode or 1
-            break
-        time.sleep(0.2)
-    for process in reversed(children):
-        stop_process(process)
-    return code
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout_seconds: float = 20) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `timeout_seconds`; always reaped."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_seconds)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ def start_private_redis(port: int, data_dir: Path, persistent: bool) -> subproce
     durability = ["--appendonly", "yes", "--appendfsync", "everysec"] if persistent else []
     args = [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir)]
     args += ["--save", "", *durability, "--logfile", str(data_dir / "redis.log")]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A group of its own: a terminal's Ctrl-C must not stop Redis before the worker is done.
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0
+    )
     _wait_until_answering(f"redis://127.0.0.1:{port}/0", process)
     return process
 

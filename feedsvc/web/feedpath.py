@@ -49,7 +49,7 @@ def resolve_topic(
         raise TopicNotFound(slug)
     if language is None:
         return topic, topic.default_language
-    if not LANGUAGE_PATTERN.match(language) or language not in topic.languages:
+    if not LANGUAGE_PATTERN.fullmatch(language) or language not in topic.languages:
         raise TopicNotFound(slug, language)
     return topic, language
 

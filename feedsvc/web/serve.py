@@ -17,6 +17,7 @@ from granian.constants import Interfaces
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
+from feedsvc.process.ports import check_port_free
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         load_topics(settings.topics_file)
+        check_port_free(*settings.web_host_port)
     except ConfigError as exc:
         print(f"feedsvc-web: {exc}", file=sys.stderr)
         return 2

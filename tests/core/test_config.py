@@ -22,6 +22,24 @@ def test_defaults_point_at_the_real_services() -> None:
     assert not settings.llm_enabled
 
 
+@pytest.mark.parametrize(
+    ("bind", "public_url"),
+    [
+        ("0.0.0.0:9000", "http://localhost:9000"),
+        ("[::]:9000", "http://localhost:9000"),
+        ("127.0.0.1:8001", "http://localhost:8001"),
+        ("feeds.lan:8080", "http://feeds.lan:8080"),
+        ("[::1]:9000", "http://[::1]:9000"),
+    ],
+)
+def test_the_public_url_follows_the_bind_unless_set(bind: str, public_url: str) -> None:
+    settings = Settings.from_env({"FEEDSVC_BIND": bind})
+    assert settings.public_url == public_url
+    assert Settings.from_env(settings.to_env()) == settings
+    chosen = {"FEEDSVC_BIND": bind, "FEEDSVC_PUBLIC_URL": "https://feeds.example/"}
+    assert Settings.from_env(chosen).public_url == "https://feeds.example"
+
+
 def test_shipped_topics_file_is_valid() -> None:
     topics = load_topics(Settings.from_env({}).topics_file)
     assert {t.slug for t in topics} >= {"contrastive", "few-shot", "face-recognition", "rag"}
@@ -39,6 +57,10 @@ def test_shipped_topics_file_is_valid() -> None:
         ("FEEDSVC_LOG_LEVEL", "loud", "FEEDSVC_LOG_LEVEL="),
         ("FEEDSVC_BIND", "8000", "FEEDSVC_BIND='8000': must be host:port"),
         ("FEEDSVC_STALE_AFTER_SECONDS", "1", "must be at least 60"),
+        ("FEEDSVC_FETCH_INTERVAL_SECONDS", "nan", "='nan' must be a finite number"),
+        ("FEEDSVC_SHUTDOWN_SECONDS", "inf", "FEEDSVC_SHUTDOWN_SECONDS='inf' must be a finite"),
+        ("FEEDSVC_ARXIV_DELAY_SECONDS", "-Infinity", "='-Infinity' must be a finite number"),
+        ("FEEDSVC_LLM_PRICES", "local=nan:1", "FEEDSVC_LLM_PRICES: 'local=nan:1' is not model="),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(name: str, value: str, message: str) -> None:
@@ -91,6 +113,8 @@ def test_topics_file_is_read_in_order_with_defaults(tmp_path: Path) -> None:
         (GOOD + "max_results = 0\n", "topic 'rag': field 'max_results'"),
         (GOOD + "max_result = 10\n", "topic 'rag': field 'max_result': unknown field"),
         (GOOD.replace("topics.rag", "topics.RAG"), "topic 'RAG': field 'slug'"),
+        (GOOD.replace("topics.rag", 'topics."rag\\n"'), "topic 'rag\\n': field 'slug'"),
+        (GOOD.replace('"zh"', '"zh\\n"'), "field 'languages': 'zh\\n' is not a language"),
         ("[topics]\n", "no [topics.<slug>] tables"),
         ("[topics.rag\n", "not valid TOML"),
     ],
@@ -103,6 +127,13 @@ def test_a_bad_topics_file_names_file_topic_and_field(
         load_topics(path)
     assert str(caught.value).startswith(str(path))
     assert expected in str(caught.value)
+
+
+def test_a_topics_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    (rag,) = load_topics(path)
+    assert (rag.slug, rag.languages) == ("rag", ("zh", "en"))
 
 
 def test_a_missing_topics_file_says_which_setting_to_fix(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ from feedsvc.errors import ConfigError
         ({"public_url": "feeds.test"}, "FEEDSVC_PUBLIC_URL='feeds.test': must be an http:// or"),
         ({"openai_base_url": "localhost:11434"}, "OPENAI_BASE_URL='localhost:11434': must be an"),
         ({"redis_prefix": "a b"}, "FEEDSVC_REDIS_PREFIX='a b': may hold only letters, digits"),
+        ({"publish_grace_seconds": float("inf")}, "FEEDSVC_PUBLISH_GRACE_SECONDS=inf must be a"),
+        ({"llm_timeout_seconds": float("nan")}, "FEEDSVC_LLM_TIMEOUT_SECONDS=nan must be a finite"),
     ],
 )
 def test_a_replaced_copy_is_checked_like_the_environment(

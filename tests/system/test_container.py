@@ -11,17 +11,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
 from feedsvc.config import Settings
+from feedsvc.process.envfile import read_env_file
 from feedsvc.process.localredis import free_port
 from tests.conftest import settings_env
 from tests.servers import ArxivReplay, fixture_entries
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
+DOCKERIGNORE = (REPO / ".dockerignore").read_text()
 
 
 def dockerfile_env() -> dict[str, str]:
@@ -41,26 +44,66 @@ def exec_form(instruction: str) -> list[str]:
     return list(json.loads(lines[-1].split("CMD", 1)[1]))
 
 
-def compose_command(service: str) -> list[str]:
-    """The `command:` of one service in compose.yaml (its lines up to the next service)."""
+def compose_service(service: str) -> str:
+    """One service of compose.yaml: its lines up to the next service (no YAML parser here)."""
     lines = (REPO / "compose.yaml").read_text().split(f"\n  {service}:\n", 1)[1].splitlines()
     own = []
     for line in lines:
         if re.match(r"^ {0,2}\S", line):
             break
         own.append(line)
-    match = re.search(r"command: (\[.*\])", "\n".join(own))
+    return "\n".join(own)
+
+
+def compose_command(service: str) -> list[str]:
+    """The `command:` of one service in compose.yaml."""
+    match = re.search(r"command: (\[.*\])", compose_service(service))
     assert match is not None, f"no command for {service}"
     return list(json.loads(match.group(1)))
 
 
+def dockerignored(path: str) -> bool:
+    """Whether .dockerignore leaves `path` (relative, with /) out of the build context."""
+    patterns = [line.strip().strip("/") for line in DOCKERIGNORE.splitlines()]
+    patterns = [p for p in patterns if p and not p.startswith("#")]
+    assert not any(p.startswith("!") for p in patterns), "exceptions are not read here"
+    parts = path.split("/")
+    return any(
+        _matches(parts[:depth], pattern.split("/"))
+        for pattern in patterns
+        for depth in range(1, len(parts) + 1)  # a folder left out leaves out what it holds
+    )
+
+
+def _matches(parts: list[str], pattern: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_matches(parts[skip:], pattern[1:]) for skip in range(len(parts) + 1))
+    return bool(parts) and fnmatchcase(parts[0], pattern[0]) and _matches(parts[1:], pattern[1:])
+
+
+def copy_build_context(target: Path) -> Path:
+    """What `docker build .` sends: the project without what .dockerignore leaves out."""
+    for folder, folders, files in os.walk(REPO):
+        here = Path(folder).relative_to(REPO)
+        folders[:] = [name for name in folders if not dockerignored((here / name).as_posix())]
+        for name in files:
+            if not dockerignored((here / name).as_posix()):
+                (target / here).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(folder) / name, target / here / name)
+    return target
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip install .` as the Dockerfile runs it (dependencies come from the test venv)."""
+    """`pip install .` as the Dockerfile runs it in the build context (dependencies come from
+    the test venv)."""
     target = tmp_path_factory.mktemp("image")
+    context = copy_build_context(tmp_path_factory.mktemp("context"))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-         str(target / "site"), str(REPO)],
+         str(target / "site"), str(context)],
         check=True, capture_output=True,
     )  # fmt: skip
     shutil.copy(REPO / "topics.toml", target / "topics.toml")  # COPY topics.toml ./
@@ -133,3 +176,29 @@ def test_the_image_commands_serve_and_pass_the_healthcheck(
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=30)
+
+
+def test_the_build_context_holds_what_the_image_copies_and_no_more() -> None:
+    copied = re.findall(r"^COPY (.+) \S+$", DOCKERFILE, re.MULTILINE)
+    sources = [source for line in copied for source in line.split()]
+    assert {"pyproject.toml", "README.md", "feedsvc", "worker", "topics.toml"} <= set(sources)
+    assert not [source for source in sources if dockerignored(source)]
+    assert not dockerignored("feedsvc/web/templates/index.html")
+    left_out = [
+        ".env", ".git/HEAD", ".venv/bin/python", ".feedsvc/redis/appendonly.aof",
+        "tests/conftest.py", "feedsvc/web/__pycache__/app.cpython-312.pyc",
+        "feedsvc.egg-info/PKG-INFO", ".mypy_cache/3.11/x.json", "build/lib/x.py",
+    ]  # fmt: skip
+    assert [path for path in left_out if not dockerignored(path)] == []
+
+
+def test_compose_gives_the_worker_no_web_healthcheck_and_time_to_stop() -> None:
+    worker = compose_service("worker")
+    assert re.search(r"^    healthcheck:\n      disable: true$", worker, re.MULTILINE), (
+        "the worker inherits the image's web HEALTHCHECK"
+    )
+    assert "healthcheck" not in compose_service("web"), "the web keeps the image's"
+    grace = re.search(r"^    stop_grace_period: (\d+)s$", worker, re.MULTILINE)
+    assert grace is not None, "Docker's default 10 s cuts the worker's shutdown"
+    settings = Settings.from_env(read_env_file(REPO / ".env.example"))
+    assert int(grace[1]) > settings.shutdown_seconds

@@ -52,6 +52,26 @@ def test_a_bad_topics_file_stops_the_web_app_with_one_line(
     assert done.stderr.strip() == expected
 
 
+def session_members(session: int) -> set[int]:
+    """Every live process of a session (zombies aside): what its leader started, however deep."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 3 and fields[0] != "Z" and int(fields[3]) == session:
+            members.add(int(entry.name))
+    return members
+
+
+def kill_session(session: int) -> None:
+    for pid in session_members(session):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def wait_for_line(process: subprocess.Popen[str], needle: str, seconds: float = 20) -> str:
     assert process.stdout is not None
     deadline = time.monotonic() + seconds
@@ -140,8 +160,7 @@ def test_feedsvc_up_starts_redis_worker_and_web(
         assert up.wait(timeout=30) == 0
         assert not answers(f"redis://127.0.0.1:{redis_port}/0")
     finally:
-        with contextlib.suppress(ProcessLookupError):  # the group: redis, worker, gunicorn
-            os.killpg(up.pid, signal.SIGKILL)
+        kill_session(up.pid)  # redis, worker, granian: each in a group of its own
         up.wait()
         log.close()
         print((tmp_path / "up.log").read_text())
