@@ -203,6 +203,7 @@ class WorkQueue:
 
     def forget_consumer(self, consumer: str) -> bool:
         """Remove a consumer with nothing pending from the group (a worker that exits)."""
+        self.ensure()  # a worker stopped before it took anything may find no group yet
         key = self.keys.enrich_queue()
         args = [ENRICH_GROUP, consumer]
         return self.db.one(lambda b: b.eval(_FORGET_CONSUMER, [key], args)) >= 0

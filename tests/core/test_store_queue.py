@@ -140,3 +140,8 @@ def test_long_idle_consumers_are_forgotten(store: Store) -> None:
     time.sleep(0.05)
     assert store.queue.forget_idle_consumers(idle_seconds=0.01) == 1
     assert store.queue.consumers() == []
+
+
+def test_forgetting_a_consumer_before_there_is_a_group_is_fine(store: Store) -> None:
+    assert store.queue.forget_consumer("stopped-early"), "no group yet: nothing to forget"
+    assert store.queue.consumers() == []
