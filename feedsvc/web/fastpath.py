@@ -8,19 +8,24 @@ error, another route) goes to the Flask app unchanged.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from feedsvc.config import Topic
 from feedsvc.errors import FeedsvcError, StoreError
+from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/feeds/"
+PARSED_ENTRIES = 4096
+PARSED_BYTES = 1 << 20
+PARSED_ENTRY_OVERHEAD = 512  # the key tuple, the FeedRequest and the map's own node
 
 
 class FeedFastPath:
@@ -33,7 +38,9 @@ class FeedFastPath:
         self.cache = cache
         self.topics = topics
         self.cache_control = cache_control_value(max_age)
-        self.parsed: dict[tuple[str, str], FeedRequest | None] = {}
+        self.parsed: BoundedLru[tuple[str, str], FeedRequest] = BoundedLru(
+            PARSED_ENTRIES, PARSED_BYTES, parsed_entry_size
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
@@ -56,17 +63,16 @@ class FeedFastPath:
             return None  # Flask answers 503
 
     def _parse(self, name: str, query: str) -> FeedRequest | None:
-        key = (name, query)
-        if key not in self.parsed:
-            page = parse_qs(query).get("page", ["1"])[0] if query else "1"
+        """The feed asked for, remembered by name and page; None (Flask answers) if none."""
+        key = (name, page_of(query))
+        wanted = self.parsed.get(key)
+        if wanted is None:
             try:
-                wanted: FeedRequest | None = parse_feed_request(name, page, self.topics)
+                wanted = parse_feed_request(*key, self.topics)
             except FeedsvcError:
-                wanted = None
-            if len(self.parsed) > 10_000:
-                self.parsed.clear()
-            self.parsed[key] = wanted
-        return self.parsed[key]
+                return None
+            self.parsed.put(key, wanted)
+        return wanted
 
     def _respond(
         self, entry: Rendered, environ: dict[str, Any], start_response: Callable[..., Any],
@@ -75,6 +81,18 @@ class FeedFastPath:
         status, headers, body = feed_reply(entry, environ, self.cache_control)
         start_response(status, headers)
         return [] if head else [body]
+
+
+def page_of(query: str) -> str:
+    """The first `page` value, read as Flask reads it (blank values kept); "1" if none."""
+    for field, value in parse_qsl(query, keep_blank_values=True):
+        if field == "page":
+            return value
+    return "1"
+
+
+def parsed_entry_size(key: tuple[str, str], wanted: FeedRequest) -> int:
+    return sys.getsizeof(key[0]) + sys.getsizeof(key[1]) + PARSED_ENTRY_OVERHEAD
 
 
 def feed_reply(
