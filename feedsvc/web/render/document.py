@@ -23,6 +23,7 @@ RIGHTS = (
     "arXiv page."
 )
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_HTML_ALSO_INVALID = re.compile("[\u007f-\u009f]")  # DEL and C1 controls: HTML parse errors
 
 LABELS = {
     "en": {
@@ -97,6 +98,11 @@ class FeedDocument:
 def xml_text(value: str) -> str:
     """The text with every character XML 1.0 cannot hold (and lone surrogates) removed."""
     return _XML_INVALID.sub("", value)
+
+
+def html_text(value: str) -> str:
+    """The text without what XML cannot hold, nor the control characters HTML forbids."""
+    return _HTML_ALSO_INVALID.sub("", xml_text(value))
 
 
 def safe_url(url: str) -> str:

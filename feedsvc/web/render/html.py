@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
-from feedsvc.web.render.document import DigestDay, entry_title, labels_for, safe_url
+from feedsvc.web.render.document import DigestDay, entry_title, html_text, labels_for, safe_url
+
+
+def printable(value: Any) -> Any:
+    """Jinja's `finalize`: every printed string loses what HTML cannot hold; Markup stays."""
+    if isinstance(value, Markup):
+        return Markup(html_text(value))
+    return html_text(value) if isinstance(value, str) else value
+
 
 _templates = Environment(
     loader=PackageLoader("feedsvc.web", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=printable,
 )
 
 
