@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import lxml.html
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -36,6 +37,7 @@ HTML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FEEDS = ("nasty.atom", "nasty.he.rss", "nasty.json", "nasty.daily.atom", "nasty.he.daily.rss",
          "nasty.daily.json")  # fmt: skip
+PAPER_TITLE = "<script>alert(1)</script> &amp; <b>bold</b>"
 
 
 @pytest.fixture
@@ -106,3 +108,26 @@ def strings_in(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in strings_in(v)]
     return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("name", ["nasty.rss", "nasty.he.daily.rss"])
+def test_rss_titles_and_descriptions_hold_text_not_markup(
+    client: FlaskClient, store: Store, settings: Settings, name: str
+) -> None:
+    publish_recent(store, settings, [paper(1, title=PAPER_TITLE)])
+    channel = etree.fromstring(client.get(f"/feeds/{name}").data).find("channel")
+    assert shown_as_html(channel.findtext("title")).startswith(f"{TOPIC_TITLE} · arXiv")
+    assert shown_as_html(channel.findtext("description")) == TOPIC_QUERY
+    item_title = shown_as_html(channel.findtext("item/title"))
+    expected = f"{TOPIC_TITLE} · " if "daily" in name else PAPER_TITLE  # digest: title · day
+    assert item_title.startswith(expected)
+    entry_html = lxml.html.fragment_fromstring(channel.findtext("item/description"), "div")
+    assert entry_html.find(".//p") is not None  # the entry's description stays HTML
+    assert entry_html.find(".//script") is None and "<script>" in entry_html.text_content()
+
+
+def shown_as_html(text: str) -> str:
+    """What a reader that renders RSS titles as HTML shows: no element, the text as sent."""
+    fragment = lxml.html.fragment_fromstring(text, create_parent="div")
+    assert len(fragment) == 0, etree.tostring(fragment)
+    return fragment.text_content()
