@@ -130,11 +130,11 @@ def digest_url(doc: FeedDocument, day: DigestDay) -> str:
 
 
 def entry_title(item: FeedItem) -> str:
-    """The translated title, else the original, else the id: never blank."""
+    """The translated title, else the original, else the id: never blank, no controls."""
     enrichment = item.enrichment
     translated = enrichment.title_translated if enrichment else ""
     for candidate in (translated, item.paper.title):
-        title = " ".join(xml_text(candidate).split())
+        title = " ".join(html_text(candidate).split())
         if title:
             return title
     return item.paper.id
