@@ -11,7 +11,7 @@ from lxml import etree
 
 from feedsvc.web.feedpath import parse_page, resolve_topic
 from feedsvc.web.render.document import html_text, labels_for, safe_url
-from feedsvc.web.render.html import printable
+from feedsvc.web.render.html import isolated, printable
 from feedsvc.web.replies import Reply, html_reply
 from feedsvc.web.services import Services
 from feedsvc.web.urls import feed_url, page_url
@@ -26,6 +26,7 @@ _pages = Environment(
     finalize=printable,
 )
 _pages.globals.update(feed_url=feed_url, page_url=page_url, safe_url=safe_url)
+_pages.filters["isolated"] = isolated
 
 
 def render_page(template: str, **context: Any) -> str:
