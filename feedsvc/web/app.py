@@ -67,6 +67,7 @@ def _exit(exc: ConfigError) -> NoReturn:
 def _register(app: Flask) -> None:
     for rule, endpoint, view in ROUTES:
         app.add_url_rule(rule, endpoint, view)
+    app.after_request(protect)
     app.register_error_handler(StoreError, storage_unavailable)
     app.register_error_handler(TopicNotFound, topic_not_found)
     app.register_error_handler(PageNotFound, page_not_found)
@@ -84,6 +85,13 @@ def respond(reply: Reply) -> Response:
     if reply.content_type is None:
         del response.headers["Content-Type"]  # Response adds text/html by default
     response.headers.extend(reply.headers)
+    return response
+
+
+def protect(response: Response) -> Response:
+    """Every Flask answer, error pages and static files included, gets its protective headers."""
+    for name, value in replies.protective_headers(response.content_type):
+        response.headers.setdefault(name, value)
     return response
 
 

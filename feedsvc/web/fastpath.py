@@ -20,6 +20,7 @@ from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.replies import NOSNIFF
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/feeds/"
@@ -109,6 +110,7 @@ def feed_reply(
         ("Last-Modified", entry.last_modified_http),
         ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
+        NOSNIFF,
     ]
     if not_modified(environ, etag, entry.last_modified):
         return "304 NOT MODIFIED", headers, b""

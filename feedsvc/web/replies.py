@@ -14,6 +14,13 @@ from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
 
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+# The pages have inline <style> and no script; their only image is the icon at /static/.
+PAGE_POLICY = (
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,13 @@ class Reply:
     content_type: str | None
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+
+
+def protective_headers(content_type: str | None) -> tuple[tuple[str, str], ...]:
+    """nosniff on every answer; an HTML page also gets the strict policy and no referrer."""
+    if content_type is not None and content_type.startswith("text/html"):
+        return (NOSNIFF, *PAGE_POLICY)
+    return (NOSNIFF,)
 
 
 def html_reply(page: str) -> Reply:
