@@ -119,11 +119,11 @@ def healthz() -> Response:
 
 
 def readyz() -> Response:
-    return respond(ops.readyz(services(), request.args))
+    return respond(ops.readyz(services(), request.args, request.headers.get("Authorization")))
 
 
 def metrics() -> Response:
-    return respond(ops.metrics(services()))
+    return respond(ops.metrics(services(), request.headers.get("Authorization")))
 
 
 ROUTES = (

@@ -66,3 +66,9 @@ def page_not_found(exc: PageNotFound) -> Reply:
 
 def bad_request(exc: BadRequest) -> Reply:
     return text_reply(f"Bad request: {exc}.", 400)
+
+
+def unauthorized(what: str) -> Reply:
+    """401 for a protected operations endpoint, naming the header it needs, never the token."""
+    text = f"Unauthorized: {what} needs the header Authorization: Bearer <FEEDSVC_METRICS_TOKEN>."
+    return text_reply(text, 401, (("WWW-Authenticate", 'Bearer realm="feedsvc"'),))
