@@ -15,8 +15,9 @@ from flask import Flask, Response, current_app, request
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import BadRequest, ConfigError, PageNotFound, StoreError, TopicNotFound
+from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
-from feedsvc.store import Store, connect
+from feedsvc.store import Db, Store
 from feedsvc.web import feeds, ops, pages, replies
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.fastpath import FeedFastPath
@@ -24,7 +25,9 @@ from feedsvc.web.metrics import RequestMetrics
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
 
-REDIS_RETRY_AFTER_SECONDS = 30
+# A reader waits at most this for Redis, then gets a 503: a hung Redis must not hold every
+# worker (the worker's own connection keeps the store's longer default).
+REDIS_TIMEOUT_SECONDS = 1.0
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
@@ -42,7 +45,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             raise
         _exit(exc)
     app = Flask(__name__, static_folder="static", static_url_path="/static", template_folder=None)
-    store = store or connect(settings)
+    store = store or Store(
+        Db.from_url(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS), Keys(settings.redis_prefix)
+    )
     topics_by_slug = {t.slug: t for t in topics}
     cache = FeedCache(store, settings.version_check_seconds)
     app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
@@ -155,6 +160,4 @@ def bad_request(exc: BadRequest) -> Response:
 def storage_unavailable(exc: StoreError) -> Response:
     """503 with Retry-After for any Redis failure, from any handler."""
     current_app.logger.warning("redis unavailable: %s", exc)
-    retry_after = (("Retry-After", str(REDIS_RETRY_AFTER_SECONDS)),)
-    text = "Service temporarily unavailable: storage is unreachable. Try again shortly."
-    return respond(replies.text_reply(text, 503, retry_after))
+    return respond(replies.storage_unavailable())

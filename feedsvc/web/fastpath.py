@@ -8,10 +8,12 @@ error, another route) goes to the Flask app unchanged.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,13 +22,14 @@ from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
-from feedsvc.web.replies import NOSNIFF
+from feedsvc.web.replies import NOSNIFF, Reply, protective_headers, storage_unavailable
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/feeds/"
 PARSED_ENTRIES = 4096
 PARSED_BYTES = 1 << 20
 PARSED_ENTRY_OVERHEAD = 512  # the key tuple, the FeedRequest and the map's own node
+log = logging.getLogger(__name__)
 
 
 class FeedFastPath:
@@ -47,21 +50,21 @@ class FeedFastPath:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
         if method in ("GET", "HEAD") and path.startswith(PREFIX):
-            entry = self._current(path[len(PREFIX) :], environ.get("QUERY_STRING", ""))
+            wanted = self._parse(path[len(PREFIX) :], environ.get("QUERY_STRING", ""))
+            try:
+                entry = self._current(wanted) if wanted else None
+            except StoreError as exc:
+                # Answered here: Flask would ask Redis again and wait out a second timeout.
+                log.warning("redis unavailable: %s", exc)
+                return answer_reply(storage_unavailable(), start_response, method == "HEAD")
             if entry is not None:
                 return self._respond(entry, environ, start_response, method == "HEAD")
         return self.app(environ, start_response)
 
-    def _current(self, name: str, query: str) -> Rendered | None:
-        wanted = self._parse(name, query)
-        if wanted is None:
-            return None
-        try:
-            return self.cache.current(
-                wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
-            )
-        except StoreError:
-            return None  # Flask answers 503
+    def _current(self, wanted: FeedRequest) -> Rendered | None:
+        return self.cache.current(
+            wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
+        )
 
     def _parse(self, name: str, query: str) -> FeedRequest | None:
         """The feed asked for, remembered by name and page; None (Flask answers) if none."""
@@ -82,6 +85,16 @@ class FeedFastPath:
         status, headers, body = feed_reply(entry, environ, self.cache_control)
         start_response(status, headers)
         return [] if head else [body]
+
+
+def answer_reply(reply: Reply, start_response: Callable[..., Any], head: bool) -> list[bytes]:
+    """A handler's Reply answered in plain WSGI, with the headers Flask would add."""
+    body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+    headers = [*reply.headers, *protective_headers(reply.content_type)]
+    if reply.content_type is not None:
+        headers += [("Content-Type", reply.content_type), ("Content-Length", str(len(body)))]
+    start_response(f"{reply.status} {HTTPStatus(reply.status).phrase.upper()}", headers)
+    return [] if head else [body]
 
 
 def page_of(query: str) -> str:

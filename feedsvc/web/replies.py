@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
 
+REDIS_RETRY_AFTER_SECONDS = 30
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
@@ -72,3 +73,9 @@ def unauthorized(what: str) -> Reply:
     """401 for a protected operations endpoint, naming the header it needs, never the token."""
     text = f"Unauthorized: {what} needs the header Authorization: Bearer <FEEDSVC_METRICS_TOKEN>."
     return text_reply(text, 401, (("WWW-Authenticate", 'Bearer realm="feedsvc"'),))
+
+
+def storage_unavailable() -> Reply:
+    """503 with Retry-After: Redis is down or does not answer."""
+    text = "Service temporarily unavailable: storage is unreachable. Try again shortly."
+    return text_reply(text, 503, (("Retry-After", str(REDIS_RETRY_AFTER_SECONDS)),))
