@@ -9,6 +9,7 @@ files are Flask's own static route.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
 
 from flask import Flask, Response, current_app, request
@@ -100,6 +101,14 @@ def protect(response: Response) -> Response:
     return response
 
 
+def query_args() -> Mapping[str, str]:
+    """The query's arguments; raw bytes that are not UTF-8 are a 400 (werkzeug raises)."""
+    try:
+        return request.args
+    except UnicodeDecodeError:
+        raise BadRequest("the query string is not UTF-8") from None
+
+
 # -- routes -------------------------------------------------------------------
 
 
@@ -112,11 +121,11 @@ def opml() -> Response:
 
 
 def topic_page(name: str) -> Response:
-    return respond(pages.topic_page(services(), name, request.args))
+    return respond(pages.topic_page(services(), name, query_args()))
 
 
 def feed(name: str) -> Response:
-    return respond(feeds.feed(services(), name, request.args, request.environ))
+    return respond(feeds.feed(services(), name, query_args(), request.environ))
 
 
 def healthz() -> Response:
@@ -124,7 +133,7 @@ def healthz() -> Response:
 
 
 def readyz() -> Response:
-    return respond(ops.readyz(services(), request.args, request.headers.get("Authorization")))
+    return respond(ops.readyz(services(), query_args(), request.headers.get("Authorization")))
 
 
 def metrics() -> Response:

@@ -68,7 +68,10 @@ class FeedFastPath:
 
     def _parse(self, name: str, query: str) -> FeedRequest | None:
         """The feed asked for, remembered by name and page; None (Flask answers) if none."""
-        key = (name, page_of(query))
+        page = page_of(query)
+        if page is None:
+            return None
+        key = (name, page)
         wanted = self.parsed.get(key)
         if wanted is None:
             try:
@@ -97,9 +100,17 @@ def answer_reply(reply: Reply, start_response: Callable[..., Any], head: bool) -
     return [] if head else [body]
 
 
-def page_of(query: str) -> str:
-    """The first `page` value, read as Flask reads it (blank values kept); "1" if none."""
-    for field, value in parse_qsl(query, keep_blank_values=True):
+def page_of(query: str) -> str | None:
+    """The first `page` value, read as Flask reads it (blank values kept); "1" if none.
+
+    None when Flask would refuse the query: its bytes (a WSGI string holds them as latin-1)
+    are not UTF-8.
+    """
+    try:
+        text = query.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    for field, value in parse_qsl(text, keep_blank_values=True):
         if field == "page":
             return value
     return "1"

@@ -127,3 +127,13 @@ def test_rendered_feeds_in_memory_are_bounded_by_bytes(store: Store) -> None:
     assert cache.memory.bytes <= 500_000 and len(cache.memory) == 4
     assert cache.current("testing", "zh", "papers.atom.p10", now) is not None
     assert cache.current("testing", "zh", "papers.atom.p1", now) is None
+
+
+@pytest.mark.parametrize("path", [*PAGED, "/readyz"])
+@pytest.mark.parametrize("query", ["page=\xff", "page=1&x=\xc3(", "\x80"])
+def test_a_query_that_is_not_utf8_is_a_400(client: FlaskClient, path: str, query: str) -> None:
+    """Raw bytes a server hands on as they came (latin-1 in WSGI), not percent-escapes."""
+    assert client.get(path).status_code == 200  # a feed is now in the fast path's memory
+    response = client.get(path, environ_overrides={"QUERY_STRING": query})
+    assert response.status_code == 400, response.data
+    assert response.get_data(as_text=True) == "Bad request: the query string is not UTF-8.\n"
