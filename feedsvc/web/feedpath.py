@@ -13,7 +13,7 @@ FORMATS = ("atom", "rss", "json")
 PAGE_DIGITS = 9  # pages 1 to 999999999
 # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "２" (which it takes).
 _PAGE_DIGITS = re.compile(r"[0-9]+")
-_SHOWN_CHARS = 20
+_SHOWN_CHARS = 64
 
 
 @dataclass(frozen=True)

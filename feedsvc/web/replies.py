@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+from feedsvc.web.feedpath import shown
 
 REDIS_RETRY_AFTER_SECONDS = 30
 HTML = "text/html; charset=utf-8"
@@ -54,10 +55,14 @@ def topic_not_found(exc: TopicNotFound, topics: Mapping[str, Topic]) -> Reply:
     """A 404 naming what exists: the topic's languages, or every topic."""
     if exc.slug in topics and exc.language is not None:
         languages = ", ".join(topics[exc.slug].languages)
-        return text_reply(f"Topic {exc.slug!r} has no {exc.language!r} feed. Its languages: "
+        return text_reply(f"Topic {exc.slug!r} has no {shown(exc.language)} feed. Its languages: "
                           f"{languages}.", 404)  # fmt: skip
     known = ", ".join(sorted(topics)) or "none"
-    prefix = f"No feed named {exc.detail!r}." if exc.detail else f"Unknown topic {exc.slug!r}."
+    prefix = (
+        f"No feed named {shown(exc.detail)}."
+        if exc.detail
+        else (f"Unknown topic {shown(exc.slug)}.")
+    )
     return text_reply(f"{prefix} Known topics: {known}. Every feed is listed at /.", 404)
 
 

@@ -137,3 +137,13 @@ def test_a_query_that_is_not_utf8_is_a_400(client: FlaskClient, path: str, query
     response = client.get(path, environ_overrides={"QUERY_STRING": query})
     assert response.status_code == 400, response.data
     assert response.get_data(as_text=True) == "Bad request: the query string is not UTF-8.\n"
+
+
+@pytest.mark.parametrize(
+    "path", ["/feeds/" + "x" * 50_000 + ".atom", "/feeds/testing." + "x" * 50_000 + ".rss",
+             "/topics/" + "x" * 50_000, "/topics/testing." + "x" * 50_000],
+)  # fmt: skip
+def test_a_404_does_not_echo_a_long_name(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404 and len(response.data) < 300, response.data[:300]
+    assert "(50" in response.get_data(as_text=True)  # says how long it was
