@@ -60,7 +60,8 @@ def client(settings: Settings, store: Store) -> FlaskClient:
 
 
 def isolating(element: etree._Element | None, blocks: tuple[str, ...]) -> etree._Element | None:
-    """The nearest element that isolates its text: <bdi>, a dir attribute, or one of `blocks`."""
+    """The nearest element that isolates its text: <bdi>, a dir attribute, or one of `blocks`
+    (a block is a paragraph of its own: the bidi algorithm ends every override at its end)."""
     while element is not None:
         if element.tag == "bdi" or "dir" in element.attrib or element.tag in blocks:
             return element
@@ -116,7 +117,8 @@ def test_outside_strings_in_entry_html_are_isolated(
     assert contents
     for html in contents:
         fragment = lxml.html.fragment_fromstring(html, create_parent="div")
-        assert assert_isolated(fragment) >= strings
+        # Takeaways: <li> blocks in an <ol dir="auto"> (an older test holds the <li> as is).
+        assert assert_isolated(fragment, blocks=("li",)) >= strings
 
 
 def entry_html(client: FlaskClient, name: str) -> list[str]:
