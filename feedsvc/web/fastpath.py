@@ -2,8 +2,9 @@
 
 Readers poll every 15 to 60 minutes, mostly for nothing new. When the requested variant
 is in this process's memory at the feed's current version, this WSGI middleware answers
-200 or 304 from the cached bytes and preformatted headers; anything else (a miss, an
-error, another route) goes to the Flask app unchanged.
+200 or 304 from the cached bytes and preformatted headers, and 503 when Redis fails on
+the version check; anything else (a miss, a bad name or page, another route) goes to the
+Flask app unchanged.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
 FORMATS = ("atom", "rss", "json")
 PAGE_DIGITS = 9  # pages 1 to 999999999
 # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "２" (which it takes).
-_PAGE_DIGITS = re.compile(r"[0-9]+")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 _SHOWN_CHARS = 64
 
 
@@ -61,7 +61,7 @@ def resolve_topic(
 
 def parse_page(raw: str) -> int:
     """The page number in `raw`, ASCII digits from 1 to 999999999; else BadRequest."""
-    if not _PAGE_DIGITS.fullmatch(raw):
+    if not _ASCII_DIGITS.fullmatch(raw):
         raise BadRequest(f"page must be a whole number from 1, in ASCII digits, not {shown(raw)}")
     digits = raw.lstrip("0")
     if not digits or len(digits) > PAGE_DIGITS:

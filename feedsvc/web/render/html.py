@@ -47,7 +47,6 @@ _templates = Environment(
     lstrip_blocks=True,
     finalize=printable,
 )
-_templates.filters["isolated"] = isolated
 
 
 def render_entry_html(item: FeedItem, language: str) -> str:
