@@ -152,6 +152,10 @@ class Settings:
         documented_default="one per core", meaning="web worker processes (`0`: one per core)")
     access_log: bool = flag("FEEDSVC_ACCESS_LOG", True,
         meaning="`0` turns off `feedsvc-web`'s access log on stdout")
+    metrics_token: str | None = optional("FEEDSVC_METRICS_TOKEN", secret=True,
+        documented_default="unset (both public)",
+        meaning="when set, `/metrics` and `/readyz?verbose=1` answer only requests with "
+        "`Authorization: Bearer <token>` (else 401); plain `/readyz` stays public for probes")
     # fmt: on
 
     def __post_init__(self) -> None:

@@ -192,13 +192,14 @@ class Db:
         self._binary: Any = redis.Redis(connection_pool=binary_pool)
 
     @classmethod
-    def from_url(cls, url: str) -> Db:
+    def from_url(cls, url: str, timeout: float = SOCKET_TIMEOUT_SECONDS) -> Db:
+        """A connection whose every connect and reply waits at most `timeout` seconds."""
         return cls(
             redis.Redis.from_url(
                 url,
                 decode_responses=True,
-                socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
                 health_check_interval=30,
             )
         )

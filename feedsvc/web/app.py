@@ -9,14 +9,16 @@ files are Flask's own static route.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
 
 from flask import Flask, Response, current_app, request
 
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import BadRequest, ConfigError, PageNotFound, StoreError, TopicNotFound
+from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
-from feedsvc.store import Store, connect
+from feedsvc.store import Db, Store
 from feedsvc.web import feeds, ops, pages, replies
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.fastpath import FeedFastPath
@@ -24,7 +26,9 @@ from feedsvc.web.metrics import RequestMetrics
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
 
-REDIS_RETRY_AFTER_SECONDS = 30
+# A reader waits at most this for Redis, then gets a 503: a hung Redis must not hold every
+# worker (the worker's own connection keeps the store's longer default).
+REDIS_TIMEOUT_SECONDS = 1.0
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
@@ -42,7 +46,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             raise
         _exit(exc)
     app = Flask(__name__, static_folder="static", static_url_path="/static", template_folder=None)
-    store = store or connect(settings)
+    store = store or Store(
+        Db.from_url(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS), Keys(settings.redis_prefix)
+    )
     topics_by_slug = {t.slug: t for t in topics}
     cache = FeedCache(store, settings.version_check_seconds)
     app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
@@ -67,6 +73,7 @@ def _exit(exc: ConfigError) -> NoReturn:
 def _register(app: Flask) -> None:
     for rule, endpoint, view in ROUTES:
         app.add_url_rule(rule, endpoint, view)
+    app.after_request(protect)
     app.register_error_handler(StoreError, storage_unavailable)
     app.register_error_handler(TopicNotFound, topic_not_found)
     app.register_error_handler(PageNotFound, page_not_found)
@@ -87,6 +94,21 @@ def respond(reply: Reply) -> Response:
     return response
 
 
+def protect(response: Response) -> Response:
+    """Every Flask answer, error pages and static files included, gets its protective headers."""
+    for name, value in replies.protective_headers(response.content_type):
+        response.headers.setdefault(name, value)
+    return response
+
+
+def query_args() -> Mapping[str, str]:
+    """The query's arguments; raw bytes that are not UTF-8 are a 400 (werkzeug raises)."""
+    try:
+        return request.args
+    except UnicodeDecodeError:
+        raise BadRequest("the query string is not UTF-8") from None
+
+
 # -- routes -------------------------------------------------------------------
 
 
@@ -99,11 +121,11 @@ def opml() -> Response:
 
 
 def topic_page(name: str) -> Response:
-    return respond(pages.topic_page(services(), name, request.args))
+    return respond(pages.topic_page(services(), name, query_args()))
 
 
 def feed(name: str) -> Response:
-    return respond(feeds.feed(services(), name, request.args, request.environ))
+    return respond(feeds.feed(services(), name, query_args(), request.environ))
 
 
 def healthz() -> Response:
@@ -111,11 +133,11 @@ def healthz() -> Response:
 
 
 def readyz() -> Response:
-    return respond(ops.readyz(services(), request.args))
+    return respond(ops.readyz(services(), query_args(), request.headers.get("Authorization")))
 
 
 def metrics() -> Response:
-    return respond(ops.metrics(services()))
+    return respond(ops.metrics(services(), request.headers.get("Authorization")))
 
 
 ROUTES = (
@@ -147,6 +169,4 @@ def bad_request(exc: BadRequest) -> Response:
 def storage_unavailable(exc: StoreError) -> Response:
     """503 with Retry-After for any Redis failure, from any handler."""
     current_app.logger.warning("redis unavailable: %s", exc)
-    retry_after = (("Retry-After", str(REDIS_RETRY_AFTER_SECONDS)),)
-    text = "Service temporarily unavailable: storage is unreachable. Try again shortly."
-    return respond(replies.text_reply(text, 503, retry_after))
+    return respond(replies.storage_unavailable())

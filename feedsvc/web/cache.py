@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,9 +19,12 @@ from email.utils import format_datetime
 from functools import cached_property
 
 from feedsvc.store import Store
+from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.metrics import CACHE_RESULTS, observe_render
 
 MEMORY_ENTRIES = 512
+MEMORY_BYTES = 64 << 20  # per process: a 50-entry feed page and its gzip take about 200 KB
+ENTRY_OVERHEAD = 1024
 NEVER = float("inf")
 
 
@@ -100,11 +102,13 @@ class FeedCache:
         store: Store,
         version_ttl_seconds: float = 0.0,
         max_entries: int = MEMORY_ENTRIES,
+        max_bytes: int = MEMORY_BYTES,
     ) -> None:
         self.store = store
         self.version_ttl_seconds = version_ttl_seconds
-        self.max_entries = max_entries
-        self.memory: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self.memory: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
+            max_entries, max_bytes, rendered_size
+        )
         self.versions: dict[tuple[str, str], tuple[str, float]] = {}
         self.lock = threading.Lock()
         self.hits = {"memory": 0, "redis": 0, "render": 0}
@@ -147,17 +151,14 @@ class FeedCache:
             entry = Rendered.build(version, observe_render(build))
             self.store.feeds.save_rendered(slug, language, variant, entry.to_fields())
             self._count("render")
-        self._remember(key, entry)
+        self.memory.put(key, entry)
         return entry
-
-    def _remember(self, key: tuple[str, str, str], entry: Rendered) -> None:
-        with self.lock:
-            self.memory[key] = entry
-            self.memory.move_to_end(key)
-            while len(self.memory) > self.max_entries:
-                self.memory.popitem(last=False)
 
     def _count(self, where: str) -> None:
         CACHE_RESULTS.labels(where).inc()
         with self.lock:
             self.hits[where] += 1
+
+
+def rendered_size(key: tuple[str, str, str], entry: Rendered) -> int:
+    return len(entry.body) + len(entry.gzip_body) + ENTRY_OVERHEAD

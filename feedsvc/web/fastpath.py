@@ -2,25 +2,35 @@
 
 Readers poll every 15 to 60 minutes, mostly for nothing new. When the requested variant
 is in this process's memory at the feed's current version, this WSGI middleware answers
-200 or 304 from the cached bytes and preformatted headers; anything else (a miss, an
-error, another route) goes to the Flask app unchanged.
+200 or 304 from the cached bytes and preformatted headers, and 503 when Redis fails on
+the version check; anything else (a miss, a bad name or page, another route) goes to the
+Flask app unchanged.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from feedsvc.config import Topic
 from feedsvc.errors import FeedsvcError, StoreError
+from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.replies import NOSNIFF, Reply, protective_headers, storage_unavailable
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/feeds/"
+PARSED_ENTRIES = 4096
+PARSED_BYTES = 1 << 20
+PARSED_ENTRY_OVERHEAD = 512  # the key tuple, the FeedRequest and the map's own node
+log = logging.getLogger(__name__)
 
 
 class FeedFastPath:
@@ -33,40 +43,44 @@ class FeedFastPath:
         self.cache = cache
         self.topics = topics
         self.cache_control = cache_control_value(max_age)
-        self.parsed: dict[tuple[str, str], FeedRequest | None] = {}
+        self.parsed: BoundedLru[tuple[str, str], FeedRequest] = BoundedLru(
+            PARSED_ENTRIES, PARSED_BYTES, parsed_entry_size
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
         if method in ("GET", "HEAD") and path.startswith(PREFIX):
-            entry = self._current(path[len(PREFIX) :], environ.get("QUERY_STRING", ""))
+            wanted = self._parse(path[len(PREFIX) :], environ.get("QUERY_STRING", ""))
+            try:
+                entry = self._current(wanted) if wanted else None
+            except StoreError as exc:
+                # Answered here: Flask would ask Redis again and wait out a second timeout.
+                log.warning("redis unavailable: %s", exc)
+                return answer_reply(storage_unavailable(), start_response, method == "HEAD")
             if entry is not None:
                 return self._respond(entry, environ, start_response, method == "HEAD")
         return self.app(environ, start_response)
 
-    def _current(self, name: str, query: str) -> Rendered | None:
-        wanted = self._parse(name, query)
-        if wanted is None:
-            return None
-        try:
-            return self.cache.current(
-                wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
-            )
-        except StoreError:
-            return None  # Flask answers 503
+    def _current(self, wanted: FeedRequest) -> Rendered | None:
+        return self.cache.current(
+            wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
+        )
 
     def _parse(self, name: str, query: str) -> FeedRequest | None:
-        key = (name, query)
-        if key not in self.parsed:
-            page = parse_qs(query).get("page", ["1"])[0] if query else "1"
+        """The feed asked for, remembered by name and page; None (Flask answers) if none."""
+        page = page_of(query)
+        if page is None:
+            return None
+        key = (name, page)
+        wanted = self.parsed.get(key)
+        if wanted is None:
             try:
-                wanted: FeedRequest | None = parse_feed_request(name, page, self.topics)
+                wanted = parse_feed_request(*key, self.topics)
             except FeedsvcError:
-                wanted = None
-            if len(self.parsed) > 10_000:
-                self.parsed.clear()
-            self.parsed[key] = wanted
-        return self.parsed[key]
+                return None
+            self.parsed.put(key, wanted)
+        return wanted
 
     def _respond(
         self, entry: Rendered, environ: dict[str, Any], start_response: Callable[..., Any],
@@ -75,6 +89,36 @@ class FeedFastPath:
         status, headers, body = feed_reply(entry, environ, self.cache_control)
         start_response(status, headers)
         return [] if head else [body]
+
+
+def answer_reply(reply: Reply, start_response: Callable[..., Any], head: bool) -> list[bytes]:
+    """A handler's Reply answered in plain WSGI, with the headers Flask would add."""
+    body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+    headers = [*reply.headers, *protective_headers(reply.content_type)]
+    if reply.content_type is not None:
+        headers += [("Content-Type", reply.content_type), ("Content-Length", str(len(body)))]
+    start_response(f"{reply.status} {HTTPStatus(reply.status).phrase.upper()}", headers)
+    return [] if head else [body]
+
+
+def page_of(query: str) -> str | None:
+    """The first `page` value, read as Flask reads it (blank values kept); "1" if none.
+
+    None when Flask would refuse the query: its bytes (a WSGI string holds them as latin-1)
+    are not UTF-8.
+    """
+    try:
+        text = query.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    for field, value in parse_qsl(text, keep_blank_values=True):
+        if field == "page":
+            return value
+    return "1"
+
+
+def parsed_entry_size(key: tuple[str, str], wanted: FeedRequest) -> int:
+    return sys.getsizeof(key[0]) + sys.getsizeof(key[1]) + PARSED_ENTRY_OVERHEAD
 
 
 def feed_reply(
@@ -91,6 +135,7 @@ def feed_reply(
         ("Last-Modified", entry.last_modified_http),
         ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
+        NOSNIFF,
     ]
     if not_modified(environ, etag, entry.last_modified):
         return "304 NOT MODIFIED", headers, b""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -9,6 +10,10 @@ from feedsvc.config import LANGUAGE_PATTERN, Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
 
 FORMATS = ("atom", "rss", "json")
+PAGE_DIGITS = 9  # pages 1 to 999999999
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "２" (which it takes).
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_SHOWN_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,20 @@ def resolve_topic(
 
 
 def parse_page(raw: str) -> int:
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
-        raise BadRequest(f"page must be a whole number from 1, not {raw!r}")
-    return int(raw)
+    """The page number in `raw`, ASCII digits from 1 to 999999999; else BadRequest."""
+    if not _ASCII_DIGITS.fullmatch(raw):
+        raise BadRequest(f"page must be a whole number from 1, in ASCII digits, not {shown(raw)}")
+    digits = raw.lstrip("0")
+    if not digits or len(digits) > PAGE_DIGITS:
+        last = "9" * PAGE_DIGITS
+        raise BadRequest(
+            f"page must be a whole number from 1 to {last}: {shown(raw)} is out of range"
+        )
+    return int(digits)
+
+
+def shown(raw: str) -> str:
+    """`raw` quoted for an error text, cut short: a client may send kilobytes."""
+    if len(raw) <= _SHOWN_CHARS:
+        return repr(raw)
+    return f"{raw[:_SHOWN_CHARS]!r}… ({len(raw)} characters)"

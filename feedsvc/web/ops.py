@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from feedsvc.models import TopicStatus
 from feedsvc.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from feedsvc.web.metrics import RedisCollector, scrape
-from feedsvc.web.replies import Reply, text_reply
+from feedsvc.web.replies import Reply, text_reply, unauthorized
 from feedsvc.web.services import Services
 
 
@@ -17,11 +18,17 @@ def healthz() -> Reply:
     return text_reply("ok")
 
 
-def readyz(svc: Services, args: Mapping[str, str]) -> Reply:
-    """Redis answers and the topics are loaded; ?verbose=1 adds a line per topic."""
+def readyz(svc: Services, args: Mapping[str, str], authorization: str | None = None) -> Reply:
+    """Redis answers and the topics are loaded; ?verbose=1 adds a line per topic.
+
+    The verbose answer (topics, errors) needs the metrics token when one is set.
+    """
+    verbose = args.get("verbose") in ("1", "true", "yes")
+    if verbose and not authorized(svc, authorization):
+        return unauthorized("/readyz?verbose=1")
     svc.ping_storage()
     lines = [f"ready: redis ok, {len(svc.topics)} topics"]
-    if args.get("verbose") in ("1", "true", "yes"):
+    if verbose:
         now = datetime.now(UTC)
         statuses = svc.topic_statuses(list(svc.topics.values()))
         stale_after = svc.settings.stale_after_seconds
@@ -50,8 +57,21 @@ def _ago(delta: timedelta) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def metrics(svc: Services) -> Reply:
+def metrics(svc: Services, authorization: str | None = None) -> Reply:
+    if not authorized(svc, authorization):
+        return unauthorized("/metrics")
     collector = RedisCollector(
         svc.store, list(svc.topics.values()), svc.settings.stale_after_seconds
     )
     return Reply(scrape(collector), METRICS_CONTENT_TYPE)
+
+
+def authorized(svc: Services, authorization: str | None) -> bool:
+    """With no metrics token set, anyone is; else `Authorization: Bearer <token>` is needed."""
+    token = svc.settings.metrics_token
+    if token is None:
+        return True
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    given = credentials.strip().encode("latin-1", "replace")  # WSGI headers are latin-1
+    same = hmac.compare_digest(given, token.encode())  # in constant time: no guessing by timing
+    return scheme.lower() == "bearer" and same

@@ -10,7 +10,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 
 from feedsvc.web.feedpath import parse_page, resolve_topic
-from feedsvc.web.render.document import labels_for, safe_url
+from feedsvc.web.render.document import html_text, labels_for, safe_url
+from feedsvc.web.render.html import isolated, printable
 from feedsvc.web.replies import Reply, html_reply
 from feedsvc.web.services import Services
 from feedsvc.web.urls import feed_url, page_url
@@ -22,8 +23,10 @@ OPML = "text/x-opml; charset=utf-8"
 _pages = Environment(
     loader=PackageLoader("feedsvc.web", "templates"),
     autoescape=select_autoescape(("html", "htm", "xml", "xhtml", "svg")),
+    finalize=printable,
 )
 _pages.globals.update(feed_url=feed_url, page_url=page_url, safe_url=safe_url)
+_pages.filters["isolated"] = isolated
 
 
 def render_page(template: str, **context: Any) -> str:
@@ -65,9 +68,10 @@ def opml(svc: Services) -> Reply:
     etree.SubElement(head, "title").text = "feedsvc: arXiv topic feeds"
     body = etree.SubElement(root, "body")
     for topic in svc.topics.values():
-        group = etree.SubElement(body, "outline", text=topic.title, title=topic.title)
+        topic_title = html_text(topic.title)  # readers show it: no controls of any kind
+        group = etree.SubElement(body, "outline", text=topic_title, title=topic_title)
         for language in topic.languages:
-            title = f"{topic.title} ({language})"
+            title = f"{topic_title} ({language})"
             etree.SubElement(
                 group, "outline", type="rss", text=title, title=title, language=language,
                 xmlUrl=feed_url(topic, language, base=base),

@@ -11,9 +11,18 @@ from dataclasses import dataclass
 
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+from feedsvc.web.feedpath import shown
 
+REDIS_RETRY_AFTER_SECONDS = 30
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+# The pages have inline <style> and no script; their only image is the icon at /static/.
+PAGE_POLICY = (
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,13 @@ class Reply:
     content_type: str | None
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+
+
+def protective_headers(content_type: str | None) -> tuple[tuple[str, str], ...]:
+    """nosniff on every answer; an HTML page also gets the strict policy and no referrer."""
+    if content_type is not None and content_type.startswith("text/html"):
+        return (NOSNIFF, *PAGE_POLICY)
+    return (NOSNIFF,)
 
 
 def html_reply(page: str) -> Reply:
@@ -39,10 +55,14 @@ def topic_not_found(exc: TopicNotFound, topics: Mapping[str, Topic]) -> Reply:
     """A 404 naming what exists: the topic's languages, or every topic."""
     if exc.slug in topics and exc.language is not None:
         languages = ", ".join(topics[exc.slug].languages)
-        return text_reply(f"Topic {exc.slug!r} has no {exc.language!r} feed. Its languages: "
+        return text_reply(f"Topic {exc.slug!r} has no {shown(exc.language)} feed. Its languages: "
                           f"{languages}.", 404)  # fmt: skip
     known = ", ".join(sorted(topics)) or "none"
-    prefix = f"No feed named {exc.detail!r}." if exc.detail else f"Unknown topic {exc.slug!r}."
+    prefix = (
+        f"No feed named {shown(exc.detail)}."
+        if exc.detail
+        else (f"Unknown topic {shown(exc.slug)}.")
+    )
     return text_reply(f"{prefix} Known topics: {known}. Every feed is listed at /.", 404)
 
 
@@ -52,3 +72,15 @@ def page_not_found(exc: PageNotFound) -> Reply:
 
 def bad_request(exc: BadRequest) -> Reply:
     return text_reply(f"Bad request: {exc}.", 400)
+
+
+def unauthorized(what: str) -> Reply:
+    """401 for a protected operations endpoint, naming the header it needs, never the token."""
+    text = f"Unauthorized: {what} needs the header Authorization: Bearer <FEEDSVC_METRICS_TOKEN>."
+    return text_reply(text, 401, (("WWW-Authenticate", 'Bearer realm="feedsvc"'),))
+
+
+def storage_unavailable() -> Reply:
+    """503 with Retry-After: Redis is down or does not answer."""
+    text = "Service temporarily unavailable: storage is unreachable. Try again shortly."
+    return text_reply(text, 503, (("Retry-After", str(REDIS_RETRY_AFTER_SECONDS)),))

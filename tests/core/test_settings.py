@@ -59,7 +59,7 @@ def test_good_copies_and_unset_optionals_pass() -> None:
 def test_every_field_is_one_row_of_the_table() -> None:
     assert [setting.attribute for setting in SETTINGS] == [item.name for item in fields(Settings)]
     variables = [setting.variable for setting in SETTINGS]
-    assert len(set(variables)) == len(variables) == 35
+    assert len(set(variables)) == len(variables) == 36
     assert all(setting.meaning for setting in SETTINGS)
 
 
@@ -81,6 +81,7 @@ def test_to_env_rebuilds_settings_that_differ_in_every_field(tmp_path: Path) -> 
         cache_max_age_seconds=0, version_check_seconds=0.0, publish_grace_seconds=3.25,
         claim_idle_seconds=1.0, max_deliveries=2, shutdown_seconds=0.0, log_level="DEBUG",
         log_format="json", web_bind="[::]:9000", web_workers=4, access_log=False,
+        metrics_token="scrape-token",
     )  # fmt: skip
     env = changed.to_env()
     assert len(env) == len(SETTINGS)
@@ -92,3 +93,7 @@ def test_to_env_leaves_out_defaults_and_a_derived_stale_after() -> None:
     assert Settings().to_env() == {}
     often = replace(Settings(), fetch_interval_seconds=600.0, stale_after_seconds=stale_after(600))
     assert often.to_env() == {"FEEDSVC_FETCH_INTERVAL_SECONDS": "600"}
+
+
+def test_the_metrics_token_stays_out_of_repr() -> None:
+    assert "scrape-token" not in repr(replace(Settings(), metrics_token="scrape-token"))

@@ -23,6 +23,7 @@ RIGHTS = (
     "arXiv page."
 )
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_HTML_ALSO_INVALID = re.compile("[\u007f-\u009f]")  # DEL and C1 controls: HTML parse errors
 
 LABELS = {
     "en": {
@@ -99,6 +100,11 @@ def xml_text(value: str) -> str:
     return _XML_INVALID.sub("", value)
 
 
+def html_text(value: str) -> str:
+    """The text without what XML cannot hold, nor the control characters HTML forbids."""
+    return _HTML_ALSO_INVALID.sub("", xml_text(value))
+
+
 def safe_url(url: str) -> str:
     """The URL if it is http(s) with a host, else "": no javascript: or data: links."""
     parts = urlsplit(url)
@@ -124,11 +130,11 @@ def digest_url(doc: FeedDocument, day: DigestDay) -> str:
 
 
 def entry_title(item: FeedItem) -> str:
-    """The translated title, else the original, else the id: never blank."""
+    """The translated title, else the original, else the id: never blank, no controls."""
     enrichment = item.enrichment
     translated = enrichment.title_translated if enrichment else ""
     for candidate in (translated, item.paper.title):
-        title = " ".join(xml_text(candidate).split())
+        title = " ".join(html_text(candidate).split())
         if title:
             return title
     return item.paper.id

@@ -1,17 +1,51 @@
-"""The HTML inside feed entries, from templates that escape every field."""
+"""The HTML inside feed entries, from templates that escape every field.
+
+Every outside string (arXiv's, the model's, topics.toml's) sits in an isolate, so a
+right-to-left override in it cannot reorder what is around it. Entry HTML isolates with
+`dir="auto"`, which readers' sanitizers keep (feedparser's drops <bdi>); pages use <bdi>.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
-from feedsvc.web.render.document import DigestDay, entry_title, labels_for, safe_url
+from feedsvc.web.render.document import DigestDay, entry_title, html_text, labels_for, safe_url
+
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
+def printable(value: Any) -> Any:
+    """Jinja's `finalize`: every printed string loses what HTML cannot hold; Markup stays.
+
+    Text also loses its isolate closers: one could end the isolate around it (<bdi>, dir)
+    early, and a right-to-left override after it would flip what follows.
+    """
+    if isinstance(value, Markup):
+        return Markup(html_text(value))
+    return _without_isolate_closers(html_text(value)) if isinstance(value, str) else value
+
+
+def isolated(text: str) -> Markup:
+    """Text in a first-strong isolate, where no element can isolate it: <title>, attributes."""
+    inner = escape(_without_isolate_closers(text))
+    return Markup(f"{FIRST_STRONG_ISOLATE}{inner}{POP_DIRECTIONAL_ISOLATE}")
+
+
+def _without_isolate_closers(text: str) -> str:
+    return text.replace(POP_DIRECTIONAL_ISOLATE, "")
+
 
 _templates = Environment(
     loader=PackageLoader("feedsvc.web", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=printable,
 )
 
 

@@ -62,7 +62,7 @@ def _json_digest_item(day: DigestDay, doc: FeedDocument) -> dict[str, Any]:
     return {
         "id": url,
         "url": url,
-        "title": f"{doc.topic.title} · {day.day.isoformat()}",
+        "title": xml_text(f"{doc.topic.title} · {day.day.isoformat()}"),
         "content_html": xml_text(render_digest_html(day, doc.language)),
         "date_published": day.updated.isoformat(),
     }

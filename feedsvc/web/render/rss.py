@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from html import escape
 from typing import Any
 
 from lxml import etree
@@ -17,6 +18,7 @@ from feedsvc.web.render.document import (
     digest_url,
     entry_title,
     feed_link_pairs,
+    html_text,
     xml_text,
 )
 from feedsvc.web.render.html import render_digest_html, render_entry_html
@@ -29,9 +31,9 @@ def render_rss(doc: FeedDocument) -> bytes:
     """RSS 2.0 with RFC 822 dates made without `locale` (process-wide, unsafe in threads)."""
     rss = etree.Element("rss", version="2.0", nsmap={"atom": ATOM_NS, "dc": DC_NS})
     channel = etree.SubElement(rss, "channel")
-    _sub(channel, "title", doc.title)
+    _text_sub(channel, "title", doc.title)
     _sub(channel, "link", doc.links.alternate_url)
-    _sub(channel, "description", xml_text(doc.topic.query))
+    _text_sub(channel, "description", doc.topic.query)
     _sub(channel, "language", doc.language)
     _sub(channel, "copyright", RIGHTS)
     _sub(channel, "generator", GENERATOR)
@@ -50,7 +52,7 @@ def render_rss(doc: FeedDocument) -> bytes:
 def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
     paper = item.paper
     element = etree.SubElement(channel, "item")
-    _sub(element, "title", entry_title(item))
+    _text_sub(element, "title", entry_title(item))
     _sub(element, "link", paper.abs_url)
     _sub(element, "guid", paper.abs_url, isPermaLink="true")
     _sub(element, "pubDate", rfc822(paper.published))
@@ -64,7 +66,7 @@ def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
 def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
     element = etree.SubElement(channel, "item")
     url = digest_url(doc, day)
-    _sub(element, "title", f"{doc.topic.title} · {day.day.isoformat()}")
+    _text_sub(element, "title", f"{doc.topic.title} · {day.day.isoformat()}")
     _sub(element, "link", url)
     _sub(element, "guid", url, isPermaLink="true")
     _sub(element, "pubDate", rfc822(day.updated))
@@ -75,6 +77,11 @@ def _sub(parent: Any, tag: str, text: str, **attributes: str) -> Any:
     element = etree.SubElement(parent, tag, **attributes)
     element.text = xml_text(text)
     return element
+
+
+def _text_sub(parent: Any, tag: str, text: str) -> Any:
+    """An element readers render as HTML (title, description) holding `text` as text."""
+    return _sub(parent, tag, escape(html_text(text), quote=False))
 
 
 def rfc822(moment: datetime) -> str:
