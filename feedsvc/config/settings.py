@@ -94,8 +94,7 @@ class Settings:
     llm_timeout_seconds: float = number("FEEDSVC_LLM_TIMEOUT_SECONDS", 60.0, at_least=1,
         meaning="timeout of one LLM call")
     llm_max_retries: int = whole("FEEDSVC_LLM_MAX_RETRIES", 2, at_least=0,
-        meaning="quick retries within one attempt (429, 5xx, timeouts): each HTTP call counted "
-        "and rate-limited, a `Retry-After` up to 20 s waited for")
+        meaning="quick retries of one attempt (429, 5xx, timeouts), each call counted and paced")
     llm_response_format: str = text("FEEDSVC_LLM_RESPONSE_FORMAT", "json_schema",
         rule=one_of("json_schema", "json_object"),
         meaning="`json_schema`: Structured Outputs, strict; `json_object`: JSON mode, for "
