@@ -121,6 +121,9 @@ class _NoSource:
     def fetch_window(self, *args: Any) -> list[Paper]:
         return []
 
+    def fetch_since(self, *args: Any) -> list[Paper]:
+        return []
+
 
 def _drain(runner: Worker, clock: Clock) -> int:
     """Enrich until nothing is queued or waiting to retry; retries are fast-forwarded."""

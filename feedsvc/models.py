@@ -193,6 +193,7 @@ class TopicStatus:
     last_fetched: datetime | None = None
     last_error: str = ""
     last_error_at: datetime | None = None
+    high_water: datetime | None = None  # the newest `updated` any fetch of the topic saw
 
     def is_stale(self, now: datetime, stale_after_seconds: float) -> bool:
         """True when the last successful fetch is older than allowed (or never happened)."""
@@ -208,9 +209,12 @@ class TopicStatus:
         return self.last_fetched is None or self.last_error_at > self.last_fetched
 
     @staticmethod
-    def success_fields(when: datetime) -> dict[str, str]:
-        """The hash fields a successful fetch writes."""
-        return {"last_fetched": _encode_time(when)}
+    def success_fields(when: datetime, high_water: datetime | None = None) -> dict[str, str]:
+        """The hash fields a successful fetch writes; the high-water mark when it moved."""
+        fields = {"last_fetched": _encode_time(when)}
+        if high_water is not None:
+            fields["high_water"] = _encode_time(high_water)
+        return fields
 
     @staticmethod
     def error_fields(reason: str, when: datetime) -> dict[str, str]:
@@ -224,6 +228,7 @@ class TopicStatus:
             last_fetched=_decode_optional_time(data.get("last_fetched")),
             last_error=data.get("last_error", ""),
             last_error_at=_decode_optional_time(data.get("last_error_at")),
+            high_water=_decode_optional_time(data.get("high_water")),
         )
 
 

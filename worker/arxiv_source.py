@@ -36,6 +36,9 @@ StoredVersions = Callable[[Sequence[str]], dict[str, int]]
 RequestRecorder = Callable[[bool], None]
 PageProgress = Callable[[int], None]
 Gate = Callable[[], AbstractContextManager[None]]
+LastPage = Callable[[Sequence[Paper]], bool]
+"""Told each page as it arrives: True when no later page is wanted."""
+FETCH_SINCE_LIMIT = 10000  # a safety cap only: months of the busiest category
 
 
 class _TimeoutSession(requests.Session):
@@ -124,7 +127,30 @@ class ArxivSource:
             sort_by=arxiv.SortCriterion.LastUpdatedDate,
             sort_order=arxiv.SortOrder.Descending,
         )
-        return self._run(topic, search, stored_versions, progress)
+
+        def all_known(page: Sequence[Paper]) -> bool:
+            known = stored_versions([p.id for p in page])
+            return all(known.get(p.id, 0) >= p.version for p in page)
+
+        return self._run(topic, search, all_known, progress)
+
+    def fetch_since(
+        self, topic: Topic, since: datetime, progress: PageProgress | None = None
+    ) -> list[Paper]:
+        """Every paper of the topic updated at or after `since`, newest update first, however
+        many pages that takes (at most FETCH_SINCE_LIMIT papers), and none older."""
+        search = arxiv.Search(
+            query=topic.query,
+            max_results=FETCH_SINCE_LIMIT,
+            sort_by=arxiv.SortCriterion.LastUpdatedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+
+        def reached_older(page: Sequence[Paper]) -> bool:
+            return any(paper.updated < since for paper in page)
+
+        papers = self._run(topic, search, reached_older, progress)
+        return [paper for paper in papers if paper.updated >= since]
 
     def fetch_window(self, topic: Topic, start: datetime, end: datetime, limit: int) -> list[Paper]:
         """Every paper of the topic first submitted in [start, end] (UTC), up to `limit`."""
@@ -135,20 +161,20 @@ class ArxivSource:
             sort_by=arxiv.SortCriterion.SubmittedDate,
             sort_order=arxiv.SortOrder.Descending,
         )
-        return self._run(topic, search, _nothing_stored, None)
+        return self._run(topic, search, _never, None)
 
     def _run(
         self,
         topic: Topic,
         search: arxiv.Search,
-        stored_versions: StoredVersions,
+        last_page: LastPage,
         progress: PageProgress | None,
     ) -> list[Paper]:
         page_size = min(topic.max_results, MAX_PAGE_SIZE)
         self.client.page_size = page_size
         results = self.client.results(search)
         try:
-            return self._collect(topic, results, page_size, stored_versions, progress)
+            return self._collect(topic, results, page_size, last_page, progress)
         except arxiv.HTTPError as exc:
             raise SourceError(topic.slug, f"HTTP {exc.status} from {exc.url}") from exc
         except arxiv.UnexpectedEmptyPageError as exc:
@@ -167,7 +193,7 @@ class ArxivSource:
         topic: Topic,
         results: Iterator[arxiv.Result],
         page_size: int,
-        stored_versions: StoredVersions,
+        last_page: LastPage,
         progress: PageProgress | None,
     ) -> list[Paper]:
         papers: list[Paper] = []
@@ -175,8 +201,7 @@ class ArxivSource:
             papers.extend(page)
             if progress is not None:
                 progress(len(papers))
-            known = stored_versions([p.id for p in page])
-            if all(known.get(p.id, 0) >= p.version for p in page):
+            if last_page(page):
                 break
         log.info(
             "topic=%s fetched %d papers from arXiv", topic.slug, len(papers),
@@ -189,8 +214,8 @@ def _ignore(ok: bool) -> None:
     pass
 
 
-def _nothing_stored(paper_ids: Sequence[str]) -> dict[str, int]:
-    return {}
+def _never(page: Sequence[Paper]) -> bool:
+    return False
 
 
 def split_versioned_id(short_id: str) -> tuple[str, int]:

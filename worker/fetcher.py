@@ -20,7 +20,9 @@ from worker.progress import Progress
 
 log = logging.getLogger(__name__)
 
-INCREMENTAL_FETCH_LIMIT = 1000  # after a first fetch: enough for a week-long pause
+# A later fetch re-reads this far behind the newest update it saw: arXiv's timestamps are
+# submission times, and a paper held in moderation is announced days after its `updated`.
+HIGH_WATER_OVERLAP = timedelta(days=2)
 BACKFILL_DAY_LIMIT = 2000  # arXiv's largest page; no topic of this kind has more a day
 
 
@@ -33,6 +35,10 @@ class PaperSource(Protocol):
         stored_versions: Callable[[Sequence[str]], dict[str, int]],
         limit: int,
         progress: Callable[[int], None] | None = None,
+    ) -> list[Paper]: ...
+
+    def fetch_since(
+        self, topic: Topic, since: datetime, progress: Callable[[int], None] | None = None
     ) -> list[Paper]: ...
 
     def fetch_window(
@@ -79,13 +85,8 @@ class Fetcher:
 
     def _fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic; a failure is recorded and stores nothing."""
-        first_fetch = self.store.topics.paper_count(topic.slug) == 0
-        limit = topic.max_results if first_fetch else INCREMENTAL_FETCH_LIMIT
-        bar = Progress(f"first fetch of {topic.slug}", limit, "papers") if first_fetch else None
         try:
-            papers = self.source.fetch_new(
-                topic, self.store.papers.stored_versions, limit, bar.update if bar else None
-            )
+            papers = self._fetch_papers(topic)
         except SourceError as exc:
             log.warning(
                 "topic=%s fetch failed: %s", topic.slug, exc.reason, extra=ids(topic=topic.slug)
@@ -93,8 +94,6 @@ class Fetcher:
             self.store.topics.record_fetch_error(topic.slug, exc.reason, self.clock())
             report.fail(str(exc))
             return
-        if bar is not None:
-            bar.finish()
         saved = self.store.papers.save_papers(topic, papers, fetched_at=self.clock())
         report.new += len(saved.new)
         report.revised += len(saved.revised)
@@ -103,6 +102,18 @@ class Fetcher:
             topic.slug, len(saved.new), len(saved.revised), saved.queued,
             extra=ids(topic=topic.slug),
         )  # fmt: skip
+
+    def _fetch_papers(self, topic: Topic) -> list[Paper]:
+        """The first fetch: the newest `max_results` papers. Every later one: exactly the
+        papers updated since the topic's high-water mark (less the overlap), never older."""
+        mark = self.store.topics.high_water(topic.slug)
+        if mark is not None:
+            return self.source.fetch_since(topic, mark - HIGH_WATER_OVERLAP)
+        bar = Progress(f"first fetch of {topic.slug}", topic.max_results, "papers")
+        stored = self.store.papers.stored_versions
+        papers = self.source.fetch_new(topic, stored, topic.max_results, bar.update)
+        bar.finish()
+        return papers
 
     def backfill(self, topic: Topic, days: int) -> CycleReport:
         """Fetch and enrich the topic's papers submitted in the last `days` UTC days.

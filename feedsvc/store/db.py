@@ -168,6 +168,10 @@ class Batch(_StreamCommands):
     def zrangebyscore(self, key: str, low: float | str, high: float | str) -> Reply[list[str]]:
         return self._queue(replies.strs, "zrangebyscore", key, low, high)
 
+    def zlast(self, key: str) -> Reply[tuple[str, float] | None]:
+        """The member with the highest score, and its score."""
+        return self._queue(replies.first_scored, "zrevrange", key, 0, 0, withscores=True)
+
     def zfirst(self, key: str) -> Reply[tuple[str, float] | None]:
         """The member with the lowest score, and its score."""
         return self._queue(replies.first_scored, "zrange", key, 0, 0, withscores=True)

@@ -12,6 +12,7 @@ from feedsvc.models import Enrichment, Paper, TopicStatus
 from feedsvc.store import feeds, queue
 from feedsvc.store.db import Batch, Db
 from feedsvc.store.records import EnrichmentStamp, FailedRecord, SaveResult, WorkItem
+from feedsvc.store.topics import TopicStore
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class PaperStore:
             feeds.bump_topics(batch, self.keys, touched | {topic.slug})
         queued = queue.add_enqueue(batch, self.keys, missing)
         if fetched_at is not None:
-            batch.hset(self.keys.topic_status(topic.slug), TopicStatus.success_fields(fetched_at))
+            mark = _moved_mark(papers, self._high_water(topic.slug))
+            status = TopicStatus.success_fields(fetched_at, mark)
+            batch.hset(self.keys.topic_status(topic.slug), status)
         batch.run()
         result.queued = queued.value
         return result
@@ -104,6 +107,9 @@ class PaperStore:
         batch.hset(self.keys.paper(paper.id), paper.to_redis())
         batch.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
         return True
+
+    def _high_water(self, slug: str) -> datetime | None:
+        return TopicStore(self.db, self.keys).high_water(slug)
 
     def _known(self, paper_ids: Sequence[str]) -> dict[str, _Known]:
         batch = self.db.batch()
@@ -165,6 +171,14 @@ class PaperStore:
         if done is not None:
             queue.add_done(batch, self.keys, done)
         batch.run()
+
+
+def _moved_mark(papers: Sequence[Paper], mark: datetime | None) -> datetime | None:
+    """The newest `updated` of the fetch when it is past the topic's mark, else None."""
+    newest = max((paper.updated for paper in papers), default=None)
+    if newest is None or (mark is not None and newest <= mark):
+        return None
+    return newest
 
 
 def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:

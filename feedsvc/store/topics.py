@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from feedsvc.config import Topic
 from feedsvc.keys import Keys
@@ -24,6 +24,19 @@ class TopicStore:
 
     def paper_count(self, slug: str) -> int:
         return self.db.one(lambda b: b.zcard(self.keys.topic_papers(slug)))
+
+    def high_water(self, slug: str) -> datetime | None:
+        """The newest `updated` any fetch of the topic saw; for data stored before the mark
+        was kept, the newest update among its papers."""
+        status = self.statuses_of(slug)
+        if status.high_water is not None:
+            return status.high_water
+        newest = self.db.one(lambda b: b.zlast(self.keys.topic_papers(slug)))
+        return datetime.fromtimestamp(newest[1], UTC) if newest else None
+
+    def statuses_of(self, slug: str) -> TopicStatus:
+        data = self.db.one(lambda b: b.hgetall(self.keys.topic_status(slug)))
+        return TopicStatus.from_redis(0, data)
 
     def backfilled_days(self, slug: str) -> set[str]:
         """ISO dates whose backfill finished for the topic."""

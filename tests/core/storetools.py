@@ -29,6 +29,7 @@ READS = {
     "HKEYS",
     "ZCARD",
     "HEXISTS",
+    "ZREVRANGE",
 }
 
 

@@ -154,3 +154,15 @@ def test_stored_records_keep_their_format(store: Store, redis_client: redis.Redi
     store.topics.record_fetch_error("testing", "HTTP 503", NOW)
     status = redis_client.hgetall(store.keys.topic_status("testing"))
     assert status == {"last_error": "HTTP 503", "last_error_at": NOW.isoformat()}
+
+
+def test_the_high_water_mark_only_rises_and_exists_for_data_stored_before_it(
+    store: Store,
+) -> None:
+    assert store.topics.high_water("testing") is None
+    store.papers.save_papers(TOPIC, [paper(1), paper(3)])  # as stored before the mark existed
+    assert store.topics.high_water("testing") == paper(3).updated
+    store.papers.save_papers(TOPIC, [paper(2)], fetched_at=NOW)
+    assert store.topics.high_water("testing") == paper(3).updated, "never lowered"
+    store.papers.save_papers(TOPIC, [paper(4)], fetched_at=NOW)
+    assert store.topics.statuses_of("testing").high_water == paper(4).updated

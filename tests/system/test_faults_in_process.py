@@ -17,7 +17,7 @@ import pytest
 from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
 from tests.conftest import Clock
-from tests.servers import ArxivReplay, fixture_entries
+from tests.servers import ATOM, ArxivReplay, fixture_entries
 from worker.arxiv_source import ArxivSource
 from worker.assembly import Worker, assemble
 from worker.coordination import ArxivGate, held_lock
@@ -50,6 +50,8 @@ def test_arxiv_failures_fail_cleanly_and_are_retried_next_cycle(
     runner.scheduler.run_once()
     assert store.topics.paper_count("testing") == 5
 
+    for n, entry in enumerate(entries[5:]):  # announced since the first fetch
+        entry.find(f"{ATOM}updated").text = f"2026-11-20T{20 - n:02d}:00:00Z"
     arxiv_replay.listing = entries[5:] + entries[:5]  # 5 new papers on top of the stored ones
     clock.now += timedelta(hours=1)
     healthy = _inject(failure, arxiv_replay, runner)

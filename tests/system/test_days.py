@@ -1,0 +1,79 @@
+"""Every day after the first: a later fetch takes exactly what is new, never the backlog."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from feedsvc.app import create_app
+from feedsvc.config import Settings
+from feedsvc.store import Store
+from tests.conftest import settings_env
+from tests.servers import ATOM, ArxivReplay, FakeLLM, entry_id, fixture_entries
+from worker.cli import main as worker_main
+
+BACKLOG = "arxivpy-golden__q_testing_s0_m100_cfe7536492ca.xml"  # 100 real entries
+LANGUAGES = ("Simplified Chinese", "English", "Japanese")  # both topics together
+
+
+def newest_first(entries: list[Any]) -> list[Any]:
+    return sorted(entries, key=lambda e: e.find(f"{ATOM}updated").text, reverse=True)
+
+
+def fresh_entry(entry: Any, paper_id: str, updated: str) -> Any:
+    """A recorded entry as a paper arXiv announced today, under an id of its own."""
+    fresh = copy.deepcopy(entry)
+    fresh.find(f"{ATOM}id").text = f"http://arxiv.org/abs/{paper_id}v1"
+    fresh.find(f"{ATOM}updated").text = updated
+    for link in fresh.iterfind(f"{ATOM}link"):
+        link.set("href", re.sub(r"(abs|pdf)/.*", rf"\1/{paper_id}v1", link.get("href")))
+    return fresh
+
+
+def run_once(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> int:
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    return worker_main(["once"])
+
+
+def etags(client: FlaskClient) -> dict[str, str]:
+    paths = [f"/feeds/{feed}.atom" for feed in ("testing", "testing.en", "also", "also.ja")]
+    return {path: client.get(path).headers["ETag"] for path in paths}
+
+
+def test_day_two_takes_the_new_papers_and_a_quiet_day_changes_nothing(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    assert settings_env(settings) == settings.to_env()
+    backlog = newest_first(fixture_entries(BACKLOG))
+    arxiv_replay.listing = backlog
+    assert run_once(settings, monkeypatch) == 0
+    assert store.topics.paper_count("testing") == 10, "day one honours max_results"
+    day_one = set(store.topics.paper_ids("testing"))
+
+    llm.calls.clear()
+    arxiv_replay.requests.clear()
+    today = [fresh_entry(backlog[n], f"2611.{n:05d}", "2026-11-20T18:00:00Z") for n in (1, 2)]
+    arxiv_replay.listing = today + backlog
+    assert run_once(settings, monkeypatch) == 0
+    new_ids = {entry_id(entry) for entry in today}
+    assert set(store.topics.paper_ids("testing")) == day_one | new_ids, "no backlog paper"
+    calls = Counter((c.arxiv_id, c.language) for c in llm.calls)
+    assert set(calls) == {(i, language) for i in new_ids for language in LANGUAGES}
+    assert set(calls.values()) == {1}, "one LLM call per new paper and language"
+    assert [r.params["start"] for r in arxiv_replay.requests] == ["0", "0"]
+
+    client = create_app(settings, store).test_client()
+    before = etags(client)
+    llm.calls.clear()
+    arxiv_replay.requests.clear()
+    assert run_once(settings, monkeypatch) == 0  # a quiet day: arXiv shows the same
+    assert llm.calls == [] and len(arxiv_replay.requests) == 2, "one request per topic"
+    for path, etag in before.items():
+        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304, path
