@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # A later fetch re-reads this far behind the newest update it saw: arXiv's timestamps are
 # submission times, and a paper held in moderation is announced days after its `updated`.
 HIGH_WATER_OVERLAP = timedelta(days=2)
+DUE_EARLY = timedelta(seconds=30)  # a worker's own next poll is never skipped for jitter
 BACKFILL_DAY_LIMIT = 2000  # arXiv's largest page; no topic of this kind has more a day
 
 
@@ -67,11 +68,22 @@ class Fetcher:
         self.enrich_now = enrich_now  # a backfill enriches each day before the next
         self.lock_seconds = lock_seconds  # a killed fetcher's topic is free again after this
 
-    def fetch_all(self, report: CycleReport) -> None:
+    def fetch_all(self, report: CycleReport, interval: timedelta | None = None) -> None:
+        """Fetch every topic; given `interval`, only those no worker fetched within it, so
+        several workers make one poll per topic per interval between them."""
         for topic in self.topics:
             if self.stop.is_set():
                 return
-            self.fetch_topic(topic, report)
+            if interval is None or self._due(topic, interval):
+                self.fetch_topic(topic, report)
+
+    def _due(self, topic: Topic, interval: timedelta) -> bool:
+        last = self.store.topics.statuses_of(topic.slug).last_fetched
+        if last is not None and self.clock() - last < interval - DUE_EARLY:
+            log.info("topic=%s was fetched at %s by a worker; not due yet", topic.slug,
+                     last.isoformat(timespec="seconds"), extra=ids(topic=topic.slug))  # fmt: skip
+            return False
+        return True
 
     def fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic unless another process is fetching it right now."""

@@ -69,15 +69,15 @@ class Scheduler:
                 wait_seconds = OUTAGE_BACKOFF_SECONDS
             self.stop.wait(max(wait_seconds, 0.0))
 
-    def _fetch(self, report: CycleReport) -> None:
-        self.fetcher.fetch_all(report)
+    def _fetch(self, report: CycleReport, interval: timedelta | None = None) -> None:
+        self.fetcher.fetch_all(report, interval)
         self.intake.queue_outdated(self.topics)
         self.intake.forget_idle_consumers()
 
     def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
         report = CycleReport()
         if self.clock() >= next_fetch:
-            self._fetch(report)
+            self._fetch(report, timedelta(seconds=interval_seconds))
             next_fetch = self.clock() + timedelta(seconds=interval_seconds)
         self.dispatcher.enrich_due(report)
         return next_fetch

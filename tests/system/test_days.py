@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -11,11 +13,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from feedsvc.app import create_app
-from feedsvc.config import Settings
+from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
-from tests.conftest import settings_env
+from tests.conftest import Clock, settings_env
 from tests.servers import ATOM, ArxivReplay, FakeLLM, entry_id, fixture_entries
+from worker.arxiv_source import ArxivSource
+from worker.assembly import assemble
 from worker.cli import main as worker_main
+from worker.enrich import ExtractiveEnricher
 
 BACKLOG = "arxivpy-golden__q_testing_s0_m100_cfe7536492ca.xml"  # 100 real entries
 LANGUAGES = ("Simplified Chinese", "English", "Japanese")  # both topics together
@@ -77,3 +82,26 @@ def test_day_two_takes_the_new_papers_and_a_quiet_day_changes_nothing(
     assert llm.calls == [] and len(arxiv_replay.requests) == 2, "one request per topic"
     for path, etag in before.items():
         assert client.get(path, headers={"If-None-Match": etag}).status_code == 304, path
+
+
+def test_three_workers_poll_each_topic_once_per_interval(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, clock: Clock
+) -> None:
+    arxiv_replay.listing = fixture_entries(BACKLOG)[:5]
+    topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
+    workers = [
+        assemble(topics, store, ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0),
+                 ExtractiveEnricher(), f"w{n}", clock)
+        for n in range(3)
+    ]  # fmt: skip
+    threads = []
+    for worker in workers:  # started a moment apart, as a deployment starts them
+        threads.append(threading.Thread(target=worker.scheduler.run_forever, args=(3600,)))
+        threads[-1].start()
+        time.sleep(0.3)
+    time.sleep(0.5)
+    for worker, thread in zip(workers, threads, strict=True):
+        worker.stop.set()
+        thread.join(timeout=10)
+    assert len(arxiv_replay.requests) == 1, "one poll of the topic between three workers"
+    assert store.topics.paper_count("testing") == 5
