@@ -78,7 +78,7 @@ class Fetcher:
                 self.fetch_topic(topic, report)
 
     def _due(self, topic: Topic, interval: timedelta) -> bool:
-        last = self.store.topics.statuses_of(topic.slug).last_fetched
+        last = self.store.topics.status(topic.slug).last_fetched
         if last is not None and self.clock() - last < interval - DUE_EARLY:
             log.info("topic=%s was fetched at %s by a worker; not due yet", topic.slug,
                      last.isoformat(timespec="seconds"), extra=ids(topic=topic.slug))  # fmt: skip

@@ -31,6 +31,7 @@ class PaperStore:
     def __init__(self, db: Db, keys: Keys) -> None:
         self.db = db
         self.keys = keys
+        self.topics = TopicStore(db, keys)  # a fetch moves its topic's high-water mark
 
     def stored_versions(self, paper_ids: Sequence[str]) -> dict[str, int]:
         """The stored version of each given paper that is stored at all."""
@@ -87,7 +88,7 @@ class PaperStore:
             feeds.bump_topics(batch, self.keys, touched | {topic.slug})
         queued = queue.add_enqueue(batch, self.keys, missing)
         if fetched_at is not None:
-            mark = _moved_mark(papers, self._high_water(topic.slug))
+            mark = _moved_mark(papers, self.topics.high_water(topic.slug))
             status = TopicStatus.success_fields(fetched_at, mark)
             batch.hset(self.keys.topic_status(topic.slug), status)
         batch.run()
@@ -107,9 +108,6 @@ class PaperStore:
         batch.hset(self.keys.paper(paper.id), paper.to_redis())
         batch.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
         return True
-
-    def _high_water(self, slug: str) -> datetime | None:
-        return TopicStore(self.db, self.keys).high_water(slug)
 
     def _known(self, paper_ids: Sequence[str]) -> dict[str, _Known]:
         batch = self.db.batch()

@@ -28,15 +28,11 @@ class TopicStore:
     def high_water(self, slug: str) -> datetime | None:
         """The newest `updated` any fetch of the topic saw; for data stored before the mark
         was kept, the newest update among its papers."""
-        status = self.statuses_of(slug)
+        status = self.status(slug)
         if status.high_water is not None:
             return status.high_water
         newest = self.db.one(lambda b: b.zlast(self.keys.topic_papers(slug)))
         return datetime.fromtimestamp(newest[1], UTC) if newest else None
-
-    def statuses_of(self, slug: str) -> TopicStatus:
-        data = self.db.one(lambda b: b.hgetall(self.keys.topic_status(slug)))
-        return TopicStatus.from_redis(0, data)
 
     def backfilled_days(self, slug: str) -> set[str]:
         """ISO dates whose backfill finished for the topic."""
@@ -53,17 +49,20 @@ class TopicStore:
         fields = TopicStatus.error_fields(reason, when)
         self.db.one(lambda b: b.hset(self.keys.topic_status(slug), fields))
 
+    def status(self, slug: str) -> TopicStatus:
+        return self._statuses([slug])[slug]
+
     def statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:
+        return self._statuses([topic.slug for topic in topics])
+
+    def _statuses(self, slugs: Sequence[str]) -> dict[str, TopicStatus]:
         batch = self.db.batch()
         rows = [
-            (
-                batch.zcard(self.keys.topic_papers(t.slug)),
-                batch.hgetall(self.keys.topic_status(t.slug)),
-            )
-            for t in topics
+            (batch.zcard(self.keys.topic_papers(slug)), batch.hgetall(self.keys.topic_status(slug)))
+            for slug in slugs
         ]
         batch.run()
         return {
-            topic.slug: TopicStatus.from_redis(count.value, status.value)
-            for topic, (count, status) in zip(topics, rows, strict=True)
+            slug: TopicStatus.from_redis(count.value, status.value)
+            for slug, (count, status) in zip(slugs, rows, strict=True)
         }

@@ -165,4 +165,4 @@ def test_the_high_water_mark_only_rises_and_exists_for_data_stored_before_it(
     store.papers.save_papers(TOPIC, [paper(2)], fetched_at=NOW)
     assert store.topics.high_water("testing") == paper(3).updated, "never lowered"
     store.papers.save_papers(TOPIC, [paper(4)], fetched_at=NOW)
-    assert store.topics.statuses_of("testing").high_water == paper(4).updated
+    assert store.topics.status("testing").high_water == paper(4).updated
