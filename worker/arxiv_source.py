@@ -121,12 +121,7 @@ class ArxivSource:
         Takes at most `limit` papers. Raises SourceError on any failure, before the caller
         stores anything, so a failed fetch never leaves a gap behind a stored page.
         """
-        search = arxiv.Search(
-            query=topic.query,
-            max_results=limit,
-            sort_by=arxiv.SortCriterion.LastUpdatedDate,
-            sort_order=arxiv.SortOrder.Descending,
-        )
+        search = _newest_updates_first(topic, limit)
 
         def all_known(page: Sequence[Paper]) -> bool:
             known = stored_versions([p.id for p in page])
@@ -139,12 +134,7 @@ class ArxivSource:
     ) -> list[Paper]:
         """Every paper of the topic updated at or after `since`, newest update first, however
         many pages that takes (at most FETCH_SINCE_LIMIT papers), and none older."""
-        search = arxiv.Search(
-            query=topic.query,
-            max_results=FETCH_SINCE_LIMIT,
-            sort_by=arxiv.SortCriterion.LastUpdatedDate,
-            sort_order=arxiv.SortOrder.Descending,
-        )
+        search = _newest_updates_first(topic, FETCH_SINCE_LIMIT)
 
         def reached_older(page: Sequence[Paper]) -> bool:
             return any(paper.updated < since for paper in page)
@@ -212,6 +202,15 @@ class ArxivSource:
 
 def _ignore(ok: bool) -> None:
     pass
+
+
+def _newest_updates_first(topic: Topic, limit: int) -> arxiv.Search:
+    return arxiv.Search(
+        query=topic.query,
+        max_results=limit,
+        sort_by=arxiv.SortCriterion.LastUpdatedDate,
+        sort_order=arxiv.SortOrder.Descending,
+    )
 
 
 def _never(page: Sequence[Paper]) -> bool:
