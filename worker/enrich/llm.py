@@ -93,7 +93,8 @@ class LLMClient:
         """One chat completion, with up to `quick_retries` more HTTP calls for a transient
         failure; `on_failed_call` is told of each failed call. EnrichmentFailed when it fails:
         kind "call", or "stopped" when the worker stopped while waiting for the rate limits."""
-        for attempt in range(self.quick_retries + 1):
+        attempt = 0
+        while True:  # quick_retry_wait ends it: None once no retry is left
             if not self.pace(estimate_request_tokens(request)):
                 raise EnrichmentFailed("stopped while waiting for the rate limits", kind="stopped")
             try:
@@ -104,7 +105,7 @@ class LLMClient:
                 if wait is None:
                     raise
             time.sleep(wait)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            attempt += 1
 
     def _complete_once(self, request: dict[str, Any]) -> Completion:
         try:
