@@ -44,12 +44,12 @@ class Intake:
 
     def retire(self) -> None:
         """This worker is leaving: its name leaves the consumer group if nothing is pending."""
-        self.store.queue.forget_consumer(self.consumer)
+        self.store.consumers.forget_consumer(self.consumer)
 
     def forget_idle_consumers(self) -> int:
         """Remove the names of workers long gone from the consumer group."""
         idle_seconds = max(2 * self.policy.claim_idle_seconds, CONSUMER_IDLE_SECONDS)
-        return self.store.queue.forget_idle_consumers(idle_seconds)
+        return self.store.consumers.forget_idle_consumers(idle_seconds)
 
     def requeue_due_retries(self) -> int:
         return self.store.queue.requeue_due_retries(self.clock())

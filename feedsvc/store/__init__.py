@@ -10,6 +10,7 @@ from feedsvc.config import Settings
 from feedsvc.keys import Keys
 from feedsvc.store.accounting import Accounting
 from feedsvc.store.batches import BatchStore
+from feedsvc.store.consumers import ConsumerGroup
 from feedsvc.store.coordination import Coordination
 from feedsvc.store.db import Db, answers
 from feedsvc.store.failures import FailureStore
@@ -27,9 +28,9 @@ from feedsvc.store.records import (
 from feedsvc.store.topics import TopicStore
 
 __all__ = [
-    "Accounting", "BatchStore", "Coordination", "Db", "EnrichmentStamp", "FailureStore",
-    "FeedPage", "FeedStore", "LlmUsage", "ModelUsage", "PaperStore", "SaveResult", "Store",
-    "TopicStore", "WorkItem", "WorkQueue", "answers", "connect",
+    "Accounting", "BatchStore", "ConsumerGroup", "Coordination", "Db", "EnrichmentStamp",
+    "FailureStore", "FeedPage", "FeedStore", "LlmUsage", "ModelUsage", "PaperStore",
+    "SaveResult", "Store", "TopicStore", "WorkItem", "WorkQueue", "answers", "connect",
 ]  # fmt: skip
 
 
@@ -43,6 +44,7 @@ class Store:
         self.topics = TopicStore(db, keys)
         self.feeds = FeedStore(db, keys)
         self.queue = WorkQueue(db, keys)
+        self.consumers = ConsumerGroup(db, keys)
         self.failures = FailureStore(db, keys)
         self.batches = BatchStore(db, keys)
         self.coordination = Coordination(db, keys)

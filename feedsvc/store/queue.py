@@ -37,15 +37,6 @@ return moved
 """
 
 
-# Forget a consumer of the group, unless entries are still pending for it: one step.
-_FORGET_CONSUMER = """
-if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
-  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
-end
-return -1
-"""
-
-
 def add_enqueue(batch: Batch, keys: Keys, items: Sequence[tuple[str, str]]) -> Reply[int]:
     """Queue: stream each (paper id, language) not already waiting; replies how many."""
     return _move_to_stream(batch, keys, "SADD", keys.enrich_waiting(), items)
@@ -200,26 +191,6 @@ class WorkQueue:
         """Unix time of the earliest parked retry, if any."""
         first = self.db.one(lambda b: b.zfirst(self.keys.enrich_retry()))
         return first[1] if first else None
-
-    def forget_consumer(self, consumer: str) -> bool:
-        """Remove a consumer with nothing pending from the group (a worker that exits)."""
-        self.ensure()  # a worker stopped before it took anything may find no group yet
-        key = self.keys.enrich_queue()
-        args = [ENRICH_GROUP, consumer]
-        return self.db.one(lambda b: b.eval(_FORGET_CONSUMER, [key], args)) >= 0
-
-    def forget_idle_consumers(self, idle_seconds: float) -> int:
-        """Remove every consumer idle that long with nothing pending; they pile up, one per
-        worker process ever started. A live one that is only idle comes back when it reads."""
-        self.ensure()
-        listed = self.db.one(lambda b: b.xconsumers(self.keys.enrich_queue(), ENRICH_GROUP))
-        idle = [name for name, pending, idle in listed if not pending and idle >= idle_seconds]
-        return sum(self.forget_consumer(name) for name in idle)
-
-    def consumers(self) -> list[str]:
-        self.ensure()
-        listed = self.db.one(lambda b: b.xconsumers(self.keys.enrich_queue(), ENRICH_GROUP))
-        return [name for name, _pending, _idle in listed]
 
     def queue_length(self) -> int:
         return self.db.one(lambda b: b.xlen(self.keys.enrich_queue()))

@@ -126,22 +126,22 @@ def test_a_consumer_leaves_the_group_only_with_nothing_pending(store: Store) -> 
     done = store.queue.take("finished", 1)[0]
     store.queue.take("busy", 1)
     store.queue.ack(done)
-    assert sorted(store.queue.consumers()) == ["busy", "finished"]
-    assert store.queue.forget_consumer("finished")
-    assert not store.queue.forget_consumer("busy"), "its entry would be lost for claiming"
-    assert store.queue.consumers() == ["busy"]
-    assert store.queue.forget_idle_consumers(idle_seconds=0) == 0
+    assert sorted(store.consumers.consumers()) == ["busy", "finished"]
+    assert store.consumers.forget_consumer("finished")
+    assert not store.consumers.forget_consumer("busy"), "its entry would be lost for claiming"
+    assert store.consumers.consumers() == ["busy"]
+    assert store.consumers.forget_idle_consumers(idle_seconds=0) == 0
 
 
 def test_long_idle_consumers_are_forgotten(store: Store) -> None:
     store.queue.enqueue([("2411.00001", "zh")])
     store.queue.ack(store.queue.take("gone", 1)[0])
-    assert store.queue.forget_idle_consumers(idle_seconds=3600) == 0
+    assert store.consumers.forget_idle_consumers(idle_seconds=3600) == 0
     time.sleep(0.05)
-    assert store.queue.forget_idle_consumers(idle_seconds=0.01) == 1
-    assert store.queue.consumers() == []
+    assert store.consumers.forget_idle_consumers(idle_seconds=0.01) == 1
+    assert store.consumers.consumers() == []
 
 
 def test_forgetting_a_consumer_before_there_is_a_group_is_fine(store: Store) -> None:
-    assert store.queue.forget_consumer("stopped-early"), "no group yet: nothing to forget"
-    assert store.queue.consumers() == []
+    assert store.consumers.forget_consumer("stopped-early"), "no group yet: nothing to forget"
+    assert store.consumers.consumers() == []

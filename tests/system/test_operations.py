@@ -201,7 +201,7 @@ def test_a_worker_that_exits_leaves_no_name_in_the_consumer_group(
     arxiv_replay.listing = fixture_entries(LISTING)[:2]
     assert run_worker(settings, "once").returncode == 0
     assert store.topics.paper_count("testing") == 2
-    assert store.queue.consumers() == [], "one name per process ever started would pile up"
+    assert store.consumers.consumers() == [], "one name per process ever started would pile up"
 
 
 def test_backfill_cli_names_unknown_topics(settings: Settings) -> None:
