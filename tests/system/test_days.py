@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 import time
 from collections import Counter
 from typing import Any
 
+import feedparser
 import pytest
 from flask.testing import FlaskClient
 
@@ -82,6 +84,36 @@ def test_day_two_takes_the_new_papers_and_a_quiet_day_changes_nothing(
     assert llm.calls == [] and len(arxiv_replay.requests) == 2, "one request per topic"
     for path, etag in before.items():
         assert client.get(path, headers={"If-None-Match": etag}).status_code == 304, path
+
+
+def feed_ids(client: FlaskClient, path: str) -> list[str]:
+    body = client.get(path).data
+    if path.endswith(".json"):
+        return [item["id"] for item in json.loads(body)["items"]]
+    return [entry.id for entry in feedparser.parse(body).entries]
+
+
+def test_one_papers_entries_in_two_languages_never_share_an_id(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """newsboat keys items by id across feeds: shared ids emptied all but one language."""
+    arxiv_replay.listing = newest_first(fixture_entries(BACKLOG))
+    assert run_once(settings, monkeypatch) == 0
+    client = create_app(settings, store).test_client()
+    for fmt in ("atom", "rss", "json"):
+        zh, en = (
+            feed_ids(client, f"/feeds/testing.{fmt}"),
+            feed_ids(client, f"/feeds/testing.en.{fmt}"),
+        )
+        en_ja, ja = (
+            feed_ids(client, f"/feeds/also.{fmt}"),
+            feed_ids(client, f"/feeds/also.ja.{fmt}"),
+        )
+        assert len(zh) == len(en) == len(ja) == 10
+        assert not set(zh) & set(en) and not set(ja) & set(en_ja), fmt
+        assert set(en) == set(en_ja), "one paper in two topics: one id per language"
+        assert all(i.startswith("https://arxiv.org/abs/") and "#" not in i for i in en), fmt
+        assert {i.removesuffix("#zh") for i in zh} == set(en), "zh ids: the en id + '#zh'"
 
 
 def test_three_workers_poll_each_topic_once_per_interval(

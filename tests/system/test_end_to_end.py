@@ -75,7 +75,7 @@ def test_day_one_fetches_stores_enriches_and_serves(
     assert feed.feed.id == "http://feeds.test/feeds/testing.atom"
     assert feed.feed.language == "zh"
     assert {link.rel: link.href for link in feed.feed.links}["self"] == feed.feed.id
-    assert [e.id for e in feed.entries] == [f"https://arxiv.org/abs/{i}" for i in ids]
+    assert [e.id for e in feed.entries] == [f"https://arxiv.org/abs/{i}#zh" for i in ids]
     for entry, recorded in zip(feed.entries, listing, strict=True):
         check_entry(entry, recorded)
 

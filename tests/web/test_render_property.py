@@ -95,7 +95,7 @@ def test_every_format_parses_and_stays_safe(items: list[FeedItem]) -> None:
             assert entry.link == item.paper.abs_url
             assert entry.title.strip()
     json_feed = json.loads(render_json(doc))
-    assert [i["id"] for i in json_feed["items"]] == [i.paper.abs_url for i in items]
+    assert [i["id"] for i in json_feed["items"]] == [f"{i.paper.abs_url}#zh" for i in items]
     for item in items:
         assert_safe_html(xml_text(render_entry_html(item, "zh")))
 

@@ -83,8 +83,8 @@ def test_offline_feed_is_valid_labelled_and_escaped(
     feed = feedparser.parse(response.data)
     assert not feed.bozo, feed.get("bozo_exception")
     assert [e.id for e in feed.entries] == [
-        "https://arxiv.org/abs/2411.00003", "https://arxiv.org/abs/2411.00002",
-        "https://arxiv.org/abs/2411.00001",
+        "https://arxiv.org/abs/2411.00003#zh", "https://arxiv.org/abs/2411.00002#zh",
+        "https://arxiv.org/abs/2411.00001#zh",
     ]  # fmt: skip
     nasty = feed.entries[1]
     assert nasty.title == "Attacks with <script>alert(1)</script> & control ]]> chars 😀 שלום"

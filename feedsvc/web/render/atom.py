@@ -15,6 +15,7 @@ from feedsvc.web.render.document import (
     DigestDay,
     FeedDocument,
     digest_url,
+    entry_id,
     entry_title,
     feed_link_pairs,
     labels_for,
@@ -51,7 +52,7 @@ def render_atom(doc: FeedDocument) -> bytes:
 def _add_paper_entry(feed: FeedGenerator, item: FeedItem, language: str) -> None:
     paper, enrichment = item.paper, item.enrichment
     entry = feed.add_entry(order="append")
-    entry.id(paper.abs_url)
+    entry.id(entry_id(paper, language))
     entry.title(entry_title(item))
     entry.updated(item.updated)
     entry.published(paper.published)

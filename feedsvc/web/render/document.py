@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from feedsvc.config import Topic
-from feedsvc.models import FeedItem
+from feedsvc.models import SOURCE_LANGUAGE, FeedItem, Paper
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedsvc"
@@ -127,6 +127,18 @@ def feed_link_pairs(links: FeedLinks) -> list[tuple[str, str]]:
 def digest_url(doc: FeedDocument, day: DigestDay) -> str:
     """A digest entry's id and link: the day's anchor on the topic page."""
     return f"{doc.links.alternate_url}#{day.day.isoformat()}"
+
+
+def entry_id(paper: Paper, language: str) -> str:
+    """A paper's entry id in one language's feeds, stable forever and unique per language.
+
+    English keeps the versionless abstract URL; another language adds itself as the fragment
+    (`https://arxiv.org/abs/2412.01234#zh`): newsboat keys items by id across every feed, so
+    one paper's zh and en entries sharing an id would show only one of them.
+    """
+    if language == SOURCE_LANGUAGE:
+        return paper.abs_url
+    return f"{paper.abs_url}#{language}"
 
 
 def entry_title(item: FeedItem) -> str:

@@ -10,6 +10,7 @@ from feedsvc.web.render.document import (
     DigestDay,
     FeedDocument,
     digest_url,
+    entry_id,
     entry_title,
     safe_url,
     xml_text,
@@ -40,7 +41,7 @@ def render_json(doc: FeedDocument) -> bytes:
 def _json_item(item: FeedItem, language: str) -> dict[str, Any]:
     paper, enrichment = item.paper, item.enrichment
     data: dict[str, Any] = {
-        "id": paper.abs_url,
+        "id": entry_id(paper, language),
         "url": paper.abs_url,
         "title": entry_title(item),
         "content_html": xml_text(render_entry_html(item, language)),

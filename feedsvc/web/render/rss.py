@@ -16,6 +16,7 @@ from feedsvc.web.render.document import (
     DigestDay,
     FeedDocument,
     digest_url,
+    entry_id,
     entry_title,
     feed_link_pairs,
     html_text,
@@ -54,7 +55,8 @@ def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
     element = etree.SubElement(channel, "item")
     _text_sub(element, "title", entry_title(item))
     _sub(element, "link", paper.abs_url)
-    _sub(element, "guid", paper.abs_url, isPermaLink="true")
+    guid = entry_id(paper, language)
+    _sub(element, "guid", guid, isPermaLink="true" if guid == paper.abs_url else "false")
     _sub(element, "pubDate", rfc822(paper.published))
     _sub(element, "description", xml_text(render_entry_html(item, language)))
     for name in paper.authors:
