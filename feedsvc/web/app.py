@@ -25,6 +25,7 @@ from feedsvc.web.fastpath import FeedFastPath
 from feedsvc.web.metrics import RequestMetrics
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
+from feedsvc.web.shape import render_fingerprint
 
 # A reader waits at most this for Redis, then gets a 503: a hung Redis must not hold every
 # worker (the worker's own connection keeps the store's longer default).
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Db.from_url(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS), Keys(settings.redis_prefix)
     )
     topics_by_slug = {t.slug: t for t in topics}
-    cache = FeedCache(store, settings.version_check_seconds)
+    shape = render_fingerprint(settings, topics)
+    cache = FeedCache(store, settings.version_check_seconds, shape=shape)
     app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
     _register(app)
     fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)

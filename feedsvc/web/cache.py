@@ -103,9 +103,11 @@ class FeedCache:
         version_ttl_seconds: float = 0.0,
         max_entries: int = MEMORY_ENTRIES,
         max_bytes: int = MEMORY_BYTES,
+        shape: str = "",
     ) -> None:
         self.store = store
         self.version_ttl_seconds = version_ttl_seconds
+        self.shape = shape  # what else shapes the bytes (feedsvc.web.shape): part of the version
         self.memory: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
             max_entries, max_bytes, rendered_size
         )
@@ -114,12 +116,13 @@ class FeedCache:
         self.hits = {"memory": 0, "redis": 0, "render": 0}
 
     def version(self, slug: str, language: str) -> str:
-        """The feed's version: asked of Redis at most once per `version_ttl_seconds`."""
+        """The feed's version, its content's and its shape's: Redis is asked for the content's
+        at most once per `version_ttl_seconds`."""
         key = (slug, language)
         known = self.versions.get(key)
         if known is not None and time.monotonic() - known[1] < self.version_ttl_seconds:
             return known[0]
-        version = self.store.feeds.feed_version(slug, language)
+        version = f"{self.store.feeds.feed_version(slug, language)}.{self.shape}"
         self.versions[key] = (version, time.monotonic())
         return version
 

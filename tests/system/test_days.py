@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import feedparser
@@ -114,6 +115,30 @@ def test_one_papers_entries_in_two_languages_never_share_an_id(
         assert set(en) == set(en_ja), "one paper in two topics: one id per language"
         assert all(i.startswith("https://arxiv.org/abs/") and "#" not in i for i in en), fmt
         assert {i.removesuffix("#zh") for i in zh} == set(en), "zh ids: the en id + '#zh'"
+
+
+def test_a_restart_with_a_new_public_url_and_feed_size_shows_both_at_once(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendered feeds live in Redis for days: their version names what shaped them."""
+    arxiv_replay.listing = newest_first(fixture_entries(BACKLOG))
+    assert run_once(settings, monkeypatch) == 0
+    before = feedparser.parse(
+        create_app(settings, store).test_client().get("/feeds/testing.atom").data
+    )
+    assert before.feed.id == "http://feeds.test/feeds/testing.atom" and len(before.entries) == 10
+
+    moved = replace(settings, public_url="https://arxiv-feeds.example.org", feed_size=4)
+    client = create_app(moved, store).test_client()  # the same Redis, nothing new stored
+    after = feedparser.parse(client.get("/feeds/testing.atom").data)
+    assert after.feed.id == "https://arxiv-feeds.example.org/feeds/testing.atom"
+    assert len(after.entries) == 4
+    links = {link.rel: link.href for link in after.feed.links}
+    assert links["next"] == "https://arxiv-feeds.example.org/feeds/testing.atom?page=2"
+    second = feedparser.parse(client.get("/feeds/testing.atom?page=2").data)
+    assert not {e.id for e in second.entries} & {e.id for e in after.entries}, "no overlap"
+    unchanged = create_app(moved, store).test_client().get("/feeds/testing.atom")
+    assert unchanged.headers["ETag"] == client.get("/feeds/testing.atom").headers["ETag"]
 
 
 def test_three_workers_poll_each_topic_once_per_interval(
