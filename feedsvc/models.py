@@ -13,11 +13,57 @@ EnrichmentMethod = Literal["llm", "extractive"]
 
 
 @dataclass(frozen=True)
+class Revision:
+    """What the latest update of a stored paper changed: a new version, or metadata that
+    arrived for the same version (a journal reference, a DOI, an arXiv correction)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "title", "abstract", "authors", "comment", "journal_ref", "doi",
+    )  # fmt: skip
+
+    from_version: int
+    to_version: int
+    changed: tuple[str, ...]  # among FIELDS, in their order: held a value before too
+    added: tuple[str, ...]  # among FIELDS: empty before
+    venue: str  # the venue when the update brought a new one, else ""
+    at: datetime
+
+    @property
+    def amended(self) -> bool:
+        """The same version with new metadata, rather than a new version."""
+        return self.from_version == self.to_version
+
+    @classmethod
+    def between(cls, old: Paper, new: Paper, at: datetime) -> Revision | None:
+        """What changed from the stored `old` to the fetched `new`; None when nothing did."""
+        moved = [name for name in cls.FIELDS if getattr(old, name) != getattr(new, name)]
+        if new.version == old.version and not moved:
+            return None
+        added = tuple(name for name in moved if not getattr(old, name))
+        changed = tuple(name for name in moved if name not in added)
+        venue = new.venue if new.venue and new.venue != old.venue else ""
+        return cls(old.version, new.version, changed, added, venue, at)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "from": self.from_version, "to": self.to_version, "changed": list(self.changed),
+            "added": list(self.added), "venue": self.venue, "at": _encode_time(self.at),
+        }, ensure_ascii=False)  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: str) -> Revision | None:
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return cls(int(data["from"]), int(data["to"]), tuple(data["changed"]),
+                   tuple(data["added"]), str(data["venue"]), _decode_time(data["at"]))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Paper:
     """One arXiv paper at its latest known version; `id` is versionless (2412.01234)."""
 
     VERSION_FIELD: ClassVar[str] = "version"
-    STATE_FIELDS: ClassVar[tuple[str, ...]] = ("version", "updated", "first_seen")
 
     id: str
     version: int
@@ -35,6 +81,7 @@ class Paper:
     code_links: tuple[str, ...] = ()
     venue: str = ""
     first_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
+    revision: Revision | None = None  # what its latest update changed, once it had one
 
     @property
     def abs_url(self) -> str:
@@ -69,6 +116,7 @@ class Paper:
             "venue": self.venue,
             "first_seen": _encode_time(self.first_seen),
             "source_hash": self.source_hash,
+            "revision": self.revision.to_json() if self.revision else "",
         }
 
     @classmethod
@@ -90,6 +138,7 @@ class Paper:
             code_links=tuple(json.loads(data.get("code_links", "[]"))),
             venue=data.get("venue", ""),
             first_seen=_decode_time(data["first_seen"]),
+            revision=Revision.from_json(data.get("revision", "")),
         )
 
 
@@ -180,9 +229,13 @@ class FeedItem:
 
     @property
     def updated(self) -> datetime:
-        if self.enrichment is None:
-            return self.paper.updated
-        return max(self.paper.updated, self.enrichment.created_at)
+        """arXiv's update, the enrichment's and metadata that arrived later, the newest."""
+        stamps = [self.paper.updated]
+        if self.enrichment is not None:
+            stamps.append(self.enrichment.created_at)
+        if self.paper.revision is not None and self.paper.revision.amended:
+            stamps.append(self.paper.revision.at)
+        return max(stamps)
 
 
 @dataclass(frozen=True)

@@ -110,8 +110,8 @@ class Fetcher:
         report.new += len(saved.new)
         report.revised += len(saved.revised)
         log.info(
-            "topic=%s new=%d revised=%d queued=%d",
-            topic.slug, len(saved.new), len(saved.revised), saved.queued,
+            "topic=%s new=%d revised=%d amended=%d queued=%d",
+            topic.slug, len(saved.new), len(saved.revised), len(saved.amended), saved.queued,
             extra=ids(topic=topic.slug),
         )  # fmt: skip
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from feedsvc.config import Topic
 from feedsvc.keys import Keys, work_member
-from feedsvc.models import Enrichment, Paper, TopicStatus
+from feedsvc.models import Enrichment, Paper, Revision, TopicStatus
 from feedsvc.store import feeds, queue
 from feedsvc.store.db import Batch, Db
 from feedsvc.store.records import EnrichmentStamp, FailedRecord, SaveResult, WorkItem
@@ -19,9 +19,7 @@ from feedsvc.store.topics import TopicStore
 class _Known:
     """What is stored of a paper before a fetch is saved."""
 
-    version: int
-    updated: datetime
-    first_seen: datetime
+    paper: Paper
     topics: frozenset[str]
 
 
@@ -80,10 +78,12 @@ class PaperStore:
         result = SaveResult()
         batch = self.db.batch(atomic=True)
         changed = False
+        now = fetched_at or datetime.now(UTC)
         for fetched in papers:
             old = known.get(fetched.id)
-            changed |= self._add_paper(batch, topic, fetched, old, result)
-        touched = {slug for p in papers if p.id in result.revised for slug in known[p.id].topics}
+            changed |= self._add_paper(batch, topic, fetched, old, result, now)
+        updated = set(result.revised) | set(result.amended)
+        touched = {slug for p in papers if p.id in updated for slug in known[p.id].topics}
         if changed or touched:
             feeds.bump_topics(batch, self.keys, touched | {topic.slug})
         queued = queue.add_enqueue(batch, self.keys, missing)
@@ -96,36 +96,50 @@ class PaperStore:
         return result
 
     def _add_paper(
-        self, batch: Batch, topic: Topic, fetched: Paper, old: _Known | None, result: SaveResult
-    ) -> bool:
-        """Queue the writes for one fetched paper; True when the topic's feeds change."""
+        self, batch: Batch, topic: Topic, fetched: Paper, old: _Known | None, result: SaveResult,
+        now: datetime,
+    ) -> bool:  # fmt: skip
+        """Queue the writes for one fetched paper; True when the topic's feeds change.
+
+        A new version replaces the stored paper and says what changed; the same version
+        with new metadata (a journal reference or DOI that arrived later) amends it; an
+        older or unchanged one only links it to the topic.
+        """
         batch.sadd(self.keys.paper_topics(fetched.id), topic.slug)
-        if old is not None and old.version >= fetched.version:
-            batch.zadd(self.keys.topic_papers(topic.slug), {fetched.id: old.updated.timestamp()})
+        if old is None:
+            result.new.append(fetched.id)
+            self._write_paper(batch, topic, fetched, fetched.updated)
+            return True
+        stored = old.paper
+        revision = Revision.between(stored, fetched, now)
+        if fetched.version < stored.version or revision is None:
+            batch.zadd(self.keys.topic_papers(topic.slug), {stored.id: stored.updated.timestamp()})
             return topic.slug not in old.topics
-        (result.new if old is None else result.revised).append(fetched.id)
-        paper = fetched if old is None else replace(fetched, first_seen=old.first_seen)
-        batch.hset(self.keys.paper(paper.id), paper.to_redis())
-        batch.zadd(self.keys.topic_papers(topic.slug), {paper.id: paper.updated.timestamp()})
+        (result.amended if revision.amended else result.revised).append(fetched.id)
+        paper = replace(fetched, first_seen=stored.first_seen, revision=revision)
+        score = stored.updated if revision.amended else paper.updated
+        self._write_paper(batch, topic, paper, score)
         return True
+
+    def _write_paper(self, batch: Batch, topic: Topic, paper: Paper, updated: datetime) -> None:
+        batch.hset(self.keys.paper(paper.id), paper.to_redis())
+        batch.zadd(self.keys.topic_papers(topic.slug), {paper.id: updated.timestamp()})
 
     def _known(self, paper_ids: Sequence[str]) -> dict[str, _Known]:
         batch = self.db.batch()
         rows = [
             (
-                batch.hmget(self.keys.paper(paper_id), Paper.STATE_FIELDS),
+                batch.hgetall(self.keys.paper(paper_id)),
                 batch.smembers(self.keys.paper_topics(paper_id)),
             )
             for paper_id in paper_ids
         ]
         batch.run()
-        known: dict[str, _Known] = {}
-        for paper_id, (fields, topics) in zip(paper_ids, rows, strict=True):
-            version, updated, first_seen = fields.value
-            if version is not None and updated is not None and first_seen is not None:
-                known[paper_id] = _Known(int(version), _time(updated), _time(first_seen),
-                                         frozenset(topics.value))  # fmt: skip
-        return known
+        return {
+            paper_id: _Known(Paper.from_redis(fields.value), frozenset(topics.value))
+            for paper_id, (fields, topics) in zip(paper_ids, rows, strict=True)
+            if fields.value
+        }
 
     def _missing_enrichments(
         self, papers: Sequence[Paper], languages: Sequence[str]
@@ -188,7 +202,3 @@ def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:
 
 def _failed_hash(record: str) -> str:
     return FailedRecord.from_json(record).source_hash
-
-
-def _time(iso_time: str) -> datetime:
-    return datetime.fromisoformat(iso_time).astimezone(UTC)

@@ -107,7 +107,8 @@ class SaveResult:
     """What storing one fetch changed."""
 
     new: list[str] = field(default_factory=list)
-    revised: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)  # a new version
+    amended: list[str] = field(default_factory=list)  # the same version, new metadata
     queued: int = 0
 
 

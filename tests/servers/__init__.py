@@ -12,10 +12,11 @@ from tests.servers.arxiv import (
     fixture_entries,
     read_fixture,
     revise_entry,
+    set_arxiv_field,
 )
 from tests.servers.llm import FakeLLM
 
 __all__ = [
     "ATOM", "FIXTURES", "ArxivReplay", "FakeLLM", "entry_id", "fixture_entries", "read_fixture",
-    "revise_entry", "topic_word",
+    "revise_entry", "set_arxiv_field", "topic_word",
 ]  # fmt: skip

@@ -17,6 +17,7 @@ from tests.servers.http import QuietHandler, Server
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "arxiv"
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+ARXIV = "{http://arxiv.org/schemas/atom}"
 
 
 def read_fixture(name: str) -> bytes:
@@ -29,7 +30,9 @@ def fixture_entries(name: str) -> list[Any]:
     return list(root.iterfind(f"{ATOM}entry"))
 
 
-def revise_entry(entry: Any, updated: str, abstract: str | None = None) -> Any:
+def revise_entry(
+    entry: Any, updated: str, abstract: str | None = None, comment: str | None = None
+) -> Any:
     """A copy of a recorded entry as arXiv would list its next version."""
     revised = copy.deepcopy(entry)
     id_element = revised.find(f"{ATOM}id")
@@ -40,7 +43,18 @@ def revise_entry(entry: Any, updated: str, abstract: str | None = None) -> Any:
         link.set("href", re.sub(r"v\d+$", f"v{version}", link.get("href")))
     if abstract is not None:
         revised.find(f"{ATOM}summary").text = abstract
+    if comment is not None:
+        set_arxiv_field(revised, "comment", comment)
     return revised
+
+
+def set_arxiv_field(entry: Any, name: str, text: str) -> Any:
+    """Set (or add) the entry's arxiv:comment, arxiv:journal_ref or arxiv:doi."""
+    element = entry.find(f"{ARXIV}{name}")
+    if element is None:
+        element = etree.SubElement(entry, f"{ARXIV}{name}")
+    element.text = text
+    return entry
 
 
 def entry_id(entry: Any) -> str:

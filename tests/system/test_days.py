@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import replace
+from html import unescape
 from typing import Any
 
 import feedparser
@@ -19,7 +20,15 @@ from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
-from tests.servers import ATOM, ArxivReplay, FakeLLM, entry_id, fixture_entries
+from tests.servers import (
+    ATOM,
+    ArxivReplay,
+    FakeLLM,
+    entry_id,
+    fixture_entries,
+    revise_entry,
+    set_arxiv_field,
+)
 from worker.arxiv_source import ArxivSource
 from worker.assembly import assemble
 from worker.cli import main as worker_main
@@ -85,6 +94,47 @@ def test_day_two_takes_the_new_papers_and_a_quiet_day_changes_nothing(
     assert llm.calls == [] and len(arxiv_replay.requests) == 2, "one request per topic"
     for path, etag in before.items():
         assert client.get(path, headers={"If-None-Match": etag}).status_code == 304, path
+
+
+def entry_html(client: FlaskClient, path: str, paper_id: str) -> str:
+    feed = feedparser.parse(client.get(path).data)
+    matching = [e for e in feed.entries if e.link == f"https://arxiv.org/abs/{paper_id}"]
+    assert len(matching) == 1, (path, paper_id)
+    return unescape(matching[0].content[0].value)
+
+
+def test_an_update_says_what_changed_in_the_feeds_language(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A new version names what changed; a journal reference arriving later is shown."""
+    backlog = newest_first(fixture_entries(BACKLOG))
+    arxiv_replay.listing = backlog
+    assert run_once(settings, monkeypatch) == 0
+    llm.calls.clear()
+    revised = revise_entry(backlog[2], "2026-11-20T18:00:00Z", abstract="A rewritten abstract.",
+                           comment="Accepted at CVPR 2025. 8 pages")  # fmt: skip
+    published = copy.deepcopy(backlog[0])  # the same version, now with a journal reference
+    set_arxiv_field(published, "journal_ref", "J. Softw. Test. 12, 34 (2026)")
+    set_arxiv_field(published, "doi", "10.1234/jst.2026.34")
+    arxiv_replay.listing = [revised, published, backlog[1], *backlog[3:]]
+    assert run_once(settings, monkeypatch) == 0
+
+    calls = Counter(call.arxiv_id for call in llm.calls)
+    assert calls == {entry_id(revised): 3}, "the new text once per language; metadata: none"
+    client = create_app(settings, store).test_client()
+    english = entry_html(client, "/feeds/testing.en.atom", entry_id(revised))
+    assert "Updated to v2: abstract and comment changed; now accepted at CVPR 2025" in english
+    chinese = entry_html(client, "/feeds/testing.atom", entry_id(revised))
+    assert "已更新至 v2：摘要和备注有改动；现为 Accepted at CVPR 2025" in chinese
+    amended = entry_html(client, "/feeds/testing.en.atom", entry_id(published))
+    assert '<p><em dir="auto">Journal reference and DOI added</em></p>' in amended, "venue kept"
+    assert 'Journal reference:</strong> <span dir="auto">J. Softw. Test. 12, 34 (2026)' in amended
+    assert 'href="https://doi.org/10.1234/jst.2026.34"' in amended
+    assert "J. Softw. Test. 12, 34 (2026)" in entry_html(client, "/feeds/also.ja.atom",
+                                                         entry_id(published))  # fmt: skip
+    untouched = entry_html(client, "/feeds/testing.en.atom", entry_id(backlog[1]))
+    assert "Updated" not in untouched and "added" not in untouched
 
 
 def feed_ids(client: FlaskClient, path: str) -> list[str]:

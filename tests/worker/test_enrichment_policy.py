@@ -83,9 +83,9 @@ def test_a_failed_paper_is_published_after_the_grace_period_with_a_note(
     failed_id = llm.calls[0].arxiv_id
     client = create_app(replace(settings, publish_grace_seconds=0), store).test_client()
     feed = feedparser.parse(client.get("/feeds/testing.atom").data)
-    entry = next(e for e in feed.entries if e.id.endswith(failed_id))
+    entry = next(e for e in feed.entries if e.link.endswith(failed_id))
     assert "总结生成失败" in entry.content[0].value
-    others = [e for e in feed.entries if not e.id.endswith(failed_id)]
+    others = [e for e in feed.entries if not e.link.endswith(failed_id)]
     assert len(others) == 9 and all("这篇论文研究了" in e.content[0].value for e in others)
 
 

@@ -8,12 +8,14 @@ right-to-left override in it cannot reorder what is around it. Entry HTML isolat
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
 from feedsvc.web.render.document import DigestDay, entry_title, html_text, labels_for, safe_url
+from feedsvc.web.render.notes import revision_note
 
 FIRST_STRONG_ISOLATE = "\u2068"
 POP_DIRECTIONAL_ISOLATE = "\u2069"
@@ -51,14 +53,22 @@ _templates = Environment(
 
 def render_entry_html(item: FeedItem, language: str) -> str:
     """The entry's HTML content: every field escaped by the template, only http(s) links."""
+    revision = item.paper.revision
     return _templates.get_template("entry_content.html").render(
         paper=item.paper,
         enrichment=item.enrichment,
         failed=item.failed,
         labels=labels_for(language),
         show_translation=language != SOURCE_LANGUAGE,
+        revision_note=revision_note(revision, language) if revision else "",
         safe_url=safe_url,
+        doi_url=doi_url,
     )
+
+
+def doi_url(doi: str) -> str:
+    """The resolver link of a DOI (https://www.doi.org/the-identifier/resources/handbook)."""
+    return f"https://doi.org/{quote(doi, safe='/:;()._-')}"
 
 
 def render_digest_html(day: DigestDay, language: str) -> str:
