@@ -17,11 +17,13 @@ from worker.batch import BatchDispatcher
 from worker.coordination import FETCH_LOCK_SECONDS, ArxivGate
 from worker.dispatcher import Dispatcher, SyncDispatcher
 from worker.enrich import Enricher, ExtractiveEnricher, LLMEnricher, build_llm_client
+from worker.enrich.llm import CallRecorder
 from worker.fetcher import Fetcher, PaperSource
 from worker.intake import Intake
 from worker.limits import RateLimiter
 from worker.outcome import EnrichPolicy
 from worker.scheduler import Scheduler
+from worker.usage import PendingUsage
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,13 @@ def assemble(
     batch: bool = False,
     fetch_lock_seconds: float = FETCH_LOCK_SECONDS,
     stop: threading.Event | None = None,
+    usage: PendingUsage | None = None,
 ) -> Worker:
-    """A worker from its outside parts; `stop`, when given, is the event its parts watch."""
+    """A worker from its outside parts; `stop`, when given, is the event its parts watch;
+    `usage`, when given, is where the enricher reports its calls."""
     policy = policy or EnrichPolicy()
     stop = stop or threading.Event()
-    intake = Intake(store, consumer, policy, enricher.identity, clock, stop)
+    intake = Intake(store, consumer, policy, enricher.identity, clock, stop, usage)
     dispatcher: Dispatcher
     if batch and isinstance(enricher, LLMEnricher):
         dispatcher = BatchDispatcher(intake, enricher, store, clock)
@@ -91,9 +95,11 @@ def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> W
         retry_base_seconds=settings.llm_retry_base_seconds,
     )
     stop = threading.Event()
+    usage = PendingUsage(utc_now)
     return assemble(
-        topics, store, source, build_enricher(settings, store, stop), consumer_name(), utc_now,
-        policy, batch=settings.llm_mode == "batch", stop=stop,
+        topics, store, source, build_enricher(settings, store, stop, usage.record),
+        consumer_name(), utc_now, policy, batch=settings.llm_mode == "batch", stop=stop,
+        usage=usage,
     )  # fmt: skip
 
 
@@ -102,15 +108,14 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def build_enricher(settings: Settings, store: Store, stop: threading.Event) -> Enricher:
-    """The LLM enricher, each of its HTTP calls paced by the shared rate limits; offline
-    when no LLM is configured."""
+def build_enricher(
+    settings: Settings, store: Store, stop: threading.Event, record_call: CallRecorder
+) -> Enricher:
+    """The LLM enricher, each of its HTTP calls paced by the shared rate limits and told to
+    `record_call`; offline when no LLM is configured."""
     if not settings.llm_enabled:
         log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: using the offline extractive enricher")
         return ExtractiveEnricher()
-
-    def record_call(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
-        store.accounting.record_llm_call(model, tokens_in, tokens_out, outcome, utc_now())
 
     limits = (settings.llm_rpm, settings.llm_tpm)
     pace = RateLimiter(store.coordination, *limits, stop).acquire if any(limits) else None

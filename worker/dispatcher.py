@@ -72,20 +72,23 @@ class SyncDispatcher:
         try:
             return self._process(item)
         finally:
+            self.intake.store_usage()  # calls that no stored result took along, if any
             with self.in_flight_lock:
                 self.in_flight.discard(item)
 
     def _process(self, item: WorkItem) -> Outcome:
-        paper = self.intake.paper_to_enrich(item)
-        if paper is None:
+        """Three round trips: the take (shared by the items taken together), the read of
+        what enriching needs, and the one step that stores the result."""
+        inputs = self.intake.paper_to_enrich(item)
+        if inputs is None:
             return Outcome.skipped()
         try:
-            enrichment = self.enricher.enrich(paper, item.language)
+            enrichment = self.enricher.enrich(inputs.paper, item.language)
         except EnrichmentFailed as exc:
             if exc.kind == "stopped":
                 return Outcome.skipped()  # stays pending, reclaimed later
-            return self.intake.retry_later(item, paper, exc)
-        return self.intake.complete(item, enrichment)
+            return self.intake.retry_later(item, inputs.paper, exc, inputs.attempts)
+        return self.intake.complete(item, enrichment, inputs.topics)
 
     def hand_back_in_flight(self) -> int:
         """Return unfinished items to the queue (shutdown ran out of time)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -13,12 +14,14 @@ from feedsvc.errors import EnrichmentFailed
 from feedsvc.keys import work_member
 from feedsvc.logs import ids
 from feedsvc.models import Enrichment, Paper
-from feedsvc.store import EnrichmentStamp, Store, WorkItem
+from feedsvc.store import EnrichmentInputs, EnrichmentStamp, Store, WorkItem
 from worker.outcome import CycleReport, EnrichPolicy, Outcome
+from worker.usage import PendingUsage
 
 log = logging.getLogger(__name__)
 
 RETRY_MAX_SECONDS = 6 * 3600.0
+CLAIM_CHECK_SECONDS = 5.0
 CONSUMER_IDLE_SECONDS = 3600.0
 Identity = tuple[str, str, str]  # (method, model, prompt version) of an enricher
 
@@ -34,6 +37,7 @@ class Intake:
         identity: Identity,
         clock: Callable[[], datetime],
         stop: threading.Event,
+        usage: PendingUsage | None = None,
     ) -> None:
         self.store = store
         self.consumer = consumer
@@ -41,6 +45,8 @@ class Intake:
         self.identity = identity
         self.clock = clock
         self.stop = stop
+        self.next_claim_check = 0.0  # monotonic time of the next look for a dead worker's items
+        self.usage = usage or PendingUsage(clock)  # calls stored with the result they paid for
 
     def retire(self) -> None:
         """This worker is leaving: its name leaves the consumer group if nothing is pending."""
@@ -55,23 +61,32 @@ class Intake:
         return self.store.queue.requeue_due_retries(self.clock())
 
     def take(self, room: int) -> list[WorkItem]:
-        """Up to `room` items: a dead worker's first, else new ones."""
+        """Up to `room` items: a dead worker's first, else new ones.
+
+        A dead worker's items are looked for at most every CLAIM_CHECK_SECONDS (or half the
+        claim idle time), not before every take: the common take is one round trip.
+        """
         if room <= 0:
             return []
         queue, policy = self.store.queue, self.policy
-        stale = queue.claim_stale(
-            self.consumer, policy.claim_idle_seconds, room, policy.max_deliveries
-        )
-        return stale or queue.take(self.consumer, room)
+        if time.monotonic() >= self.next_claim_check:
+            stale = queue.claim_stale(
+                self.consumer, policy.claim_idle_seconds, room, policy.max_deliveries
+            )
+            interval = min(CLAIM_CHECK_SECONDS, policy.claim_idle_seconds / 2)
+            self.next_claim_check = 0.0 if stale else time.monotonic() + interval
+            if stale:
+                return stale
+        return queue.take(self.consumer, room)
 
-    def paper_to_enrich(self, item: WorkItem) -> Paper | None:
-        """The item's paper if it still needs this enrichment; else acknowledge the item."""
-        paper = self.store.papers.load_paper(item.paper_id)
-        stamp = self.store.papers.enrichment_stamps([item.paper_id], item.language)[0]
-        if paper is None or is_current(stamp, paper, self.identity):
-            self.store.queue.ack(item)
+    def paper_to_enrich(self, item: WorkItem) -> EnrichmentInputs | None:
+        """What enriching the item needs (one round trip), if it still needs this
+        enrichment; else the item is acknowledged."""
+        inputs = self.store.papers.enrichment_inputs(item)
+        if inputs is None or is_current(inputs.stamp, inputs.paper, self.identity):
+            self.store.queue.ack(item, self.usage.take())
             return None
-        return paper
+        return inputs
 
     def must_pause(self, report: CycleReport) -> bool:
         """Stop taking work: asked to stop, or the day's token budget is spent."""
@@ -88,9 +103,14 @@ class Intake:
     def tokens_spent_today(self) -> int:
         return self.store.accounting.llm_usage(self.clock().date().isoformat()).tokens
 
-    def complete(self, item: WorkItem, enrichment: Enrichment) -> Outcome:
-        """Store the enrichment and acknowledge its item, in one step."""
-        self.store.papers.save_enrichment(item.paper_id, enrichment, done=item)
+    def complete(
+        self, item: WorkItem, enrichment: Enrichment, topics: frozenset[str] | None = None
+    ) -> Outcome:
+        """Store the enrichment, what it cost, and acknowledge its item: one step, one round
+        trip given the paper's `topics`."""
+        self.store.papers.save_enrichment(
+            item.paper_id, enrichment, done=item, topics=topics, usage=self.usage.take()
+        )
         log.info(
             "paper=%s lang=%s enriched method=%s tokens=%d+%d",
             item.paper_id, item.language, enrichment.method, enrichment.tokens_in,
@@ -98,22 +118,34 @@ class Intake:
         )  # fmt: skip
         return Outcome.enriched()
 
-    def retry_later(self, item: WorkItem, paper: Paper, exc: EnrichmentFailed) -> Outcome:
-        """Park a failed item for a later attempt, or give up on it after the last one."""
-        attempt = self.store.queue.attempts(item.paper_id, item.language) + 1
+    def retry_later(
+        self, item: WorkItem, paper: Paper, exc: EnrichmentFailed, attempts: int | None = None
+    ) -> Outcome:
+        """Park a failed item for a later attempt, or give up on it after the last one;
+        `attempts`: the failed attempts before this one, when already read."""
+        if attempts is None:
+            attempts = self.store.queue.attempts(item.paper_id, item.language)
+        attempt = attempts + 1
+        usage = self.usage.take()
         where = f"paper={item.paper_id} lang={item.language} attempt={attempt}"
         about = ids(paper=item.paper_id, language=item.language, attempt=attempt)
         if not exc.transient or attempt >= self.policy.max_attempts:
-            self.store.failures.mark_failed(item, paper.source_hash, exc.reason, self.clock())
+            self.store.failures.mark_failed(
+                item, paper.source_hash, exc.reason, self.clock(), usage
+            )
             log.error("%s enrichment failed for good: %s", where, exc.reason, extra=about)
             return Outcome.failed(f"paper {item.paper_id} ({item.language}): {exc.reason}; gave up")
         due = self.clock() + timedelta(seconds=self._retry_delay(exc, attempt))
-        self.store.queue.schedule_retry(item, due, exc.reason)
+        self.store.queue.schedule_retry(item, due, exc.reason, usage)
         log.warning(
             "%s enrichment failed: %s; retry at %s",
             where, exc.reason, due.isoformat(timespec="seconds"), extra=about,
         )  # fmt: skip
         return Outcome.retrying(f"paper {item.paper_id} ({item.language}): {exc.reason}")
+
+    def store_usage(self) -> None:
+        """Count this thread's calls that no stored result took with it (a stopped call)."""
+        self.store.accounting.record_llm_calls(self.usage.take())
 
     def _retry_delay(self, exc: EnrichmentFailed, attempt: int) -> float:
         """A rejected answer is asked for again at once (the endpoint works, the model

@@ -18,8 +18,10 @@ from feedsvc.store.feeds import FeedStore
 from feedsvc.store.papers import PaperStore
 from feedsvc.store.queue import WorkQueue
 from feedsvc.store.records import (
+    EnrichmentInputs,
     EnrichmentStamp,
     FeedPage,
+    LlmCall,
     LlmUsage,
     ModelUsage,
     SaveResult,
@@ -28,8 +30,9 @@ from feedsvc.store.records import (
 from feedsvc.store.topics import TopicStore
 
 __all__ = [
-    "Accounting", "BatchStore", "ConsumerGroup", "Coordination", "Db", "EnrichmentStamp",
-    "FailureStore", "FeedPage", "FeedStore", "LlmUsage", "ModelUsage", "PaperStore",
+    "Accounting", "BatchStore", "ConsumerGroup", "Coordination", "Db", "EnrichmentInputs",
+    "EnrichmentStamp", "FailureStore", "FeedPage", "FeedStore", "LlmCall", "LlmUsage",
+    "ModelUsage", "PaperStore",
     "SaveResult", "Store", "TopicStore", "WorkItem", "WorkQueue", "answers", "connect",
 ]  # fmt: skip
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from feedsvc.keys import Keys, UsageField
-from feedsvc.store.db import Db
-from feedsvc.store.records import LlmUsage
+from feedsvc.store.db import Batch, Db
+from feedsvc.store.records import LlmCall, LlmUsage
 
 USAGE_DAYS_KEPT = 400
+
+
+def add_llm_calls(batch: Batch, keys: Keys, calls: Sequence[LlmCall]) -> None:
+    """Queue: count each call and its tokens per model, on its UTC day and in the total."""
+    for call in calls:
+        day_key = keys.llm_usage(call.at.astimezone(UTC).date().isoformat())
+        for key in (day_key, keys.llm_usage_total()):
+            batch.hincrby(key, UsageField.calls(call.model), 1)
+            batch.hincrby(key, UsageField.tokens_in(call.model), call.tokens_in)
+            batch.hincrby(key, UsageField.tokens_out(call.model), call.tokens_out)
+            batch.hincrby(key, UsageField.outcome(call.outcome), 1)
+            batch.hincrby(key, UsageField.TOKENS, call.tokens_in + call.tokens_out)
+        batch.expire(day_key, USAGE_DAYS_KEPT * 86400)
 
 
 class Accounting:
@@ -22,15 +36,14 @@ class Accounting:
         self, model: str, tokens_in: int, tokens_out: int, outcome: str, when: datetime
     ) -> None:
         """Count one call and its tokens per model, on its UTC day and in the running total."""
-        day_key = self.keys.llm_usage(when.astimezone(UTC).date().isoformat())
+        self.record_llm_calls([LlmCall(model, tokens_in, tokens_out, outcome, when)])
+
+    def record_llm_calls(self, calls: Sequence[LlmCall]) -> None:
+        """Count calls whose result is stored elsewhere (or never): one step."""
+        if not calls:
+            return
         batch = self.db.batch(atomic=True)
-        for key in (day_key, self.keys.llm_usage_total()):
-            batch.hincrby(key, UsageField.calls(model), 1)
-            batch.hincrby(key, UsageField.tokens_in(model), tokens_in)
-            batch.hincrby(key, UsageField.tokens_out(model), tokens_out)
-            batch.hincrby(key, UsageField.outcome(outcome), 1)
-            batch.hincrby(key, UsageField.TOKENS, tokens_in + tokens_out)
-        batch.expire(day_key, USAGE_DAYS_KEPT * 86400)
+        add_llm_calls(batch, self.keys, calls)
         batch.run()
 
     def llm_usage(self, day: str | None = None) -> LlmUsage:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from feedsvc.keys import Keys, split_work_member
 from feedsvc.store import feeds, queue
+from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Db
-from feedsvc.store.records import FailedRecord, WorkItem
+from feedsvc.store.records import FailedRecord, LlmCall, WorkItem
 
 
 class FailureStore:
@@ -17,11 +19,16 @@ class FailureStore:
         self.db = db
         self.keys = keys
 
-    def mark_failed(self, item: WorkItem, source_hash: str, reason: str, when: datetime) -> None:
-        """Give up on an item: acknowledged, kept with its reason, its feeds told; one step."""
+    def mark_failed(
+        self, item: WorkItem, source_hash: str, reason: str, when: datetime,
+        usage: Sequence[LlmCall] = (),
+    ) -> None:  # fmt: skip
+        """Give up on an item: acknowledged, kept with its reason, its feeds told, the calls
+        of its last attempt counted; one step."""
         record = FailedRecord(reason, source_hash, when.isoformat()).to_json()
         slugs = self.db.one(lambda b: b.smembers(self.keys.paper_topics(item.paper_id)))
         batch = self.db.batch(atomic=True)
+        add_llm_calls(batch, self.keys, usage)
         batch.hset(self.keys.enrich_failed(), {item.member: record})
         batch.hincrby(self.keys.enrich_attempts(), item.member)
         batch.zrem(self.keys.enrich_retry(), item.member)

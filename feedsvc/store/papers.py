@@ -10,8 +10,16 @@ from feedsvc.config import Topic
 from feedsvc.keys import Keys, work_member
 from feedsvc.models import Enrichment, Paper, Revision, TopicStatus
 from feedsvc.store import feeds, queue
+from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Batch, Db
-from feedsvc.store.records import EnrichmentStamp, FailedRecord, SaveResult, WorkItem
+from feedsvc.store.records import (
+    EnrichmentInputs,
+    EnrichmentStamp,
+    FailedRecord,
+    LlmCall,
+    SaveResult,
+    WorkItem,
+)
 from feedsvc.store.topics import TopicStore
 
 
@@ -167,22 +175,56 @@ class PaperStore:
                 missing.append((paper.id, language))
         return missing
 
+    def enrichment_inputs(self, item: WorkItem) -> EnrichmentInputs | None:
+        """The item's paper, how its enrichment was made, its topics and failed attempts:
+        one round trip. None when the paper is not stored."""
+        batch = self.db.batch()
+        paper = batch.hgetall(self.keys.paper(item.paper_id))
+        stamp = batch.hmget(self.keys.enrichment(item.paper_id, item.language),
+                            EnrichmentStamp.FIELDS)  # fmt: skip
+        topics = batch.smembers(self.keys.paper_topics(item.paper_id))
+        attempts = batch.hget(self.keys.enrich_attempts(), item.member)
+        batch.run()
+        if not paper.value:
+            return None
+        return EnrichmentInputs(Paper.from_redis(paper.value), _stamp(stamp.value),
+                                frozenset(topics.value), int(attempts.value or 0))  # fmt: skip
+
     def save_enrichment(
-        self, paper_id: str, enrichment: Enrichment, done: WorkItem | None = None
+        self,
+        paper_id: str,
+        enrichment: Enrichment,
+        done: WorkItem | None = None,
+        topics: frozenset[str] | None = None,
+        usage: Sequence[LlmCall] = (),
     ) -> None:
         """Replace the paper's enrichment in that language, clear its retry state, bump the
-        feeds that show it and, given the work item it answers, acknowledge that: one step."""
+        feeds that show it, count the LLM calls it cost and, given the work item it answers,
+        acknowledge that: one step, one round trip when the paper's `topics` are given.
+
+        A topic that took the paper after `topics` were read is bumped right after.
+        """
         language = enrichment.language
-        slugs = self.db.one(lambda b: b.smembers(self.keys.paper_topics(paper_id)))
+        if topics is None:
+            linked_before: set[str] = self.db.one(
+                lambda b: b.smembers(self.keys.paper_topics(paper_id))
+            )
+            topics = frozenset(linked_before)
         key = self.keys.enrichment(paper_id, language)
         batch = self.db.batch(atomic=True)
         batch.delete(key)
         batch.hset(key, enrichment.to_redis())
         queue.add_forget_attempts(batch, self.keys, work_member(paper_id, language))
-        feeds.bump_feeds(batch, self.keys, slugs, language)
+        feeds.bump_feeds(batch, self.keys, topics, language)
+        add_llm_calls(batch, self.keys, usage)
         if done is not None:
             queue.add_done(batch, self.keys, done)
+        linked = batch.smembers(self.keys.paper_topics(paper_id))
         batch.run()
+        if late := linked.value - topics:
+            bump = self.db.batch(atomic=True)
+            feeds.bump_feeds(bump, self.keys, late, language)
+            bump.run()
 
 
 def _moved_mark(papers: Sequence[Paper], mark: datetime | None) -> datetime | None:

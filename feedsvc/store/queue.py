@@ -7,9 +7,10 @@ that moves an item between the stream, the retry schedule and the waiting set is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from feedsvc.errors import StoreError
 from feedsvc.keys import (
     ENRICH_GROUP,
     STREAM_LANGUAGE_FIELD,
@@ -19,8 +20,9 @@ from feedsvc.keys import (
     stream_fields,
     work_member,
 )
+from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Batch, Db
-from feedsvc.store.records import DeadLetter, WorkItem
+from feedsvc.store.records import DeadLetter, LlmCall, WorkItem
 from feedsvc.store.replies import Reply, StreamEntry
 
 # Stream an item for each (member, paper, language) triple whose member the first command
@@ -78,10 +80,12 @@ class WorkQueue:
     def __init__(self, db: Db, keys: Keys) -> None:
         self.db = db
         self.keys = keys
+        self.group_ready = False  # made (or found) once; made again if it disappears
 
     def ensure(self) -> None:
         """Create the work stream and its consumer group if they do not exist yet."""
         self.db.ensure_group(self.keys.enrich_queue(), ENRICH_GROUP)
+        self.group_ready = True
 
     def enqueue(self, items: Sequence[tuple[str, str]]) -> int:
         """Queue each (paper id, language) not already waiting; return how many were queued."""
@@ -91,19 +95,25 @@ class WorkQueue:
 
     def take(self, consumer: str, count: int) -> list[WorkItem]:
         """Up to `count` new items for this consumer; they stay pending until acknowledged."""
-        self.ensure()
-        entries = self.db.one(
-            lambda b: b.xreadgroup(ENRICH_GROUP, consumer, self.keys.enrich_queue(), count)
-        )
-        return _work_items(entries)
+        key = self.keys.enrich_queue()
+        return self._read_group(lambda b: b.xreadgroup(ENRICH_GROUP, consumer, key, count))
 
     def claim(self, consumer: str, min_idle_seconds: float, count: int) -> list[WorkItem]:
         """Items another consumer took and left unacknowledged for `min_idle_seconds`."""
-        self.ensure()
-        entries = self.db.one(
-            lambda b: b.xautoclaim(self.keys.enrich_queue(), ENRICH_GROUP, consumer,
-                                   int(min_idle_seconds * 1000), count)
-        )  # fmt: skip
+        key, idle_ms = self.keys.enrich_queue(), int(min_idle_seconds * 1000)
+        return self._read_group(lambda b: b.xautoclaim(key, ENRICH_GROUP, consumer, idle_ms, count))
+
+    def _read_group(self, command: Callable[[Batch], Reply[list[StreamEntry]]]) -> list[WorkItem]:
+        """Run a consumer-group read: one round trip once the group is known to exist."""
+        if not self.group_ready:
+            self.ensure()
+        try:
+            entries: list[StreamEntry] = self.db.one(command)
+        except StoreError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self.ensure()  # the stream was deleted since (FLUSHDB, a restore): make it again
+            entries = self.db.one(command)
         return _work_items(entries)
 
     def claim_stale(
@@ -147,10 +157,11 @@ class WorkQueue:
         batch.run()
         return {item.entry_id: r.value for item, r in zip(items, replies, strict=True)}
 
-    def ack(self, item: WorkItem) -> None:
+    def ack(self, item: WorkItem, usage: Sequence[LlmCall] = ()) -> None:
         """Mark the item done: its enrichment is stored or no longer needed."""
         batch = self.db.batch(atomic=True)
         add_done(batch, self.keys, item)
+        add_llm_calls(batch, self.keys, usage)
         batch.run()
 
     def hand_back(self, items: Sequence[WorkItem]) -> None:
@@ -161,9 +172,13 @@ class WorkQueue:
             add_release(batch, self.keys, item)
         batch.run()
 
-    def schedule_retry(self, item: WorkItem, due: datetime, reason: str) -> int:
-        """Park a failed item until `due`, acknowledge it, and return its attempts so far."""
+    def schedule_retry(
+        self, item: WorkItem, due: datetime, reason: str, usage: Sequence[LlmCall] = ()
+    ) -> int:
+        """Park a failed item until `due`, acknowledge it, count the calls the failed
+        attempt made, and return its attempts so far: one step."""
         batch = self.db.batch(atomic=True)
+        add_llm_calls(batch, self.keys, usage)
         attempts = batch.hincrby(self.keys.enrich_attempts(), item.member)
         batch.hset(self.keys.enrich_failures(), {item.member: reason})
         batch.zadd(self.keys.enrich_retry(), {item.member: due.timestamp()})

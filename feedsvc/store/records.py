@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from feedsvc.keys import UsageField, split_work_member, work_member
-from feedsvc.models import Enrichment, FeedItem
+from feedsvc.models import Enrichment, FeedItem, Paper
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,28 @@ class EnrichmentStamp:
     source_hash: str
 
     FIELDS = Enrichment.STAMP_FIELDS
+
+
+@dataclass(frozen=True)
+class EnrichmentInputs:
+    """What enriching one item needs from the store, read in one round trip."""
+
+    paper: Paper
+    stamp: EnrichmentStamp | None
+    topics: frozenset[str]  # the topics whose feeds show the result
+    attempts: int  # failed attempts so far
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """One HTTP call to the LLM: its tokens, how it ended ('ok', 'validation', 'call' ...)
+    and when, for the UTC day it counts in."""
+
+    model: str
+    tokens_in: int
+    tokens_out: int
+    outcome: str
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,87 @@
+"""Round trips to Redis per enrichment, counted at the client: at most three, usage included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from feedsvc.config import Settings, Topic
+from feedsvc.keys import Keys
+from feedsvc.store import Db, Store
+from tests.conftest import Clock
+from tests.core.storetools import paper
+from tests.servers import FakeLLM
+from worker.assembly import assemble
+from worker.enrich import LLMEnricher, build_llm_client
+from worker.outcome import CycleReport, EnrichPolicy
+from worker.usage import PendingUsage
+
+TOPIC = Topic("testing", "Testing", "all:testing", ("en",))
+
+
+class CountingRedis(redis.Redis):
+    """A client that counts its round trips: each command sent alone, each pipeline sent."""
+
+    round_trips = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.round_trips += 1
+        return super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        pipe = super().pipeline(transaction, shard_hint)
+        send = pipe.execute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.round_trips += 1
+            return send(*args, **kwargs)
+
+        pipe.execute = counted
+        return pipe
+
+
+@pytest.fixture
+def counted(redis_url: str, prefix: str) -> Iterator[tuple[CountingRedis, Store]]:
+    client = CountingRedis.from_url(redis_url, decode_responses=True)
+    yield client, Store(Db(client), Keys(prefix))
+    client.close()
+
+
+def round_trips_to_enrich(
+    client: CountingRedis, store: Store, settings: Settings, clock: Clock, papers: int
+) -> int:
+    store.papers.save_papers(TOPIC, [paper(1000 * papers + n) for n in range(papers)])
+    usage = PendingUsage(clock)
+    enricher = LLMEnricher(build_llm_client(settings), "test-model", record_call=usage.record)
+    worker = assemble([TOPIC], store, _Nothing(), enricher, f"c{papers}", clock,
+                      EnrichPolicy(concurrency=1), usage=usage)  # fmt: skip
+    before = client.round_trips
+    worker.dispatcher.enrich_due(report := CycleReport())
+    assert report.enriched == papers
+    return client.round_trips - before
+
+
+def test_an_enrichment_takes_three_round_trips_with_its_usage(
+    counted: tuple[CountingRedis, Store], settings: Settings, llm: FakeLLM, clock: Clock
+) -> None:
+    client, store = counted
+    five = round_trips_to_enrich(client, store, settings, clock, 5)
+    fifteen = round_trips_to_enrich(client, store, settings, clock, 15) - five  # 10 more
+    assert fifteen <= 3 * 10, f"{fifteen / 10:.1f} round trips per enrichment"
+    usage = store.accounting.llm_usage()
+    assert usage.models["test-model"].calls == 20 and usage.outcomes == {"ok": 20}
+    assert len(llm.calls) == 20
+
+
+class _Nothing:
+    def fetch_new(self, *args: Any) -> list[Any]:
+        return []
+
+    def fetch_since(self, *args: Any) -> list[Any]:
+        return []
+
+    def fetch_window(self, *args: Any) -> list[Any]:
+        return []
