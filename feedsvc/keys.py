@@ -22,6 +22,27 @@ class Keys:
         """Hash: the enrichment of one paper in one language."""
         return f"{self.prefix}:paper:{paper_id}:enrichment:{language}"
 
+    def enrichment_pattern(self) -> str:
+        """A SCAN pattern matching every enrichment hash (the schema 2 migration reads them)."""
+        return f"{self.prefix}:paper:*:enrichment:*"
+
+    def paper_of_enrichment(self, key: str) -> tuple[str, str]:
+        """'feedsvc:paper:2412.01234:enrichment:zh' -> ('2412.01234', 'zh')."""
+        paper, _, language = key.removeprefix(f"{self.prefix}:paper:").rpartition(":enrichment:")
+        return paper, language
+
+    def enriched(self, language: str) -> str:
+        """Set: ids of the papers enriched in `language`, so counts never read every paper."""
+        return f"{self.prefix}:enriched:{language}"
+
+    def enrich_identity(self) -> str:
+        """String: JSON [method, model, prompt version] stored results were last checked against."""
+        return f"{self.prefix}:enrich:identity"
+
+    def schema(self) -> str:
+        """String: the version of the stored layout; start-up migrates older data once."""
+        return f"{self.prefix}:schema"
+
     def paper_topics(self, paper_id: str) -> str:
         """Set: slugs of the topics a paper belongs to."""
         return f"{self.prefix}:paper:{paper_id}:topics"
@@ -120,6 +141,10 @@ ARXIV_LOCK = "arxiv"
 _MEMBER_SEPARATOR = "|"
 STREAM_PAPER_FIELD = "paper"
 STREAM_LANGUAGE_FIELD = "lang"
+
+
+MIGRATION_LOCK = "migrate"
+"""The lock name held while the stored layout is migrated."""
 
 
 def fetch_lock_name(slug: str) -> str:

@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 ID_FIELDS = ("topic", "paper", "language", "attempt", "batch")
@@ -38,8 +38,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure_logging(level: str, log_format: str = "text") -> None:
-    handler = logging.StreamHandler(sys.stdout)
+def configure_logging(level: str, log_format: str = "text", stream: TextIO | None = None) -> None:
+    """Log lines at `level` and above to `stream` (stdout, where containers collect them)."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )

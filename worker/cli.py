@@ -33,10 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"feedsvc-worker: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    # A command whose output is for reading or for scripts (stats) logs to stderr instead.
+    report = args.command is command_stats
+    configure_logging(settings.log_level, settings.log_format, sys.stderr if report else None)
     store = connect(settings)
     try:
         store.ping()
+        store.migrate()
         return int(args.command(Context(settings, topics, store), args))
     except StoreError as exc:
         print(

@@ -156,10 +156,24 @@ class Intake:
         return max(backoff, exc.retry_after_seconds or 0.0)
 
     def queue_outdated(self, topics: Sequence[Topic]) -> int:
-        """Queue, newest first, every enrichment made by another model or prompt version.
+        """When the enricher is not the one stored results were last checked against (a new
+        model or prompt version), queue, newest first, every enrichment made otherwise; once
+        per change, so a cycle with nothing new reads nothing per paper.
 
-        The old result stays in the feed until the new one replaces it.
+        The old result stays in the feed until the new one replaces it. The offline
+        enricher replaces nothing, so it checks nothing.
         """
+        if self.identity[0] == "extractive":
+            return 0
+        if self.store.papers.checked_identity() == self.identity:
+            return 0
+        queued = self._queue_made_otherwise(topics)
+        self.store.papers.record_checked_identity(self.identity)
+        if queued:
+            log.info("queued %d enrichments made by another model or prompt", queued)
+        return queued
+
+    def _queue_made_otherwise(self, topics: Sequence[Topic]) -> int:
         set_aside = set(self.store.failures.failed_items()) | set(self.store.queue.dead_letters())
         queued = 0
         for topic in topics:
@@ -173,8 +187,6 @@ class Intake:
                     and work_member(paper_id, language) not in set_aside
                 ]  # fmt: skip
                 queued += self.store.queue.enqueue(outdated)
-        if queued:
-            log.info("queued %d enrichments made by another model or prompt", queued)
         return queued
 
 

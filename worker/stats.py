@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from feedsvc.config import Settings, Topic
-from feedsvc.keys import work_member
 from feedsvc.store import LlmUsage, Store
 
 
@@ -45,24 +44,16 @@ def collect_stats(
 def _topic_stats(
     store: Store, topic: Topic, failed: dict[str, str], last_fetched: datetime | None
 ) -> dict[str, Any]:
-    ids = store.topics.paper_ids(topic.slug)
-    languages = {}
-    for language in topic.languages:
-        stamps = store.papers.enrichment_stamps(ids, language)
-        enriched = sum(stamp is not None for stamp in stamps)
-        gave_up = sum(
-            work_member(i, language) in failed for i, s in zip(ids, stamps, strict=True) if not s
-        )
-        languages[language] = {
-            "enriched": enriched,
-            "pending": len(ids) - enriched - gave_up,
-            "failed": gave_up,
-        }
+    counts = store.topics.language_counts(topic, failed)
+    papers = next(iter(counts.values())).papers
     return {
         "slug": topic.slug,
-        "papers": len(ids),
+        "papers": papers,
         "last_fetched": last_fetched.isoformat() if last_fetched else None,
-        "languages": languages,
+        "languages": {
+            language: {"enriched": c.enriched, "pending": c.pending, "failed": c.failed}
+            for language, c in counts.items()
+        },
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from feedsvc.config import Settings
 from feedsvc.keys import Keys
+from feedsvc.store import migrations
 from feedsvc.store.accounting import Accounting
 from feedsvc.store.batches import BatchStore
 from feedsvc.store.consumers import ConsumerGroup
@@ -55,6 +56,10 @@ class Store:
 
     def ping(self) -> None:
         self.db.ping()
+
+    def migrate(self) -> int:
+        """Bring older stored data to today's layout, once (see feedsvc.store.migrations)."""
+        return migrations.migrate(self.db, self.keys)
 
 
 def connect(settings: Settings) -> Store:

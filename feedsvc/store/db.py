@@ -146,6 +146,9 @@ class Batch(_StreamCommands):
     def scard(self, key: str) -> Reply[int]:
         return self._queue(int, "scard", key)
 
+    def sismember(self, key: str, member: str) -> Reply[bool]:
+        return self._queue(bool, "sismember", key, member)
+
     # -- sorted sets ----------------------------------------------------------
 
     def zadd(self, key: str, scores: Mapping[str, float]) -> Reply[int]:
@@ -156,6 +159,13 @@ class Batch(_StreamCommands):
 
     def zcard(self, key: str) -> Reply[int]:
         return self._queue(int, "zcard", key)
+
+    def zscore(self, key: str, member: str) -> Reply[float | None]:
+        return self._queue(replies.optional_float, "zscore", key, member)
+
+    def zintercard(self, keys: Sequence[str]) -> Reply[int]:
+        """How many members the sets (or sorted sets) share, counted by Redis (7.0+)."""
+        return self._queue(int, "zintercard", len(keys), list(keys))
 
     def zrevrange(self, key: str, start: int, stop: int) -> Reply[list[str]]:
         return self._queue(replies.strs, "zrevrange", key, start, stop)
@@ -240,6 +250,23 @@ class Db:
     def scan(self, pattern: str) -> list[str]:
         with translated_errors():
             return [str(key) for key in self.client.scan_iter(pattern, count=1000)]
+
+    def first_key(self, pattern: str) -> str | None:
+        """Some key matching `pattern`, or None when there is none."""
+        with translated_errors():
+            return next((str(key) for key in self.client.scan_iter(pattern, count=1000)), None)
+
+    def scan_batches(self, pattern: str, size: int = 1000) -> Iterator[list[str]]:
+        """Every key matching `pattern`, a list at a time, without holding them all."""
+        with translated_errors():
+            keys: list[str] = []
+            for key in self.client.scan_iter(pattern, count=size):
+                keys.append(str(key))
+                if len(keys) >= size:
+                    yield keys
+                    keys = []
+            if keys:
+                yield keys
 
     def close(self) -> None:
         self.client.close()

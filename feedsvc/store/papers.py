@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -175,6 +176,19 @@ class PaperStore:
                 missing.append((paper.id, language))
         return missing
 
+    def checked_identity(self) -> tuple[str, str, str] | None:
+        """The enricher (method, model, prompt version) stored results were last checked
+        against, or None if never."""
+        raw = self.db.one(lambda b: b.get(self.keys.enrich_identity()))
+        if raw is None:
+            return None
+        method, model, prompt_version = json.loads(raw)
+        return (str(method), str(model), str(prompt_version))
+
+    def record_checked_identity(self, identity: tuple[str, str, str]) -> None:
+        raw = json.dumps(list(identity))
+        self.db.one(lambda b: b.set_string(self.keys.enrich_identity(), raw))
+
     def enrichment_inputs(self, item: WorkItem) -> EnrichmentInputs | None:
         """The item's paper, how its enrichment was made, its topics and failed attempts:
         one round trip. None when the paper is not stored."""
@@ -214,6 +228,7 @@ class PaperStore:
         batch = self.db.batch(atomic=True)
         batch.delete(key)
         batch.hset(key, enrichment.to_redis())
+        batch.sadd(self.keys.enriched(language), paper_id)
         queue.add_forget_attempts(batch, self.keys, work_member(paper_id, language))
         feeds.bump_feeds(batch, self.keys, topics, language)
         add_llm_calls(batch, self.keys, usage)

@@ -103,6 +103,19 @@ class EnrichmentInputs:
 
 
 @dataclass(frozen=True)
+class LanguageCounts:
+    """A topic's papers in one language: enriched, given up on, and the rest pending."""
+
+    papers: int
+    enriched: int
+    failed: int
+
+    @property
+    def pending(self) -> int:
+        return self.papers - self.enriched - self.failed
+
+
+@dataclass(frozen=True)
 class LlmCall:
     """One HTTP call to the LLM: its tokens, how it ended ('ok', 'validation', 'call' ...)
     and when, for the UTC day it counts in."""

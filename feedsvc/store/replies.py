@@ -45,6 +45,10 @@ def optional_str(raw: Any) -> str | None:
     return None if raw is None else str(raw)
 
 
+def optional_float(raw: Any) -> float | None:
+    return None if raw is None else float(raw)
+
+
 def optional_strs(raw: Any) -> list[str | None]:
     return [optional_str(item) for item in raw]
 

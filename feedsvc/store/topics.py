@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from feedsvc.config import Topic
-from feedsvc.keys import Keys
+from feedsvc.keys import Keys, split_work_member
 from feedsvc.models import TopicStatus
 from feedsvc.store.db import Db
+from feedsvc.store.records import LanguageCounts
 
 
 class TopicStore:
@@ -33,6 +35,33 @@ class TopicStore:
             return status.high_water
         newest = self.db.one(lambda b: b.zlast(self.keys.topic_papers(slug)))
         return datetime.fromtimestamp(newest[1], UTC) if newest else None
+
+    def language_counts(self, topic: Topic, failed: Iterable[str]) -> dict[str, LanguageCounts]:
+        """Per language of the topic, its papers enriched and given up on (`failed`: the
+        'id|lang' members that gave up), counted by Redis in one round trip: the cost does
+        not grow with the papers, only with the failures."""
+        papers = self.keys.topic_papers(topic.slug)
+        batch = self.db.batch()
+        total = batch.zcard(papers)
+        enriched = {
+            language: batch.zintercard([papers, self.keys.enriched(language)])
+            for language in topic.languages
+        }
+        gave_up = [
+            (language, batch.zscore(papers, paper_id),
+             batch.sismember(self.keys.enriched(language), paper_id))
+            for paper_id, language in map(split_work_member, failed)
+            if language in enriched
+        ]  # fmt: skip
+        batch.run()
+        failed_counts = Counter(
+            language for language, in_topic, done in gave_up
+            if in_topic.value is not None and not done.value
+        )  # fmt: skip
+        return {
+            language: LanguageCounts(total.value, count.value, failed_counts[language])
+            for language, count in enriched.items()
+        }
 
     def backfilled_days(self, slug: str) -> set[str]:
         """ISO dates whose backfill finished for the topic."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
 
@@ -73,3 +74,28 @@ def failed_once(store: Store) -> tuple[Paper, WorkItem]:
     item = store.queue.take("c1", 1)[0]
     store.queue.schedule_retry(item, NOW, "HTTP 500 from the LLM")
     return p, item
+
+
+class CountingRedis(redis.Redis):
+    """A client that counts its round trips (a command sent alone, a pipeline sent) and the
+    commands in them."""
+
+    round_trips = 0
+    commands = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.round_trips += 1
+        self.commands += 1
+        return super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        pipe = super().pipeline(transaction, shard_hint)
+        send = pipe.execute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.round_trips += 1
+            self.commands += len(pipe.command_stack)
+            return send(*args, **kwargs)
+
+        pipe.execute = counted
+        return pipe

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from feedsvc.config import Settings, Topic
 from feedsvc.keys import Keys
 from feedsvc.store import Db, Store
 from tests.conftest import Clock
-from tests.core.storetools import paper
+from tests.core.storetools import CountingRedis, paper
 from tests.servers import FakeLLM
 from worker.assembly import assemble
 from worker.enrich import LLMEnricher, build_llm_client
@@ -20,27 +19,6 @@ from worker.outcome import CycleReport, EnrichPolicy
 from worker.usage import PendingUsage
 
 TOPIC = Topic("testing", "Testing", "all:testing", ("en",))
-
-
-class CountingRedis(redis.Redis):
-    """A client that counts its round trips: each command sent alone, each pipeline sent."""
-
-    round_trips = 0
-
-    def execute_command(self, *args: Any, **options: Any) -> Any:
-        self.round_trips += 1
-        return super().execute_command(*args, **options)
-
-    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
-        pipe = super().pipeline(transaction, shard_hint)
-        send = pipe.execute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.round_trips += 1
-            return send(*args, **kwargs)
-
-        pipe.execute = counted
-        return pipe
 
 
 @pytest.fixture
