@@ -7,12 +7,8 @@ Eastern are announced at 20:00 the same day, Sunday to Thursday; Thursday 14:00 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-from feedsvc.models import FeedItem
 
 EASTERN = ZoneInfo("America/New_York")
 CUTOFF_HOURS = 14
@@ -25,11 +21,3 @@ def announcement_day(submitted: datetime) -> date:
     shifted = submitted.astimezone(EASTERN) + timedelta(hours=24 - CUTOFF_HOURS)
     day = shifted.date()
     return day + timedelta(days=_DAYS_TO_ANNOUNCEMENT[day.weekday()])
-
-
-def group_by_announcement(items: Iterable[FeedItem]) -> list[tuple[date, list[FeedItem]]]:
-    """Items grouped by the announcement day of their latest version, newest day first."""
-    days: dict[date, list[FeedItem]] = defaultdict(list)
-    for item in items:
-        days[announcement_day(item.paper.updated)].append(item)
-    return sorted(days.items(), reverse=True)

@@ -55,6 +55,16 @@ class Keys:
         """Counter: bumped whenever an enrichment shown in this topic's feed changes."""
         return f"{self.prefix}:feed:{slug}:{language}:version"
 
+    def topic_days(self, slug: str) -> str:
+        """Hash: announcement day (YYYY-MM-DD) -> counter, bumped when a paper of that day
+        changes in place for the topic (a new version, metadata added)."""
+        return f"{self.prefix}:topic:{slug}:days"
+
+    def feed_days(self, slug: str, language: str) -> str:
+        """Hash: announcement day (YYYY-MM-DD) -> counter, bumped when an enrichment of one
+        of that day's papers changes in this feed: the digest re-renders that day alone."""
+        return f"{self.prefix}:feed:{slug}:{language}:days"
+
     def rendered(self, slug: str, language: str, variant: str) -> str:
         """Hash: one rendered feed (body, gzip body, etag, version ...) shared by web workers."""
         return f"{self.prefix}:feed:{slug}:{language}:rendered:{variant}"

@@ -83,6 +83,11 @@ class Paper:
     first_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
     revision: Revision | None = None  # what its latest update changed, once it had one
 
+    @staticmethod
+    def decode_time(raw: str) -> datetime:
+        """A time as the paper hash stores it ('updated', 'published', 'first_seen')."""
+        return _decode_time(raw)
+
     @property
     def abs_url(self) -> str:
         return f"https://arxiv.org/abs/{self.id}"

@@ -88,7 +88,7 @@ class SyncDispatcher:
             if exc.kind == "stopped":
                 return Outcome.skipped()  # stays pending, reclaimed later
             return self.intake.retry_later(item, inputs.paper, exc, inputs.attempts)
-        return self.intake.complete(item, enrichment, inputs.topics)
+        return self.intake.complete(item, enrichment, inputs)
 
     def hand_back_in_flight(self) -> int:
         """Return unfinished items to the queue (shutdown ran out of time)."""

@@ -104,12 +104,12 @@ class Intake:
         return self.store.accounting.llm_usage(self.clock().date().isoformat()).tokens
 
     def complete(
-        self, item: WorkItem, enrichment: Enrichment, topics: frozenset[str] | None = None
+        self, item: WorkItem, enrichment: Enrichment, inputs: EnrichmentInputs | None = None
     ) -> Outcome:
         """Store the enrichment, what it cost, and acknowledge its item: one step, one round
-        trip given the paper's `topics`."""
+        trip given the `inputs` read before enriching."""
         self.store.papers.save_enrichment(
-            item.paper_id, enrichment, done=item, topics=topics, usage=self.usage.take()
+            item.paper_id, enrichment, done=item, inputs=inputs, usage=self.usage.take()
         )
         log.info(
             "paper=%s lang=%s enriched method=%s tokens=%d+%d",

@@ -19,6 +19,7 @@ from feedsvc.store.feeds import FeedStore
 from feedsvc.store.papers import PaperStore
 from feedsvc.store.queue import WorkQueue
 from feedsvc.store.records import (
+    DigestListing,
     EnrichmentInputs,
     EnrichmentStamp,
     FeedPage,
@@ -31,10 +32,10 @@ from feedsvc.store.records import (
 from feedsvc.store.topics import TopicStore
 
 __all__ = [
-    "Accounting", "BatchStore", "ConsumerGroup", "Coordination", "Db", "EnrichmentInputs",
-    "EnrichmentStamp", "FailureStore", "FeedPage", "FeedStore", "LlmCall", "LlmUsage",
-    "ModelUsage", "PaperStore",
-    "SaveResult", "Store", "TopicStore", "WorkItem", "WorkQueue", "answers", "connect",
+    "Accounting", "BatchStore", "ConsumerGroup", "Coordination", "Db", "DigestListing",
+    "EnrichmentInputs", "EnrichmentStamp", "FailureStore", "FeedPage", "FeedStore", "LlmCall",
+    "LlmUsage", "ModelUsage", "PaperStore", "SaveResult", "Store", "TopicStore", "WorkItem",
+    "WorkQueue", "answers", "connect",
 ]  # fmt: skip
 
 

@@ -175,6 +175,13 @@ class Batch(_StreamCommands):
     ) -> Reply[list[str]]:
         return self._queue(replies.strs, "zrevrangebyscore", key, high, low, start=0, num=limit)
 
+    def zrevrangebyscore_scored(
+        self, key: str, high: float | str, low: float | str, limit: int
+    ) -> Reply[list[tuple[str, float]]]:
+        """Members from the highest score down to `low`, with their scores."""
+        return self._queue(replies.scored, "zrevrangebyscore", key, high, low, start=0,
+                           num=limit, withscores=True)  # fmt: skip
+
     def zrangebyscore(self, key: str, low: float | str, high: float | str) -> Reply[list[str]]:
         return self._queue(replies.strs, "zrangebyscore", key, low, high)
 

@@ -9,6 +9,7 @@ from feedsvc.keys import Keys, split_work_member
 from feedsvc.store import feeds, queue
 from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Db
+from feedsvc.store.papers import PaperStore
 from feedsvc.store.records import FailedRecord, LlmCall, WorkItem
 
 
@@ -18,6 +19,7 @@ class FailureStore:
     def __init__(self, db: Db, keys: Keys) -> None:
         self.db = db
         self.keys = keys
+        self.papers = PaperStore(db, keys)  # where a failed paper shows: its feeds and day
 
     def mark_failed(
         self, item: WorkItem, source_hash: str, reason: str, when: datetime,
@@ -26,14 +28,14 @@ class FailureStore:
         """Give up on an item: acknowledged, kept with its reason, its feeds told, the calls
         of its last attempt counted; one step."""
         record = FailedRecord(reason, source_hash, when.isoformat()).to_json()
-        slugs = self.db.one(lambda b: b.smembers(self.keys.paper_topics(item.paper_id)))
+        slugs, day = self.papers.feed_place(item.paper_id)
         batch = self.db.batch(atomic=True)
         add_llm_calls(batch, self.keys, usage)
         batch.hset(self.keys.enrich_failed(), {item.member: record})
         batch.hincrby(self.keys.enrich_attempts(), item.member)
         batch.zrem(self.keys.enrich_retry(), item.member)
         queue.add_done(batch, self.keys, item)
-        feeds.bump_feeds(batch, self.keys, slugs, item.language)
+        feeds.bump_feeds(batch, self.keys, slugs, item.language, day)
         batch.run()
 
     def failed_items(self) -> dict[str, str]:

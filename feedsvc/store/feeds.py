@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from feedsvc.calendar import announcement_day
 from feedsvc.config import Topic
 from feedsvc.errors import PageNotFound
 from feedsvc.keys import Keys, work_member
 from feedsvc.models import Enrichment, FeedItem, Paper
 from feedsvc.store.db import Batch, Db
-from feedsvc.store.records import FeedPage
+from feedsvc.store.records import DigestListing, FeedPage
 
 RENDERED_TTL_SECONDS = 7 * 86400
 MAX_DIGEST_PAPERS = 5000
@@ -22,10 +24,22 @@ def bump_topics(batch: Batch, keys: Keys, slugs: Iterable[str]) -> None:
         batch.incrby(keys.topic_version(slug))
 
 
-def bump_feeds(batch: Batch, keys: Keys, slugs: Iterable[str], language: str) -> None:
-    """Queue: an enrichment shown in these topics' feeds in `language` changed."""
+def bump_topic_days(batch: Batch, keys: Keys, slugs: Iterable[str], days: Iterable[date]) -> None:
+    """Queue: papers of these announcement days changed in place in these topics."""
+    for slug in sorted(slugs):
+        for day in sorted(set(days)):
+            batch.hincrby(keys.topic_days(slug), day.isoformat())
+
+
+def bump_feeds(
+    batch: Batch, keys: Keys, slugs: Iterable[str], language: str, day: date | None = None
+) -> None:
+    """Queue: an enrichment shown in these topics' feeds in `language` changed; given the
+    paper's announcement `day`, that day's digest piece changed too."""
     for slug in sorted(slugs):
         batch.incrby(keys.feed_version(slug, language))
+        if day is not None:
+            batch.hincrby(keys.feed_days(slug, language), day.isoformat())
 
 
 class FeedStore:
@@ -75,14 +89,35 @@ class FeedStore:
         items, next_visible = self._ready_items(ids.value, language, grace_seconds, now)
         return FeedPage(items, page, pages, next_visible)
 
-    def recent_items(
-        self, topic: Topic, language: str, since: datetime, grace_seconds: float, now: datetime
-    ) -> tuple[list[FeedItem], datetime | None]:
-        """Every ready paper of the topic updated since `since`, newest first."""
+    def digest_days(self, topic: Topic, language: str, since: datetime) -> list[DigestListing]:
+        """The announcement days of the topic's papers updated since `since`, newest first,
+        each with its papers and the version its digest piece must match: two round trips
+        however many papers, none of them read."""
         key = self.keys.topic_papers(topic.slug)
-        ids = self.db.one(
-            lambda b: b.zrevrangebyscore(key, "+inf", since.timestamp(), MAX_DIGEST_PAPERS)
+        scored = self.db.one(
+            lambda b: b.zrevrangebyscore_scored(key, "+inf", since.timestamp(), MAX_DIGEST_PAPERS)
         )
+        days: dict[date, list[tuple[str, float]]] = {}
+        for paper_id, score in scored:
+            day = announcement_day(datetime.fromtimestamp(score, UTC))
+            days.setdefault(day, []).append((paper_id, score))
+        if not days:
+            return []
+        names = [day.isoformat() for day in days]
+        batch = self.db.batch()
+        topic_counts = batch.hmget(self.keys.topic_days(topic.slug), names)
+        feed_counts = batch.hmget(self.keys.feed_days(topic.slug, language), names)
+        batch.run()
+        rows = zip(days.items(), topic_counts.value, feed_counts.value, strict=True)
+        return [
+            DigestListing(day, tuple(i for i, _ in papers), _day_version(t, f, papers))
+            for (day, papers), t, f in rows
+        ]
+
+    def day_items(
+        self, ids: Sequence[str], language: str, grace_seconds: float, now: datetime
+    ) -> tuple[list[FeedItem], datetime | None]:
+        """The ready ones of these papers, newest first, and when a hidden one appears."""
         return self._ready_items(ids, language, grace_seconds, now)
 
     def _ready_items(
@@ -114,3 +149,9 @@ class FeedStore:
                 next_visible = visible_at
         items.sort(key=lambda item: item.paper.updated, reverse=True)
         return items, next_visible
+
+
+def _day_version(topic: str | None, feed: str | None, papers: list[tuple[str, float]]) -> str:
+    """The day's counters and its papers with their update times: any change moves it."""
+    listed = hashlib.sha256(repr(papers).encode()).hexdigest()[:16]
+    return f"{topic or 0}.{feed or 0}.{listed}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from feedsvc.calendar import announcement_day
 from feedsvc.config import Topic
 from feedsvc.keys import Keys, work_member
 from feedsvc.models import Enrichment, Paper, Revision, TopicStatus
@@ -95,6 +96,14 @@ class PaperStore:
         touched = {slug for p in papers if p.id in updated for slug in known[p.id].topics}
         if changed or touched:
             feeds.bump_topics(batch, self.keys, touched | {topic.slug})
+        for fetched in papers:
+            if fetched.id in updated:  # changed in place: the digests that show it re-render
+                days = [
+                    announcement_day(t) for t in (known[fetched.id].paper.updated, fetched.updated)
+                ]
+                feeds.bump_topic_days(
+                    batch, self.keys, known[fetched.id].topics | {topic.slug}, days
+                )
         queued = queue.add_enqueue(batch, self.keys, missing)
         if fetched_at is not None:
             mark = _moved_mark(papers, self.topics.high_water(topic.slug))
@@ -103,6 +112,15 @@ class PaperStore:
         batch.run()
         result.queued = queued.value
         return result
+
+    def _bump_days(
+        self, batch: Batch, topic: Topic, changed: Sequence[Paper], known: dict[str, _Known]
+    ) -> None:
+        """Queue: papers changed in place; the digest days that showed and show them move."""
+        for fetched in changed:
+            before = known[fetched.id]
+            days = [announcement_day(before.paper.updated), announcement_day(fetched.updated)]
+            feeds.bump_topic_days(batch, self.keys, before.topics | {topic.slug}, days)
 
     def _add_paper(
         self, batch: Batch, topic: Topic, fetched: Paper, old: _Known | None, result: SaveResult,
@@ -209,28 +227,25 @@ class PaperStore:
         paper_id: str,
         enrichment: Enrichment,
         done: WorkItem | None = None,
-        topics: frozenset[str] | None = None,
+        inputs: EnrichmentInputs | None = None,
         usage: Sequence[LlmCall] = (),
     ) -> None:
         """Replace the paper's enrichment in that language, clear its retry state, bump the
-        feeds that show it, count the LLM calls it cost and, given the work item it answers,
-        acknowledge that: one step, one round trip when the paper's `topics` are given.
+        feeds that show it (and the paper's day in their digests), count the LLM calls it
+        cost and, given the work item it answers, acknowledge that: one step, one round trip
+        given the `inputs` read before enriching.
 
-        A topic that took the paper after `topics` were read is bumped right after.
+        A topic that took the paper after `inputs` were read is bumped right after.
         """
         language = enrichment.language
-        if topics is None:
-            linked_before: set[str] = self.db.one(
-                lambda b: b.smembers(self.keys.paper_topics(paper_id))
-            )
-            topics = frozenset(linked_before)
+        topics, day = self._feed_place(paper_id, inputs)
         key = self.keys.enrichment(paper_id, language)
         batch = self.db.batch(atomic=True)
         batch.delete(key)
         batch.hset(key, enrichment.to_redis())
         batch.sadd(self.keys.enriched(language), paper_id)
         queue.add_forget_attempts(batch, self.keys, work_member(paper_id, language))
-        feeds.bump_feeds(batch, self.keys, topics, language)
+        feeds.bump_feeds(batch, self.keys, topics, language, day)
         add_llm_calls(batch, self.keys, usage)
         if done is not None:
             queue.add_done(batch, self.keys, done)
@@ -238,8 +253,24 @@ class PaperStore:
         batch.run()
         if late := linked.value - topics:
             bump = self.db.batch(atomic=True)
-            feeds.bump_feeds(bump, self.keys, late, language)
+            feeds.bump_feeds(bump, self.keys, late, language, day)
             bump.run()
+
+    def feed_place(self, paper_id: str) -> tuple[frozenset[str], date | None]:
+        """The topics whose feeds show the paper, and its announcement day (None if gone)."""
+        return self._feed_place(paper_id, None)
+
+    def _feed_place(
+        self, paper_id: str, inputs: EnrichmentInputs | None
+    ) -> tuple[frozenset[str], date | None]:
+        if inputs is not None:
+            return inputs.topics, announcement_day(inputs.paper.updated)
+        batch = self.db.batch()
+        topics = batch.smembers(self.keys.paper_topics(paper_id))
+        updated = batch.hget(self.keys.paper(paper_id), "updated")
+        batch.run()
+        day = announcement_day(Paper.decode_time(updated.value)) if updated.value else None
+        return frozenset(topics.value), day
 
 
 def _moved_mark(papers: Sequence[Paper], mark: datetime | None) -> datetime | None:

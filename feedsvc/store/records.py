@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from feedsvc.keys import UsageField, split_work_member, work_member
 from feedsvc.models import Enrichment, FeedItem, Paper
@@ -125,6 +125,16 @@ class LlmCall:
     tokens_out: int
     outcome: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class DigestListing:
+    """One announcement day of a topic's digest: its papers, newest first, and the version
+    a rendering of that day must have to be reused."""
+
+    day: date
+    ids: tuple[str, ...]
+    version: str
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ def optional_str(raw: Any) -> str | None:
     return None if raw is None else str(raw)
 
 
+def scored(raw: Any) -> list[tuple[str, float]]:
+    return [(str(member), float(score)) for member, score in raw]
+
+
 def optional_float(raw: Any) -> float | None:
     return None if raw is None else float(raw)
 

@@ -21,6 +21,7 @@ from feedsvc.logs import configure_logging
 from feedsvc.store import Db, Store
 from feedsvc.web import feeds, ops, pages, replies
 from feedsvc.web.cache import FeedCache
+from feedsvc.web.digest import DigestPieces
 from feedsvc.web.fastpath import FeedFastPath
 from feedsvc.web.metrics import RequestMetrics
 from feedsvc.web.replies import Reply
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     topics_by_slug = {t.slug: t for t in topics}
     shape = render_fingerprint(settings, topics)
     cache = FeedCache(store, settings.version_check_seconds, shape=shape)
-    app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache)
+    app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache, DigestPieces())
     _register(app)
     fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)
     app.wsgi_app = RequestMetrics(fast_path)  # type: ignore[method-assign]

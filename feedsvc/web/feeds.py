@@ -10,12 +10,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feedsvc.calendar import group_by_announcement
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cache_control_value, feed_reply
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 from feedsvc.web.render import CONTENT_TYPES, RENDERERS
-from feedsvc.web.render.document import EPOCH, DigestDay, FeedDocument, FeedLinks, labels_for
+from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks, labels_for
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
 from feedsvc.web.urls import feed_url, icon_url, page_url
@@ -55,9 +54,7 @@ def _digest_document(
 ) -> tuple[FeedDocument, datetime | None]:
     topic, language = wanted.topic, wanted.language
     status = svc.topic_status(topic)
-    since = now - timedelta(days=DIGEST_DAYS)
-    items, expires = svc.recent_items(topic, language, since, now)
-    days = [DigestDay(day, tuple(group)) for day, group in group_by_announcement(items)]
+    days, expires = svc.digest_days(topic, language, now - timedelta(days=DIGEST_DAYS), now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
                        updated_if_empty=status.last_fetched or EPOCH,
                        title_suffix=f" · {labels_for(language)['daily']}")  # fmt: skip

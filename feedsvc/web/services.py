@@ -15,6 +15,8 @@ from feedsvc.config import Settings, Topic
 from feedsvc.models import FeedItem, TopicStatus
 from feedsvc.store import FeedPage, Store
 from feedsvc.web.cache import FeedCache
+from feedsvc.web.digest import DigestPieces
+from feedsvc.web.render.document import DigestDay
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Services:
     topics: dict[str, Topic]
     store: Store
     cache: FeedCache
+    digest: DigestPieces
 
     def topic_statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:
         return self.store.topics.statuses(topics)
@@ -37,13 +40,19 @@ class Services:
             now,
         )  # fmt: skip
 
-    def recent_items(
+    def digest_days(
         self, topic: Topic, language: str, since: datetime, now: datetime
+    ) -> tuple[list[DigestDay], datetime | None]:
+        """The announcement days of the topic's ready papers updated since `since`, newest
+        first, each rendered once per version of that day; and when a hidden paper appears."""
+        listings = self.store.feeds.digest_days(topic, language, since)
+        return self.digest.days(topic, language, listings, self._day_items, now)
+
+    def _day_items(
+        self, ids: tuple[str, ...], language: str, now: datetime
     ) -> tuple[list[FeedItem], datetime | None]:
-        """The topic's ready papers updated since `since`, and when a hidden one appears."""
-        return self.store.feeds.recent_items(
-            topic, language, since, self.settings.publish_grace_seconds, now
-        )
+        grace = self.settings.publish_grace_seconds
+        return self.store.feeds.day_items(ids, language, grace, now)
 
     def ping_storage(self) -> None:
         """Raises StoreUnavailable when Redis does not answer."""

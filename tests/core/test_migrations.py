@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import replace
 
+import pytest
 import redis
 
 from feedsvc.config import Settings
 from feedsvc.keys import Keys, work_member
 from feedsvc.models import Paper
-from feedsvc.store import Store
+from feedsvc.store import Db, Store, migrations
 from feedsvc.store.migrations import LATEST, stored_version
 from tests.core.storetools import NOW, OTHER, TOPIC, enrichment, paper
 from worker.stats import collect_stats
@@ -69,14 +71,23 @@ def test_a_new_database_starts_at_the_newest_schema_without_scanning(store: Stor
 
 
 def test_two_workers_starting_together_migrate_once(
-    redis_client: redis.Redis, store: Store
+    redis_client: redis.Redis, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     previous_release(redis_client, store.keys, [paper(n) for n in range(10)])
-    found: list[int] = []
-    threads = [threading.Thread(target=lambda: found.append(store.migrate())) for _ in range(2)]
+    applied: list[int] = []
+
+    def slow_index(db: Db, keys: Keys) -> int:
+        applied.append(1)
+        time.sleep(0.3)  # the other worker starts meanwhile and must wait, not migrate too
+        return migrations.index_enriched_papers(db, keys)
+
+    step = replace(migrations.MIGRATIONS[0], apply=slow_index)
+    monkeypatch.setattr(migrations, "MIGRATIONS", (step,))
+    threads = [threading.Thread(target=store.migrate) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    assert sorted(found) == [1, 1] and redis_client.scard(store.keys.enriched("zh")) == 7
+    assert applied == [1] and redis_client.scard(store.keys.enriched("zh")) == 7
+    assert stored_version(store.db, store.keys) == LATEST
     assert not redis_client.exists(store.keys.lock("migrate"))

@@ -22,7 +22,7 @@ from feedsvc.web.render.document import (
     safe_url,
     xml_text,
 )
-from feedsvc.web.render.html import render_digest_html, render_entry_html
+from feedsvc.web.render.html import render_entry_html
 
 
 def render_atom(doc: FeedDocument) -> bytes:
@@ -71,11 +71,11 @@ def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) ->
     entry = feed.add_entry(order="append")
     url = digest_url(doc, day)
     entry.id(url)
-    entry.title(xml_text(f"{doc.topic.title} · {day.day.isoformat()} · {len(day.items)} "
+    entry.title(xml_text(f"{doc.topic.title} · {day.day.isoformat()} · {day.count} "
                          f"{labels['papers']}"))  # fmt: skip
     entry.updated(day.updated)
     entry.published(datetime.combine(day.day, datetime.min.time(), tzinfo=UTC))
-    entry.content(xml_text(render_digest_html(day, doc.language)), type="html")
+    entry.content(xml_text(day.html), type="html")
     entry.entrylinks.links = [{"href": url, "rel": "alternate", "type": "text/html"}]
 
 

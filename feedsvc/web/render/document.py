@@ -65,14 +65,13 @@ class FeedLinks:
 
 @dataclass(frozen=True)
 class DigestDay:
-    """One arXiv announcement day of a topic: the papers announced that day."""
+    """One arXiv announcement day of a topic, rendered: how many papers it announced, the
+    newest change among them, and the HTML listing them (see render_digest_html)."""
 
     day: date
-    items: tuple[FeedItem, ...]
-
-    @property
-    def updated(self) -> datetime:
-        return max(item.updated for item in self.items)
+    count: int
+    updated: datetime
+    html: str
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ right-to-left override in it cannot reorder what is around it. Entry HTML isolat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
-from feedsvc.web.render.document import DigestDay, entry_title, html_text, labels_for, safe_url
+from feedsvc.web.render.document import entry_title, html_text, labels_for, safe_url
 from feedsvc.web.render.notes import revision_note
 
 FIRST_STRONG_ISOLATE = "\u2068"
@@ -71,7 +72,8 @@ def doi_url(doi: str) -> str:
     return f"https://doi.org/{quote(doi, safe='/:;()._-')}"
 
 
-def render_digest_html(day: DigestDay, language: str) -> str:
+def render_digest_html(items: Sequence[FeedItem], language: str) -> str:
+    """The HTML of one digest day: each paper's title, authors, venue, summary and links."""
     return _templates.get_template("digest_content.html").render(
-        items=day.items, labels=labels_for(language), title=entry_title, safe_url=safe_url
+        items=items, labels=labels_for(language), title=entry_title, safe_url=safe_url
     )

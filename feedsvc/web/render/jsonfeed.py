@@ -15,7 +15,7 @@ from feedsvc.web.render.document import (
     safe_url,
     xml_text,
 )
-from feedsvc.web.render.html import render_digest_html, render_entry_html
+from feedsvc.web.render.html import render_entry_html
 
 
 def render_json(doc: FeedDocument) -> bytes:
@@ -64,6 +64,6 @@ def _json_digest_item(day: DigestDay, doc: FeedDocument) -> dict[str, Any]:
         "id": url,
         "url": url,
         "title": xml_text(f"{doc.topic.title} · {day.day.isoformat()}"),
-        "content_html": xml_text(render_digest_html(day, doc.language)),
+        "content_html": xml_text(day.html),
         "date_published": day.updated.isoformat(),
     }

@@ -22,7 +22,7 @@ from feedsvc.web.render.document import (
     html_text,
     xml_text,
 )
-from feedsvc.web.render.html import render_digest_html, render_entry_html
+from feedsvc.web.render.html import render_entry_html
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -72,7 +72,7 @@ def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
     _sub(element, "link", url)
     _sub(element, "guid", url, isPermaLink="true")
     _sub(element, "pubDate", rfc822(day.updated))
-    _sub(element, "description", xml_text(render_digest_html(day, doc.language)))
+    _sub(element, "description", xml_text(day.html))
 
 
 def _sub(parent: Any, tag: str, text: str, **attributes: str) -> Any:
