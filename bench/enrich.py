@@ -124,6 +124,12 @@ class _NoSource:
     def fetch_since(self, *args: Any) -> list[Paper]:
         return []
 
+    def fetch_updated(self, *args: Any) -> list[Paper]:
+        return []
+
+    def count_updated(self, *args: Any) -> int:
+        return 0
+
 
 def _drain(runner: Worker, clock: Clock) -> int:
     """Enrich until nothing is queued or waiting to retry; retries are fast-forwarded."""

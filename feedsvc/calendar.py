@@ -21,3 +21,44 @@ def announcement_day(submitted: datetime) -> date:
     shifted = submitted.astimezone(EASTERN) + timedelta(hours=24 - CUTOFF_HOURS)
     day = shifted.date()
     return day + timedelta(days=_DAYS_TO_ANNOUNCEMENT[day.weekday()])
+
+
+ANNOUNCEMENT_HOUR = 20  # Eastern, Sunday to Thursday
+ANNOUNCEMENT_DAYS = (6, 0, 1, 2, 3)  # Sun, Mon, Tue, Wed, Thu
+# announcement weekday -> days back to the weekday whose 14:00 cutoff closes its window
+_CUTOFF_BACK = {6: 2, 0: 0, 1: 0, 2: 0, 3: 0}
+
+
+def is_announcement_day(day: date) -> bool:
+    return day.weekday() in ANNOUNCEMENT_DAYS
+
+
+def announcement_time(day: date) -> datetime:
+    """20:00 Eastern on an announcement day, as an aware time."""
+    return datetime(day.year, day.month, day.day, ANNOUNCEMENT_HOUR, tzinfo=EASTERN)
+
+
+def last_announcement(now: datetime) -> date:
+    """The latest announcement day whose 20:00 Eastern is at or before `now`."""
+    day = now.astimezone(EASTERN).date()
+    while not is_announcement_day(day) or announcement_time(day) > now:
+        day -= timedelta(days=1)
+    return day
+
+
+def previous_announcement(day: date) -> date:
+    day -= timedelta(days=1)
+    while not is_announcement_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def announcement_window(day: date) -> tuple[datetime, datetime]:
+    """The submission times [start, end) that the announcement of `day` covers: from the
+    previous announcement's 14:00 Eastern cutoff to its own (see announcement_day)."""
+    return _cutoff(previous_announcement(day)), _cutoff(day)
+
+
+def _cutoff(announced: date) -> datetime:
+    closing = announced - timedelta(days=_CUTOFF_BACK[announced.weekday()])
+    return datetime(closing.year, closing.month, closing.day, CUTOFF_HOURS, tzinfo=EASTERN)

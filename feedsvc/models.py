@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar, Literal
 
 SOURCE_LANGUAGE = "en"
@@ -244,6 +244,33 @@ class FeedItem:
 
 
 @dataclass(frozen=True)
+class Completeness:
+    """How many of one announcement's papers a topic holds, against arXiv's own count."""
+
+    announced: date  # the announcement day (US Eastern)
+    on_arxiv: int  # opensearch:totalResults of the topic's query over the day's window
+    stored: int  # the topic's papers updated in that window
+    checked_at: datetime
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.on_arxiv - self.stored)
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "complete_day": self.announced.isoformat(), "complete_arxiv": str(self.on_arxiv),
+            "complete_stored": str(self.stored), "complete_at": _encode_time(self.checked_at),
+        }  # fmt: skip
+
+    @classmethod
+    def from_fields(cls, data: dict[str, str]) -> Completeness | None:
+        if not data.get("complete_day"):
+            return None
+        return cls(date.fromisoformat(data["complete_day"]), int(data["complete_arxiv"]),
+                   int(data["complete_stored"]), _decode_time(data["complete_at"]))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class TopicStatus:
     """What the index page and stats show about a topic's fetching."""
 
@@ -252,6 +279,9 @@ class TopicStatus:
     last_error: str = ""
     last_error_at: datetime | None = None
     high_water: datetime | None = None  # the newest `updated` any fetch of the topic saw
+    first_fetched: datetime | None = None  # unknown for topics fetched before it was kept
+    completeness: Completeness | None = None  # the last announcement checked
+    completeness_failed_at: datetime | None = None  # the last check arXiv failed
 
     def is_stale(self, now: datetime, stale_after_seconds: float) -> bool:
         """True when the last successful fetch is older than allowed (or never happened)."""
@@ -275,6 +305,10 @@ class TopicStatus:
         return fields
 
     @staticmethod
+    def completeness_failure_fields(when: datetime) -> dict[str, str]:
+        return {"complete_failed_at": _encode_time(when)}
+
+    @staticmethod
     def error_fields(reason: str, when: datetime) -> dict[str, str]:
         """The hash fields a failed fetch writes."""
         return {"last_error": reason, "last_error_at": _encode_time(when)}
@@ -287,6 +321,9 @@ class TopicStatus:
             last_error=data.get("last_error", ""),
             last_error_at=_decode_optional_time(data.get("last_error_at")),
             high_water=_decode_optional_time(data.get("high_water")),
+            first_fetched=_decode_optional_time(data.get("first_fetched")),
+            completeness=Completeness.from_fields(data),
+            completeness_failed_at=_decode_optional_time(data.get("complete_failed_at")),
         )
 
 

@@ -9,9 +9,8 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
-from itertools import islice
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -153,18 +152,51 @@ class ArxivSource:
         )
         return self._run(topic, search, _never, None)
 
+    def count_updated(self, topic: Topic, start: datetime, end: datetime) -> int:
+        """arXiv's own count (opensearch:totalResults) of the topic's papers last updated in
+        [start, end): one request for a single entry."""
+        # The client reads the count only on its way to yielding results; its page parser
+        # is the one place that exposes it, through the same session, gate and deadline.
+        url = self.client._format_url(_updated_between(topic, start, end, 1), 0, 1)
+        with self._errors_as_source_error(topic):
+            return int(self.client._parse_feed(url).header.total_results)
+
+    def fetch_updated(
+        self, topic: Topic, start: datetime, end: datetime, limit: int
+    ) -> list[Paper]:
+        """The topic's papers last updated in [start, end), up to `limit`. A later page that
+        comes back empty (arXiv counted more than it serves) ends the fetch with what came:
+        this repairs a gap as far as arXiv lets it, and what stays missing stays counted."""
+        search = _updated_between(topic, start, end, limit)
+        return self._run(topic, search, _never, None, keep_partial=True)
+
     def _run(
         self,
         topic: Topic,
         search: arxiv.Search,
         last_page: LastPage,
         progress: PageProgress | None,
+        keep_partial: bool = False,
     ) -> list[Paper]:
         page_size = min(topic.max_results, MAX_PAGE_SIZE)
         self.client.page_size = page_size
         results = self.client.results(search)
+        papers: list[Paper] = []
+        with self._errors_as_source_error(topic):
+            try:
+                self._collect(topic, results, page_size, last_page, progress, papers)
+            except arxiv.UnexpectedEmptyPageError:
+                if not (keep_partial and papers):
+                    raise
+        log.info("topic=%s fetched %d papers from arXiv", topic.slug, len(papers),
+                 extra=ids(topic=topic.slug))  # fmt: skip
+        return papers
+
+    @contextmanager
+    def _errors_as_source_error(self, topic: Topic) -> Iterator[None]:
+        """Every failure of a request as SourceError, with a reason fit for the index page."""
         try:
-            return self._collect(topic, results, page_size, last_page, progress)
+            yield
         except arxiv.HTTPError as exc:
             raise SourceError(topic.slug, f"HTTP {exc.status} from {exc.url}") from exc
         except arxiv.UnexpectedEmptyPageError as exc:
@@ -185,19 +217,21 @@ class ArxivSource:
         page_size: int,
         last_page: LastPage,
         progress: PageProgress | None,
-    ) -> list[Paper]:
-        papers: list[Paper] = []
-        while page := [to_paper(r) for r in islice(results, page_size)]:
-            papers.extend(page)
-            if progress is not None:
-                progress(len(papers))
-            if last_page(page):
-                break
-        log.info(
-            "topic=%s fetched %d papers from arXiv", topic.slug, len(papers),
-            extra=ids(topic=topic.slug),
-        )  # fmt: skip
-        return papers
+        papers: list[Paper],
+    ) -> None:
+        """Add each paper to `papers` as it arrives, until `last_page`, told each whole page,
+        says stop; a failure midway leaves what came in `papers`."""
+        page_start = 0
+        for result in results:
+            papers.append(to_paper(result))
+            if len(papers) - page_start == page_size:
+                if progress is not None:
+                    progress(len(papers))
+                if last_page(papers[page_start:]):
+                    return
+                page_start = len(papers)
+        if progress is not None and len(papers) > page_start:
+            progress(len(papers))
 
 
 def _ignore(ok: bool) -> None:
@@ -207,6 +241,19 @@ def _ignore(ok: bool) -> None:
 def _newest_updates_first(topic: Topic, limit: int) -> arxiv.Search:
     return arxiv.Search(
         query=topic.query,
+        max_results=limit,
+        sort_by=arxiv.SortCriterion.LastUpdatedDate,
+        sort_order=arxiv.SortOrder.Descending,
+    )
+
+
+def _updated_between(topic: Topic, start: datetime, end: datetime, limit: int) -> arxiv.Search:
+    """The topic's papers last updated in [start, end); arXiv's range is whole minutes, GMT,
+    both ends included."""
+    last = end.astimezone(UTC) - timedelta(minutes=1)
+    window = f"lastUpdatedDate:[{start.astimezone(UTC):%Y%m%d%H%M} TO {last:%Y%m%d%H%M}]"
+    return arxiv.Search(
+        query=f"({topic.query}) AND {window}",
         max_results=limit,
         sort_by=arxiv.SortCriterion.LastUpdatedDate,
         sort_order=arxiv.SortOrder.Descending,

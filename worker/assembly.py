@@ -22,6 +22,7 @@ from worker.fetcher import Fetcher, PaperSource
 from worker.intake import Intake
 from worker.limits import RateLimiter
 from worker.outcome import EnrichPolicy
+from worker.schedule import FetchSchedule, schedule_of
 from worker.scheduler import Scheduler
 from worker.usage import PendingUsage
 
@@ -59,6 +60,7 @@ def assemble(
     fetch_lock_seconds: float = FETCH_LOCK_SECONDS,
     stop: threading.Event | None = None,
     usage: PendingUsage | None = None,
+    schedule: FetchSchedule | None = None,
 ) -> Worker:
     """A worker from its outside parts; `stop`, when given, is the event its parts watch;
     `usage`, when given, is where the enricher reports its calls."""
@@ -71,7 +73,7 @@ def assemble(
     else:
         dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency)
     fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due, fetch_lock_seconds)
-    scheduler = Scheduler(topics, store, fetcher, dispatcher, intake, clock, stop)
+    scheduler = Scheduler(topics, store, fetcher, dispatcher, intake, clock, stop, schedule)
     return Worker(topics, store, consumer, stop, intake, fetcher, dispatcher, scheduler)
 
 
@@ -99,7 +101,7 @@ def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> W
     return assemble(
         topics, store, source, build_enricher(settings, store, stop, usage.record),
         consumer_name(), utc_now, policy, batch=settings.llm_mode == "batch", stop=stop,
-        usage=usage,
+        usage=usage, schedule=schedule_of(settings),
     )  # fmt: skip
 
 

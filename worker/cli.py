@@ -169,10 +169,10 @@ def command_run(context: Context, args: argparse.Namespace) -> int:
     worker, settings = context.worker(), context.settings
     _stop_on_signals(worker, settings.shutdown_seconds)
     log.info(
-        "worker %s: %d topics, fetch every %gs",
-        worker.consumer, len(worker.topics), settings.fetch_interval_seconds,
+        "worker %s: %d topics, fetched %s", worker.consumer, len(worker.topics),
+        worker.scheduler.schedule.describe(),
     )  # fmt: skip
-    worker.scheduler.run_forever(settings.fetch_interval_seconds)
+    worker.scheduler.run_forever()
     worker.intake.retire()
     log.info("worker %s stopped", worker.consumer)
     return 0

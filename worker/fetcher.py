@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+from feedsvc.calendar import announcement_window
 from feedsvc.config import Topic
 from feedsvc.errors import SourceError
 from feedsvc.keys import fetch_lock_name
 from feedsvc.logs import ids
-from feedsvc.models import Paper
+from feedsvc.models import Completeness, Paper
 from feedsvc.store import Store
 from worker.coordination import FETCH_LOCK_SECONDS, held_lock
 from worker.outcome import CycleReport
 from worker.progress import Progress
+from worker.schedule import FetchSchedule, completeness_due
 
 log = logging.getLogger(__name__)
 
 # A later fetch re-reads this far behind the newest update it saw: arXiv's timestamps are
 # submission times, and a paper held in moderation is announced days after its `updated`.
 HIGH_WATER_OVERLAP = timedelta(days=2)
-DUE_EARLY = timedelta(seconds=30)  # a worker's own next poll is never skipped for jitter
 BACKFILL_DAY_LIMIT = 2000  # arXiv's largest page; no topic of this kind has more a day
 
 
@@ -43,6 +45,12 @@ class PaperSource(Protocol):
     ) -> list[Paper]: ...
 
     def fetch_window(
+        self, topic: Topic, start: datetime, end: datetime, limit: int
+    ) -> list[Paper]: ...
+
+    def count_updated(self, topic: Topic, start: datetime, end: datetime) -> int: ...
+
+    def fetch_updated(
         self, topic: Topic, start: datetime, end: datetime, limit: int
     ) -> list[Paper]: ...
 
@@ -68,32 +76,77 @@ class Fetcher:
         self.enrich_now = enrich_now  # a backfill enriches each day before the next
         self.lock_seconds = lock_seconds  # a killed fetcher's topic is free again after this
 
-    def fetch_all(self, report: CycleReport, interval: timedelta | None = None) -> None:
-        """Fetch every topic; given `interval`, only those no worker fetched within it, so
-        several workers make one poll per topic per interval between them."""
+    def fetch_all(self, report: CycleReport) -> None:
+        """Fetch every topic now (`feedsvc-worker once`)."""
         for topic in self.topics:
             if self.stop.is_set():
                 return
-            if interval is None or self._due(topic, interval):
-                self.fetch_topic(topic, report)
+            self.fetch_topic(topic, report)
 
-    def _due(self, topic: Topic, interval: timedelta) -> bool:
-        last = self.store.topics.status(topic.slug).last_fetched
-        if last is not None and self.clock() - last < interval - DUE_EARLY:
-            log.info("topic=%s was fetched at %s by a worker; not due yet", topic.slug,
-                     last.isoformat(timespec="seconds"), extra=ids(topic=topic.slug))  # fmt: skip
-            return False
-        return True
+    def fetch_due(self, report: CycleReport, schedule: FetchSchedule) -> int:
+        """Fetch each topic the schedule says is due, and check the completeness of each
+        announcement once; return how many topics were fetched. Due-ness comes from the
+        status every worker shares, and is read again under the topic's lock, so several
+        workers make one poll and one check between them."""
+        fetched = 0
+        for topic in self.topics:
+            if self.stop.is_set():
+                break
+            status, now = self.store.topics.status(topic.slug), self.clock()
+            if schedule.due(status, now) or completeness_due(status, now):
+                fetched += self._fetch_due_topic(topic, report, schedule)
+        return fetched
+
+    def _fetch_due_topic(self, topic: Topic, report: CycleReport, schedule: FetchSchedule) -> bool:
+        with self._topic_lock(topic) as mine:
+            if not mine:
+                return False
+            fetched = schedule.due(self.store.topics.status(topic.slug), self.clock())
+            if fetched:
+                self._fetch_topic(topic, report)
+            if day := completeness_due(self.store.topics.status(topic.slug), self.clock()):
+                self.check_completeness(topic, day)
+            return fetched
 
     def fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic unless another process is fetching it right now."""
+        with self._topic_lock(topic) as mine:
+            if mine:
+                self._fetch_topic(topic, report)
+
+    @contextmanager
+    def _topic_lock(self, topic: Topic) -> Iterator[bool]:
+        """The topic's fetch lock, held by one process at a time: True when it is ours."""
         lock = self.store.coordination
         with held_lock(lock, fetch_lock_name(topic.slug), self.lock_seconds) as mine:
             if not mine:
                 log.info("topic=%s is being fetched by another worker; skipped", topic.slug,
                          extra=ids(topic=topic.slug))  # fmt: skip
-                return
-            self._fetch_topic(topic, report)
+            yield mine
+
+    def check_completeness(self, topic: Topic, day: date) -> Completeness | None:
+        """Compare the topic's papers of one announcement with arXiv's own count of them;
+        fetch the day's window again when arXiv has more. The result shows on the index
+        page, in /readyz and /metrics. None (tried again later) when arXiv fails."""
+        start, end = announcement_window(day)
+        slug, about = topic.slug, ids(topic=topic.slug)
+        try:
+            on_arxiv = self.source.count_updated(topic, start, end)
+            if on_arxiv > self.store.topics.stored_between(slug, start, end):
+                papers = self.source.fetch_updated(topic, start, end, on_arxiv)
+                self.store.papers.save_papers(topic, papers)
+        except SourceError as exc:
+            log.warning("topic=%s completeness of %s not checked: %s; tried again later", slug,
+                        day, exc.reason, extra=about)  # fmt: skip
+            self.store.topics.record_completeness_failure(slug, self.clock())
+            return None
+        checked = Completeness(day, on_arxiv, self.store.topics.stored_between(slug, start, end),
+                               self.clock())  # fmt: skip
+        self.store.topics.record_completeness(slug, checked)
+        level = logging.WARNING if checked.missing else logging.INFO
+        log.log(level, "topic=%s announcement %s: %d of %d papers on arXiv stored", slug, day,
+                checked.stored, on_arxiv, extra=about)  # fmt: skip
+        return checked
 
     def _fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic; a failure is recorded and stores nothing."""

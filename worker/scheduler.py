@@ -1,4 +1,5 @@
-"""When the worker does what: fetch on an interval, enrich in between, wait out outages."""
+"""When the worker does what: fetch what the schedule says is due, enrich in between, wait
+out outages."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from worker.dispatcher import Dispatcher
 from worker.fetcher import Fetcher
 from worker.intake import Intake
 from worker.outcome import CycleReport
+from worker.schedule import AnnouncementSchedule, FetchSchedule, IntervalSchedule
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class Scheduler:
         intake: Intake,
         clock: Callable[[], datetime],
         stop: threading.Event,
+        schedule: FetchSchedule | None = None,
     ) -> None:
         self.topics = topics
         self.store = store
@@ -41,25 +44,30 @@ class Scheduler:
         self.intake = intake
         self.clock = clock
         self.stop = stop
+        self.schedule = schedule or AnnouncementSchedule()
         self.redis_down = False
 
     def run_once(self) -> CycleReport:
         """Fetch every topic once, then enrich everything due."""
         report = CycleReport()
-        self._fetch(report)
+        self.fetcher.fetch_all(report)
+        self._after_fetching()
         self.dispatcher.enrich_due(report)
         return report
 
-    def run_forever(self, interval_seconds: float) -> None:
-        """Fetch every `interval_seconds` and enrich in between, until `stop` is set.
+    def run_forever(self, interval_seconds: float | None = None) -> None:
+        """Fetch each topic when the schedule (or, given, every `interval_seconds`) says it
+        is due, and enrich in between, until `stop` is set.
 
         A Redis outage or an unexpected error is logged and waited out; the loop goes on.
         """
-        next_fetch = self.clock()
+        schedule = self.schedule
+        if interval_seconds is not None:
+            schedule = IntervalSchedule(timedelta(seconds=interval_seconds))
         while not self.stop.is_set():
             try:
-                next_fetch = self._cycle(next_fetch, interval_seconds)
-                wait_seconds = self._idle_seconds(next_fetch)
+                self._cycle(schedule)
+                wait_seconds = self._idle_seconds()
                 self._redis_answers()
             except StoreError as exc:
                 self._redis_failed(exc)
@@ -69,24 +77,20 @@ class Scheduler:
                 wait_seconds = OUTAGE_BACKOFF_SECONDS
             self.stop.wait(max(wait_seconds, 0.0))
 
-    def _fetch(self, report: CycleReport, interval: timedelta | None = None) -> None:
-        self.fetcher.fetch_all(report, interval)
+    def _cycle(self, schedule: FetchSchedule) -> None:
+        report = CycleReport()
+        if self.fetcher.fetch_due(report, schedule):
+            self._after_fetching()
+        self.dispatcher.enrich_due(report)
+
+    def _after_fetching(self) -> None:
         self.intake.queue_outdated(self.topics)
         self.intake.forget_idle_consumers()
 
-    def _cycle(self, next_fetch: datetime, interval_seconds: float) -> datetime:
-        report = CycleReport()
-        if self.clock() >= next_fetch:
-            self._fetch(report, timedelta(seconds=interval_seconds))
-            next_fetch = self.clock() + timedelta(seconds=interval_seconds)
-        self.dispatcher.enrich_due(report)
-        return next_fetch
-
-    def _idle_seconds(self, next_fetch: datetime) -> float:
-        """Until the next fetch, the next retry or a possible claim, whichever comes first."""
+    def _idle_seconds(self) -> float:
+        """Until the next look at the schedule, the next retry or a possible claim."""
         now = self.clock()
         waits = [IDLE_POLL_SECONDS, self.intake.policy.claim_idle_seconds]
-        waits.append((next_fetch - now).total_seconds())
         next_retry = self.store.queue.next_retry_at()
         if next_retry is not None:
             waits.append(next_retry - now.timestamp())

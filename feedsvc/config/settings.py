@@ -39,9 +39,21 @@ DEFAULT_PRICES = {
 }
 
 
-def stale_after(fetch_interval_seconds: float) -> float:
-    """Two fetch intervals and a day: arXiv announces nothing on Fridays and Saturdays."""
+SAFETY_POLL_SECONDS = 86400.0  # the announcement schedule polls at least once a day
+
+
+def stale_after(fetch_interval_seconds: float, schedule: str = "interval") -> float:
+    """On an interval: two intervals and a day (arXiv announces nothing on Fridays and
+    Saturdays). After announcements: the daily safety poll and six hours."""
+    if schedule == "announcements":
+        return SAFETY_POLL_SECONDS + 6 * 3600
     return 2 * fetch_interval_seconds + 86400
+
+
+def default_schedule(fetch_interval_seconds: float) -> str:
+    """`interval` for whoever set an interval of their own, else after each announcement."""
+    same = fetch_interval_seconds == DEFAULT_FETCH_INTERVAL_SECONDS
+    return "announcements" if same else "interval"
 
 
 def bound_url(bind: str) -> str:
@@ -122,11 +134,23 @@ class Settings:
         "`stats` (batch usage at half)")
     fetch_interval_seconds: float = number("FEEDSVC_FETCH_INTERVAL_SECONDS",
         DEFAULT_FETCH_INTERVAL_SECONDS, at_least=60,
-        meaning="how often `feedsvc-worker run` fetches every topic")
+        meaning="with `FEEDSVC_FETCH_SCHEDULE=interval`: how often `feedsvc-worker run` "
+        "fetches every topic")
+    fetch_schedule: str = text("FEEDSVC_FETCH_SCHEDULE", "announcements",
+        rule=one_of("announcements", "interval"),
+        derive=lambda earlier: default_schedule(earlier["fetch_interval_seconds"]),
+        documented_default="`announcements`; `interval` when `FEEDSVC_FETCH_INTERVAL_SECONDS` "
+        "is set to other than 3600",
+        meaning="`announcements`: fetch 30 minutes after each arXiv announcement (20:00 US "
+        "Eastern, Sunday to Thursday) and at least once a day; `interval`: every "
+        "`FEEDSVC_FETCH_INTERVAL_SECONDS`; either way a failed fetch is tried again after "
+        "15 minutes")
     stale_after_seconds: float = number("FEEDSVC_STALE_AFTER_SECONDS",
-        stale_after(DEFAULT_FETCH_INTERVAL_SECONDS), at_least=60,
-        derive=lambda earlier: stale_after(earlier["fetch_interval_seconds"]),
-        documented_default="2 × fetch interval + 1 day",
+        stale_after(DEFAULT_FETCH_INTERVAL_SECONDS, "announcements"), at_least=60,
+        derive=lambda earlier: stale_after(earlier["fetch_interval_seconds"],
+                                           earlier["fetch_schedule"]),
+        documented_default="30 hours after announcements; 2 × fetch interval + 1 day on an "
+        "interval",
         meaning="a topic whose last successful fetch is older is flagged stale (arXiv "
         "announces nothing on Fridays and Saturdays)")
     feed_size: int = whole("FEEDSVC_FEED_SIZE", 50, at_least=1,

@@ -126,6 +126,9 @@ class Batch(_StreamCommands):
     def hset(self, key: str, mapping: Mapping[str, str | bytes]) -> Reply[int]:
         return self._queue(int, "hset", key, mapping=dict(mapping))
 
+    def hsetnx(self, key: str, field: str, value: str) -> Reply[bool]:
+        return self._queue(bool, "hsetnx", key, field, value)
+
     def hdel(self, key: str, *fields: str) -> Reply[int]:
         return self._queue(int, "hdel", key, *fields)
 
@@ -166,6 +169,9 @@ class Batch(_StreamCommands):
     def zintercard(self, keys: Sequence[str]) -> Reply[int]:
         """How many members the sets (or sorted sets) share, counted by Redis (7.0+)."""
         return self._queue(int, "zintercard", len(keys), list(keys))
+
+    def zcount(self, key: str, low: float | str, high: float | str) -> Reply[int]:
+        return self._queue(int, "zcount", key, low, high)
 
     def zrevrange(self, key: str, start: int, stop: int) -> Reply[list[str]]:
         return self._queue(replies.strs, "zrevrange", key, start, stop)

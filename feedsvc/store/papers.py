@@ -109,6 +109,9 @@ class PaperStore:
             mark = _moved_mark(papers, self.topics.high_water(topic.slug))
             status = TopicStatus.success_fields(fetched_at, mark)
             batch.hset(self.keys.topic_status(topic.slug), status)
+            batch.hsetnx(
+                self.keys.topic_status(topic.slug), "first_fetched", status["last_fetched"]
+            )
         batch.run()
         result.queued = queued.value
         return result

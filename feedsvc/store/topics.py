@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from feedsvc.config import Topic
 from feedsvc.keys import Keys, split_work_member
-from feedsvc.models import TopicStatus
+from feedsvc.models import Completeness, TopicStatus
 from feedsvc.store.db import Db
 from feedsvc.store.records import LanguageCounts
 
@@ -72,6 +72,19 @@ class TopicStore:
 
     def record_fetch_success(self, slug: str, when: datetime) -> None:
         fields = TopicStatus.success_fields(when)
+        self.db.one(lambda b: b.hset(self.keys.topic_status(slug), fields))
+
+    def stored_between(self, slug: str, start: datetime, end: datetime) -> int:
+        """How many of the topic's papers were last updated in [start, end)."""
+        key = self.keys.topic_papers(slug)
+        return self.db.one(lambda b: b.zcount(key, start.timestamp(), f"({end.timestamp()}"))
+
+    def record_completeness(self, slug: str, completeness: Completeness) -> None:
+        fields = completeness.to_fields()
+        self.db.one(lambda b: b.hset(self.keys.topic_status(slug), fields))
+
+    def record_completeness_failure(self, slug: str, when: datetime) -> None:
+        fields = TopicStatus.completeness_failure_fields(when)
         self.db.one(lambda b: b.hset(self.keys.topic_status(slug), fields))
 
     def record_fetch_error(self, slug: str, reason: str, when: datetime) -> None:

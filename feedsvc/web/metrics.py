@@ -95,13 +95,27 @@ class RedisCollector(Collector):
         stale = GaugeMetricFamily(
             "feedsvc_topic_stale", "1 when the last successful fetch is too old", labels=["topic"]
         )
+        announced = GaugeMetricFamily(
+            "feedsvc_topic_announcement_papers",
+            "Papers of the last announcement checked: on arXiv (its own count) and stored",
+            labels=["topic", "source"],
+        )  # fmt: skip
+        missing = GaugeMetricFamily(
+            "feedsvc_topic_announcement_missing",
+            "Papers arXiv lists for the last announcement checked that the topic lacks",
+            labels=["topic"],
+        )  # fmt: skip
         now = datetime.now(UTC)
         for slug, status in self.store.topics.statuses(self.topics).items():
             papers.add_metric([slug], status.paper_count)
             if status.last_fetched:
                 fetched.add_metric([slug], status.last_fetched.timestamp())
             stale.add_metric([slug], float(status.is_stale(now, self.stale_after_seconds)))
-        yield from (papers, fetched, stale)
+            if checked := status.completeness:
+                announced.add_metric([slug, "arxiv"], checked.on_arxiv)
+                announced.add_metric([slug, "stored"], checked.stored)
+                missing.add_metric([slug], checked.missing)
+        yield from (papers, fetched, stale, announced, missing)
 
     def _queue(self) -> Iterator[Any]:
         yield _gauge(

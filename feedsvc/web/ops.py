@@ -27,10 +27,12 @@ def readyz(svc: Services, args: Mapping[str, str], authorization: str | None = N
     if verbose and not authorized(svc, authorization):
         return unauthorized("/readyz?verbose=1")
     svc.ping_storage()
-    lines = [f"ready: redis ok, {len(svc.topics)} topics"]
+    statuses = svc.topic_statuses(list(svc.topics.values()))
+    gaps = sum(1 for s in statuses.values() if s.completeness and s.completeness.missing)
+    lines = [f"ready: redis ok, {len(svc.topics)} topics" + (f", {gaps} with a gap in the "
+             "last announcement (see ?verbose=1)" if gaps else "")]  # fmt: skip
     if verbose:
         now = datetime.now(UTC)
-        statuses = svc.topic_statuses(list(svc.topics.values()))
         stale_after = svc.settings.stale_after_seconds
         lines += [topic_line(slug, status, now, stale_after) for slug, status in statuses.items()]
     return text_reply("\n".join(lines))
@@ -48,8 +50,17 @@ def topic_line(slug: str, status: TopicStatus, now: datetime, stale_after: float
     stale = "STALE" if status.is_stale(now, stale_after) else "fresh"
     return (
         f"topic {slug}: {stale}, {status.paper_count} papers, last fetch {fetched}, "
-        f"last error {error}"
+        f"last error {error}{completeness_text(status)}"
     )
+
+
+def completeness_text(status: TopicStatus) -> str:
+    checked = status.completeness
+    if checked is None:
+        return ""
+    gap = f", {checked.missing} MISSING" if checked.missing else ""
+    return (f", announcement {checked.announced.isoformat()}: {checked.stored} of "
+            f"{checked.on_arxiv} on arXiv{gap}")  # fmt: skip
 
 
 def _ago(delta: timedelta) -> str:

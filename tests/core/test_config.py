@@ -12,11 +12,13 @@ def test_defaults_point_at_the_real_services() -> None:
     settings = Settings.from_env({})
     assert settings.arxiv_api_url == "https://export.arxiv.org/api/query"
     assert settings.redis_url == "redis://localhost:6379/0"
-    assert settings.fetch_interval_seconds == 3600
-    assert settings.stale_after_seconds == 2 * 3600 + 86400
-    assert Settings.from_env({"FEEDSVC_FETCH_INTERVAL_SECONDS": "600"}).stale_after_seconds == (
-        2 * 600 + 86400
-    )
+    assert settings.fetch_schedule == "announcements" and settings.fetch_interval_seconds == 3600
+    assert settings.stale_after_seconds == 30 * 3600, "the daily safety poll and six hours"
+    own_interval = Settings.from_env({"FEEDSVC_FETCH_INTERVAL_SECONDS": "600"})
+    assert own_interval.fetch_schedule == "interval", "an interval of one's own is kept"
+    assert own_interval.stale_after_seconds == 2 * 600 + 86400
+    asked = Settings.from_env({"FEEDSVC_FETCH_SCHEDULE": "interval"})
+    assert asked.fetch_interval_seconds == 3600 and asked.stale_after_seconds == 2 * 3600 + 86400
     assert settings.web_host_port == ("127.0.0.1", 8000)
     assert settings.topics_file.name == "topics.toml" and settings.topics_file.exists()
     assert not settings.llm_enabled

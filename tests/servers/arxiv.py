@@ -57,6 +57,14 @@ def set_arxiv_field(entry: Any, name: str, text: str) -> Any:
     return entry
 
 
+_WINDOW = re.compile(r"lastUpdatedDate:\[(\d{12}) TO (\d{12})\]")
+
+
+def _minute(entry: Any) -> str:
+    """An entry's `updated` as arXiv's range queries spell it: YYYYMMDDHHMM, GMT."""
+    return re.sub(r"\D", "", entry.find(f"{ATOM}updated").text)[:12]
+
+
 def entry_id(entry: Any) -> str:
     """The versionless arXiv id of an entry element."""
     text = entry.find(f"{ATOM}id").text
@@ -78,6 +86,8 @@ class ArxivReplay:
     """
 
     listing: list[Any] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)  # ids left out unless a window is asked for
+    uncounted: int = 0  # papers a windowed count includes that no page ever shows
     template: str = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
     raw: tuple[int, bytes] | None = None
     trickle_seconds: float = 0.0  # > 0: send the body one byte at a time, this far apart
@@ -100,18 +110,30 @@ class ArxivReplay:
             return self.raw
         start = int(params.get("start", "0"))
         size = int(params.get("max_results", "10"))
-        return 200, self.page(start, size)
+        return 200, self.page(start, size, params.get("search_query", ""))
 
-    def page(self, start: int, size: int) -> bytes:
+    def page(self, start: int, size: int, query: str = "") -> bytes:
+        """One page of the listing; a `lastUpdatedDate:[A TO B]` query gets that window,
+        as arXiv answers it (GMT minutes, both ends included)."""
+        listing, total = self._matching(query)
         root = etree.fromstring(read_fixture(self.template))
         for old in root.findall(f"{ATOM}entry"):
             root.remove(old)
-        root.find(f"{OPENSEARCH}totalResults").text = str(len(self.listing))
+        root.find(f"{OPENSEARCH}totalResults").text = str(total)
         root.find(f"{OPENSEARCH}startIndex").text = str(start)
         root.find(f"{OPENSEARCH}itemsPerPage").text = str(size)
-        for entry in self.listing[start : start + size]:
+        for entry in listing[start : start + size]:
             root.append(copy.deepcopy(entry))
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+    def _matching(self, query: str) -> tuple[list[Any], int]:
+        window = _WINDOW.search(query)
+        if window is None:
+            shown = [e for e in self.listing if entry_id(e) not in self.hidden]
+            return shown, len(shown)
+        low, high = window[1], window[2]
+        inside = [e for e in self.listing if low <= _minute(e) <= high]
+        return inside, len(inside) + self.uncounted
 
     def close(self) -> None:
         if self.server is not None:

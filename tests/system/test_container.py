@@ -169,7 +169,7 @@ def test_the_image_commands_serve_and_pass_the_healthcheck(
                               stderr=subprocess.STDOUT, text=True) as worker:  # fmt: skip
             assert worker.stdout is not None
             deadline = time.monotonic() + 30
-            while "topics, fetch every" not in (line := worker.stdout.readline()):
+            while "topics, fetched " not in (line := worker.stdout.readline()):
                 assert time.monotonic() < deadline and line, "the worker did not start"
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=30) == 0

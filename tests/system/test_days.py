@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from feedsvc.app import create_app
+from feedsvc.calendar import EASTERN, announcement_window
 from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
 from tests.conftest import Clock, settings_env
@@ -191,10 +193,10 @@ def test_a_restart_with_a_new_public_url_and_feed_size_shows_both_at_once(
     assert unchanged.headers["ETag"] == client.get("/feeds/testing.atom").headers["ETag"]
 
 
-def test_three_workers_poll_each_topic_once_per_interval(
-    settings: Settings, store: Store, arxiv_replay: ArxivReplay, clock: Clock
+def run_workers(
+    settings: Settings, store: Store, clock: Clock, gap_seconds: float, interval: float | None
 ) -> None:
-    arxiv_replay.listing = fixture_entries(BACKLOG)[:5]
+    """Three workers started `gap_seconds` apart, as a deployment starts them, for a moment."""
     topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
     workers = [
         assemble(topics, store, ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0),
@@ -202,13 +204,93 @@ def test_three_workers_poll_each_topic_once_per_interval(
         for n in range(3)
     ]  # fmt: skip
     threads = []
-    for worker in workers:  # started a moment apart, as a deployment starts them
-        threads.append(threading.Thread(target=worker.scheduler.run_forever, args=(3600,)))
+    for worker in workers:
+        threads.append(threading.Thread(target=worker.scheduler.run_forever, args=(interval,)))
         threads[-1].start()
-        time.sleep(0.3)
+        time.sleep(gap_seconds)
     time.sleep(0.5)
     for worker, thread in zip(workers, threads, strict=True):
         worker.stop.set()
         thread.join(timeout=10)
-    assert len(arxiv_replay.requests) == 1, "one poll of the topic between three workers"
+
+
+def polls_of(arxiv_replay: ArxivReplay) -> list[str]:
+    """The listing requests, without the completeness counts (a dated window query)."""
+    queries = [r.params.get("search_query", "") for r in arxiv_replay.requests]
+    return [q for q in queries if "lastUpdatedDate:[" not in q]
+
+
+@pytest.mark.parametrize("gap_seconds", [0.3, 0.0])
+def test_three_workers_poll_each_topic_once_per_interval(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, clock: Clock, gap_seconds: float
+) -> None:
+    arxiv_replay.listing = fixture_entries(BACKLOG)[:5]
+    run_workers(settings, store, clock, gap_seconds, interval=3600)
+    assert len(polls_of(arxiv_replay)) == 1, "one poll of the topic between three workers"
     assert store.topics.paper_count("testing") == 5
+
+
+TUESDAY_EVENING = datetime(2026, 11, 24, 20, 31, tzinfo=EASTERN)
+
+
+def test_three_workers_poll_once_after_an_announcement_and_not_again_that_evening(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, clock: Clock
+) -> None:
+    arxiv_replay.listing = fixture_entries(BACKLOG)[:5]
+    clock.now = TUESDAY_EVENING - timedelta(hours=10)  # the topic's fetch that morning
+    run_workers(settings, store, clock, 0.0, interval=None)
+    assert len(polls_of(arxiv_replay)) == 1
+    clock.now = TUESDAY_EVENING
+    run_workers(settings, store, clock, 0.1, interval=None)
+    assert len(polls_of(arxiv_replay)) == 2, "the announcement's poll, once"
+    clock.now = TUESDAY_EVENING + timedelta(hours=2)
+    run_workers(settings, store, clock, 0.1, interval=None)
+    assert len(polls_of(arxiv_replay)) == 2, "nothing more until the next day's poll"
+
+
+def window_entries(day_start: datetime, count: int) -> list[Any]:
+    """`count` papers announced in a window, under ids of their own, an hour apart."""
+    backlog = newest_first(fixture_entries(BACKLOG))
+    return [
+        fresh_entry(backlog[n], f"2611.{900 + n:05d}",
+                    (day_start + timedelta(hours=n + 1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def test_completeness_is_measured_repaired_and_shown(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, clock: Clock
+) -> None:
+    """arXiv's API sometimes lists fewer papers than it has: the check counts a day's
+    window, fetches it again when arXiv has more, and shows a gap that remains."""
+    start, end = announcement_window(TUESDAY_EVENING.date())
+    backlog = newest_first(fixture_entries(BACKLOG))[:5]
+    arxiv_replay.listing = backlog
+    clock.now = TUESDAY_EVENING - timedelta(days=1)
+    run_workers(settings, store, clock, 0.0, interval=None)  # the topic's first fetch
+    announced = window_entries(start.astimezone(UTC), 5)
+    arxiv_replay.listing = announced + backlog
+    arxiv_replay.hidden = {entry_id(e) for e in announced[:2]}  # pages that skip two papers
+    arxiv_replay.uncounted = 1  # and one paper arXiv counts but never lists
+    clock.now = TUESDAY_EVENING
+    run_workers(settings, store, clock, 0.0, interval=None)
+    assert store.topics.stored_between("testing", start, end) == 3
+    clock.now = TUESDAY_EVENING + timedelta(hours=4)
+    run_workers(settings, store, clock, 0.1, interval=None)
+
+    assert store.topics.stored_between("testing", start, end) == 5, "the window fetched again"
+    checked = store.topics.status("testing").completeness
+    assert checked is not None and (checked.announced, checked.on_arxiv, checked.stored) == (
+        TUESDAY_EVENING.date(), 6, 5)  # fmt: skip
+    counts = [r for r in arxiv_replay.requests if r.params.get("max_results") == "1"]
+    assert len(counts) == 1, "one count between three workers"
+    client = create_app(settings, store).test_client()
+    index = client.get("/").get_data(as_text=True)
+    assert "arXiv announcement of 2026-11-24: 5 of the 6 papers" in index and "1 missing" in index
+    ready = client.get("/readyz").get_data(as_text=True)
+    assert "1 with a gap in the last announcement" in ready
+    verbose = client.get("/readyz?verbose=1").get_data(as_text=True)
+    assert "announcement 2026-11-24: 5 of 6 on arXiv, 1 MISSING" in verbose
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'feedsvc_topic_announcement_missing{topic="testing"} 1.0' in metrics
+    assert 'feedsvc_topic_announcement_papers{source="arxiv",topic="testing"} 6.0' in metrics
