@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Literal
+
+from feedsvc.times import decode_time, encode_time
 
 SOURCE_LANGUAGE = "en"
 EnrichmentMethod = Literal["llm", "extractive"]
@@ -47,7 +49,7 @@ class Revision:
     def to_json(self) -> str:
         return json.dumps({
             "from": self.from_version, "to": self.to_version, "changed": list(self.changed),
-            "added": list(self.added), "venue": self.venue, "at": _encode_time(self.at),
+            "added": list(self.added), "venue": self.venue, "at": encode_time(self.at),
         }, ensure_ascii=False)  # fmt: skip
 
     @classmethod
@@ -56,7 +58,7 @@ class Revision:
             return None
         data = json.loads(raw)
         return cls(int(data["from"]), int(data["to"]), tuple(data["changed"]),
-                   tuple(data["added"]), str(data["venue"]), _decode_time(data["at"]))  # fmt: skip
+                   tuple(data["added"]), str(data["venue"]), decode_time(data["at"]))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,6 @@ class Paper:
     first_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
     revision: Revision | None = None  # what its latest update changed, once it had one
 
-    @staticmethod
-    def decode_time(raw: str) -> datetime:
-        """A time as the paper hash stores it ('updated', 'published', 'first_seen')."""
-        return _decode_time(raw)
-
     @property
     def abs_url(self) -> str:
         return f"https://arxiv.org/abs/{self.id}"
@@ -109,8 +106,8 @@ class Paper:
             "title": self.title,
             "abstract": self.abstract,
             "authors": json.dumps(list(self.authors), ensure_ascii=False),
-            "published": _encode_time(self.published),
-            "updated": _encode_time(self.updated),
+            "published": encode_time(self.published),
+            "updated": encode_time(self.updated),
             "categories": json.dumps(list(self.categories)),
             "primary_category": self.primary_category,
             "comment": self.comment,
@@ -119,7 +116,7 @@ class Paper:
             "pdf_url": self.pdf_url,
             "code_links": json.dumps(list(self.code_links)),
             "venue": self.venue,
-            "first_seen": _encode_time(self.first_seen),
+            "first_seen": encode_time(self.first_seen),
             "source_hash": self.source_hash,
             "revision": self.revision.to_json() if self.revision else "",
         }
@@ -132,8 +129,8 @@ class Paper:
             title=data["title"],
             abstract=data["abstract"],
             authors=tuple(json.loads(data["authors"])),
-            published=_decode_time(data["published"]),
-            updated=_decode_time(data["updated"]),
+            published=decode_time(data["published"]),
+            updated=decode_time(data["updated"]),
             categories=tuple(json.loads(data.get("categories", "[]"))),
             primary_category=data.get("primary_category", ""),
             comment=data.get("comment", ""),
@@ -142,7 +139,7 @@ class Paper:
             pdf_url=data.get("pdf_url", ""),
             code_links=tuple(json.loads(data.get("code_links", "[]"))),
             venue=data.get("venue", ""),
-            first_seen=_decode_time(data["first_seen"]),
+            first_seen=decode_time(data["first_seen"]),
             revision=Revision.from_json(data.get("revision", "")),
         )
 
@@ -198,7 +195,7 @@ class Enrichment:
             "duration_ms": str(self.duration_ms),
             "finish_reason": self.finish_reason,
             "unverified_numbers": json.dumps(list(self.unverified_numbers)),
-            "created_at": _encode_time(self.created_at),
+            "created_at": encode_time(self.created_at),
         }
 
     @classmethod
@@ -220,7 +217,7 @@ class Enrichment:
             duration_ms=int(data.get("duration_ms", "0")),
             finish_reason=data.get("finish_reason", ""),
             unverified_numbers=tuple(json.loads(data.get("unverified_numbers", "[]"))),
-            created_at=_decode_time(data["created_at"]),
+            created_at=decode_time(data["created_at"]),
         )
 
 
@@ -241,101 +238,3 @@ class FeedItem:
         if self.paper.revision is not None and self.paper.revision.amended:
             stamps.append(self.paper.revision.at)
         return max(stamps)
-
-
-@dataclass(frozen=True)
-class Completeness:
-    """How many of one announcement's papers a topic holds, against arXiv's own count."""
-
-    announced: date  # the announcement day (US Eastern)
-    on_arxiv: int  # opensearch:totalResults of the topic's query over the day's window
-    stored: int  # the topic's papers updated in that window
-    checked_at: datetime
-
-    @property
-    def missing(self) -> int:
-        return max(0, self.on_arxiv - self.stored)
-
-    def to_fields(self) -> dict[str, str]:
-        return {
-            "complete_day": self.announced.isoformat(), "complete_arxiv": str(self.on_arxiv),
-            "complete_stored": str(self.stored), "complete_at": _encode_time(self.checked_at),
-        }  # fmt: skip
-
-    @classmethod
-    def from_fields(cls, data: dict[str, str]) -> Completeness | None:
-        if not data.get("complete_day"):
-            return None
-        return cls(date.fromisoformat(data["complete_day"]), int(data["complete_arxiv"]),
-                   int(data["complete_stored"]), _decode_time(data["complete_at"]))  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TopicStatus:
-    """What the index page and stats show about a topic's fetching."""
-
-    paper_count: int = 0
-    last_fetched: datetime | None = None
-    last_error: str = ""
-    last_error_at: datetime | None = None
-    high_water: datetime | None = None  # the newest `updated` any fetch of the topic saw
-    first_fetched: datetime | None = None  # unknown for topics fetched before it was kept
-    completeness: Completeness | None = None  # the last announcement checked
-    completeness_failed_at: datetime | None = None  # the last check arXiv failed
-
-    def is_stale(self, now: datetime, stale_after_seconds: float) -> bool:
-        """True when the last successful fetch is older than allowed (or never happened)."""
-        if self.last_fetched is None:
-            return True
-        return (now - self.last_fetched).total_seconds() > stale_after_seconds
-
-    @property
-    def failing(self) -> bool:
-        """The last fetch attempt failed."""
-        if not self.last_error or self.last_error_at is None:
-            return False
-        return self.last_fetched is None or self.last_error_at > self.last_fetched
-
-    @staticmethod
-    def success_fields(when: datetime, high_water: datetime | None = None) -> dict[str, str]:
-        """The hash fields a successful fetch writes; the high-water mark when it moved."""
-        fields = {"last_fetched": _encode_time(when)}
-        if high_water is not None:
-            fields["high_water"] = _encode_time(high_water)
-        return fields
-
-    @staticmethod
-    def completeness_failure_fields(when: datetime) -> dict[str, str]:
-        return {"complete_failed_at": _encode_time(when)}
-
-    @staticmethod
-    def error_fields(reason: str, when: datetime) -> dict[str, str]:
-        """The hash fields a failed fetch writes."""
-        return {"last_error": reason, "last_error_at": _encode_time(when)}
-
-    @classmethod
-    def from_redis(cls, paper_count: int, data: dict[str, str]) -> TopicStatus:
-        return cls(
-            paper_count=paper_count,
-            last_fetched=_decode_optional_time(data.get("last_fetched")),
-            last_error=data.get("last_error", ""),
-            last_error_at=_decode_optional_time(data.get("last_error_at")),
-            high_water=_decode_optional_time(data.get("high_water")),
-            first_fetched=_decode_optional_time(data.get("first_fetched")),
-            completeness=Completeness.from_fields(data),
-            completeness_failed_at=_decode_optional_time(data.get("complete_failed_at")),
-        )
-
-
-def _encode_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: feedsvc stores aware UTC times only")
-    return value.astimezone(UTC).isoformat()
-
-
-def _decode_time(raw: str) -> datetime:
-    return datetime.fromisoformat(raw).astimezone(UTC)
-
-
-def _decode_optional_time(raw: str | None) -> datetime | None:
-    return _decode_time(raw) if raw else None

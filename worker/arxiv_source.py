@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import arxiv
@@ -21,72 +19,21 @@ from feedsvc.config import Topic
 from feedsvc.errors import SourceError
 from feedsvc.logs import ids
 from feedsvc.models import Paper
+from worker.arxiv_http import DeadlineSession, Gate, RequestRecorder
 from worker.extract import find_code_links, find_venue
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100
-READ_CHUNK_BYTES = 65536
 _VERSIONED_ID = re.compile(r"^(?P<id>.+?)v(?P<version>\d+)$")
 
 StoredVersions = Callable[[Sequence[str]], dict[str, int]]
 
 
-RequestRecorder = Callable[[bool], None]
 PageProgress = Callable[[int], None]
-Gate = Callable[[], AbstractContextManager[None]]
 LastPage = Callable[[Sequence[Paper]], bool]
 """Told each page as it arrives: True when no later page is wanted."""
 FETCH_SINCE_LIMIT = 10000  # a safety cap only: months of the busiest category
-
-
-class _TimeoutSession(requests.Session):
-    """The session under arxiv.Client: a deadline on every request (the client sets none),
-    a shared gate around each one, a count of each, and truncated bodies refused.
-
-    The deadline is for the whole answer: a server that trickles a byte at a time never
-    trips a per-read timeout, and would hold the fetch lock and the arXiv gate forever.
-    """
-
-    def __init__(self, timeout_seconds: float, record: RequestRecorder, gate: Gate) -> None:
-        super().__init__()
-        self.timeout_seconds = timeout_seconds
-        self.record = record
-        self.gate = gate
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self.timeout_seconds)
-        kwargs["stream"] = True
-        with self.gate():
-            deadline = time.monotonic() + self.timeout_seconds
-            try:
-                response = super().request(method, url, *args, **kwargs)
-                _read_before(response, deadline)
-                _refuse_truncated(response)
-            except requests.RequestException:
-                self.record(False)
-                raise
-        self.record(response.status_code == 200)
-        return response
-
-
-def _read_before(response: requests.Response, deadline: float) -> None:
-    """Read the whole body, or raise Timeout once `deadline` (monotonic) has passed."""
-    chunks = []
-    with response:
-        while chunk := response.raw.read1(READ_CHUNK_BYTES, decode_content=True):
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                raise requests.Timeout("the answer did not complete in time")
-    response._content = b"".join(chunks)  # what requests itself stores once a body is read
-
-
-def _refuse_truncated(response: requests.Response) -> None:
-    """arxiv's parser recovers from a cut-off document; a partial page must not pass as whole."""
-    if response.status_code == 200 and not response.content.rstrip().endswith(b"</feed>"):
-        raise requests.exceptions.ChunkedEncodingError(
-            "truncated response: the Atom document does not end with </feed>"
-        )
 
 
 class ArxivSource:
@@ -106,7 +53,7 @@ class ArxivSource:
         )
         self.client.query_url_format = api_url + "?{}"
         self._host = urlsplit(api_url).netloc
-        self.client._session = _TimeoutSession(timeout_seconds, record_request or _ignore, gate)
+        self.client._session = DeadlineSession(timeout_seconds, record_request or _ignore, gate)
 
     def fetch_new(
         self,

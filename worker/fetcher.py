@@ -9,13 +9,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from feedsvc.calendar import announcement_window
 from feedsvc.config import Topic
 from feedsvc.errors import SourceError
 from feedsvc.keys import fetch_lock_name
 from feedsvc.logs import ids
-from feedsvc.models import Completeness, Paper
+from feedsvc.models import Paper
 from feedsvc.store import Store
+from worker.completeness import CompletenessCheck
 from worker.coordination import FETCH_LOCK_SECONDS, held_lock
 from worker.outcome import CycleReport
 from worker.progress import Progress
@@ -75,6 +75,7 @@ class Fetcher:
         self.stop = stop
         self.enrich_now = enrich_now  # a backfill enriches each day before the next
         self.lock_seconds = lock_seconds  # a killed fetcher's topic is free again after this
+        self.completeness = CompletenessCheck(store, source, clock)
 
     def fetch_all(self, report: CycleReport) -> None:
         """Fetch every topic now (`feedsvc-worker once`)."""
@@ -105,7 +106,7 @@ class Fetcher:
             if fetched:
                 self._fetch_topic(topic, report)
             if day := completeness_due(self.store.topics.status(topic.slug), self.clock()):
-                self.check_completeness(topic, day)
+                self.completeness.check(topic, day)
             return fetched
 
     def fetch_topic(self, topic: Topic, report: CycleReport) -> None:
@@ -123,30 +124,6 @@ class Fetcher:
                 log.info("topic=%s is being fetched by another worker; skipped", topic.slug,
                          extra=ids(topic=topic.slug))  # fmt: skip
             yield mine
-
-    def check_completeness(self, topic: Topic, day: date) -> Completeness | None:
-        """Compare the topic's papers of one announcement with arXiv's own count of them;
-        fetch the day's window again when arXiv has more. The result shows on the index
-        page, in /readyz and /metrics. None (tried again later) when arXiv fails."""
-        start, end = announcement_window(day)
-        slug, about = topic.slug, ids(topic=topic.slug)
-        try:
-            on_arxiv = self.source.count_updated(topic, start, end)
-            if on_arxiv > self.store.topics.stored_between(slug, start, end):
-                papers = self.source.fetch_updated(topic, start, end, on_arxiv)
-                self.store.papers.save_papers(topic, papers)
-        except SourceError as exc:
-            log.warning("topic=%s completeness of %s not checked: %s; tried again later", slug,
-                        day, exc.reason, extra=about)  # fmt: skip
-            self.store.topics.record_completeness_failure(slug, self.clock())
-            return None
-        checked = Completeness(day, on_arxiv, self.store.topics.stored_between(slug, start, end),
-                               self.clock())  # fmt: skip
-        self.store.topics.record_completeness(slug, checked)
-        level = logging.WARNING if checked.missing else logging.INFO
-        log.log(level, "topic=%s announcement %s: %d of %d papers on arXiv stored", slug, day,
-                checked.stored, on_arxiv, extra=about)  # fmt: skip
-        return checked
 
     def _fetch_topic(self, topic: Topic, report: CycleReport) -> None:
         """Fetch and store one topic; a failure is recorded and stores nothing."""

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed
-from feedsvc.keys import work_member
 from feedsvc.logs import ids
 from feedsvc.models import Enrichment, Paper
-from feedsvc.store import EnrichmentInputs, EnrichmentStamp, Store, WorkItem
+from feedsvc.store import EnrichmentInputs, Store, WorkItem
 from worker.outcome import CycleReport, EnrichPolicy, Outcome
+from worker.outdated import Identity, is_current, queue_outdated
 from worker.usage import PendingUsage
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 RETRY_MAX_SECONDS = 6 * 3600.0
 CLAIM_CHECK_SECONDS = 5.0
 CONSUMER_IDLE_SECONDS = 3600.0
-Identity = tuple[str, str, str]  # (method, model, prompt version) of an enricher
 
 
 class Intake:
@@ -82,7 +81,7 @@ class Intake:
     def paper_to_enrich(self, item: WorkItem) -> EnrichmentInputs | None:
         """What enriching the item needs (one round trip), if it still needs this
         enrichment; else the item is acknowledged."""
-        inputs = self.store.papers.enrichment_inputs(item)
+        inputs = self.store.enrichments.enrichment_inputs(item)
         if inputs is None or is_current(inputs.stamp, inputs.paper, self.identity):
             self.store.queue.ack(item, self.usage.take())
             return None
@@ -108,7 +107,7 @@ class Intake:
     ) -> Outcome:
         """Store the enrichment, what it cost, and acknowledge its item: one step, one round
         trip given the `inputs` read before enriching."""
-        self.store.papers.save_enrichment(
+        self.store.enrichments.save_enrichment(
             item.paper_id, enrichment, done=item, inputs=inputs, usage=self.usage.take()
         )
         log.info(
@@ -156,51 +155,8 @@ class Intake:
         return max(backoff, exc.retry_after_seconds or 0.0)
 
     def queue_outdated(self, topics: Sequence[Topic]) -> int:
-        """When the enricher is not the one stored results were last checked against (a new
-        model or prompt version), queue, newest first, every enrichment made otherwise; once
-        per change, so a cycle with nothing new reads nothing per paper.
-
-        The old result stays in the feed until the new one replaces it. The offline
-        enricher replaces nothing, so it checks nothing.
-        """
-        if self.identity[0] == "extractive":
-            return 0
-        if self.store.papers.checked_identity() == self.identity:
-            return 0
-        queued = self._queue_made_otherwise(topics)
-        self.store.papers.record_checked_identity(self.identity)
-        if queued:
-            log.info("queued %d enrichments made by another model or prompt", queued)
-        return queued
-
-    def _queue_made_otherwise(self, topics: Sequence[Topic]) -> int:
-        set_aside = set(self.store.failures.failed_items()) | set(self.store.queue.dead_letters())
-        queued = 0
-        for topic in topics:
-            paper_ids = self.store.topics.paper_ids(topic.slug)
-            for language in topic.languages:
-                stamps = self.store.papers.enrichment_stamps(paper_ids, language)
-                outdated = [
-                    (paper_id, language)
-                    for paper_id, stamp in zip(paper_ids, stamps, strict=True)
-                    if stamp is not None and not made_by(stamp, self.identity)
-                    and work_member(paper_id, language) not in set_aside
-                ]  # fmt: skip
-                queued += self.store.queue.enqueue(outdated)
-        return queued
-
-
-def is_current(stamp: EnrichmentStamp | None, paper: Paper, identity: Identity) -> bool:
-    """The stored enrichment was made from this text by this enricher."""
-    if stamp is None or stamp.source_hash != paper.source_hash:
-        return False
-    return made_by(stamp, identity)
-
-
-def made_by(stamp: EnrichmentStamp, identity: Identity) -> bool:
-    if identity[0] == "extractive":
-        return True  # never replace any result with an offline one
-    return (stamp.method, stamp.model, stamp.prompt_version) == identity
+        """Queue what another model or prompt made, once per change (worker.outdated)."""
+        return queue_outdated(self.store, self.identity, topics)
 
 
 def retry_delay_seconds(attempt: int, base_seconds: float = 60.0) -> float:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from feedsvc.calendar import ANNOUNCEMENT_HOUR, EASTERN, announcement_time, last_announcement
 from feedsvc.config import Settings
-from feedsvc.models import TopicStatus
+from feedsvc.status import TopicStatus
 
 ANNOUNCEMENT_LAG = timedelta(minutes=30)  # arXiv's API has the mailing by then
 RETRY_AFTER_FAILURE = timedelta(minutes=15)

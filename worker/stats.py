@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from feedsvc.config import Settings, Topic
+from feedsvc.config.settings import price_per_million
 from feedsvc.store import LlmUsage, Store
 
 
@@ -65,7 +66,7 @@ def _reason_kind(reason: str) -> str:
 def _usage(usage: LlmUsage, settings: Settings) -> dict[str, Any]:
     per_model = {}
     for model, counts in usage.models.items():
-        price = settings.price_per_million(model)
+        price = price_per_million(settings, model)
         cost = None
         if price is not None:
             cost = (counts.tokens_in * price[0] + counts.tokens_out * price[1]) / 1e6

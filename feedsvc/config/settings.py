@@ -71,8 +71,8 @@ class Settings:
     """Every setting of web and worker, validated on creation; build with `Settings.from_env()`."""
 
     # fmt: off
-    # One setting a statement: name, kind, variable, default and bounds; then what it means.
-    # Each call returns a dataclass field (RUF009 cannot see that), a dict default a factory.
+    # One setting a statement: name, kind, variable, default, bounds, what it means. Each call
+    # returns a dataclass field (RUF009 cannot see that), a dict default a factory.
     redis_url: str = text("REDIS_URL", "redis://localhost:6379/0", rule=A_REDIS_URL,
         meaning="the Redis to use")
     redis_prefix: str = text("FEEDSVC_REDIS_PREFIX", "feedsvc", rule=A_KEY_PREFIX,
@@ -141,16 +141,12 @@ class Settings:
         derive=lambda earlier: default_schedule(earlier["fetch_interval_seconds"]),
         documented_default="`announcements`; `interval` when `FEEDSVC_FETCH_INTERVAL_SECONDS` "
         "is set to other than 3600",
-        meaning="`announcements`: fetch 30 minutes after each arXiv announcement (20:00 US "
-        "Eastern, Sunday to Thursday) and at least once a day; `interval`: every "
-        "`FEEDSVC_FETCH_INTERVAL_SECONDS`; either way a failed fetch is tried again after "
-        "15 minutes")
+        meaning="`announcements`: daily at 20:30 US Eastern, 30 minutes after each arXiv "
+        "announcement; `interval`: every `FEEDSVC_FETCH_INTERVAL_SECONDS`")
     stale_after_seconds: float = number("FEEDSVC_STALE_AFTER_SECONDS",
         stale_after(DEFAULT_FETCH_INTERVAL_SECONDS, "announcements"), at_least=60,
-        derive=lambda earlier: stale_after(earlier["fetch_interval_seconds"],
-                                           earlier["fetch_schedule"]),
-        documented_default="30 hours after announcements; 2 × fetch interval + 1 day on an "
-        "interval",
+        derive=lambda e: stale_after(e["fetch_interval_seconds"], e["fetch_schedule"]),
+        documented_default="30 h; on an interval, 2 × the interval + 1 day",
         meaning="a topic whose last successful fetch is older is flagged stale (arXiv "
         "announces nothing on Fridays and Saturdays)")
     feed_size: int = whole("FEEDSVC_FEED_SIZE", 50, at_least=1,
@@ -212,14 +208,6 @@ class Settings:
     def llm_enabled(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
 
-    def price_per_million(self, model: str) -> tuple[float, float] | None:
-        """USD per million tokens in and out; '<model>@batch' usage costs half."""
-        base, batch, _ = model.partition("@batch")
-        price = self.llm_prices.get(base)
-        if price is None or not batch:
-            return price
-        return price[0] / 2, price[1] / 2
-
     @property
     def web_host_port(self) -> tuple[str, int]:
         host, _, port = self.web_bind.rpartition(":")
@@ -228,6 +216,15 @@ class Settings:
     @property
     def redis_url_redacted(self) -> str:
         return redact_url(self.redis_url)
+
+
+def price_per_million(settings: Settings, model: str) -> tuple[float, float] | None:
+    """USD per million tokens in and out; '<model>@batch' usage costs half."""
+    base, batch, _ = model.partition("@batch")
+    price = settings.llm_prices.get(base)
+    if price is None or not batch:
+        return price
+    return price[0] / 2, price[1] / 2
 
 
 SETTINGS: tuple[Setting, ...] = tuple(

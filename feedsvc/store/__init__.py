@@ -14,6 +14,7 @@ from feedsvc.store.batches import BatchStore
 from feedsvc.store.consumers import ConsumerGroup
 from feedsvc.store.coordination import Coordination
 from feedsvc.store.db import Db, answers
+from feedsvc.store.enrichments import EnrichmentStore
 from feedsvc.store.failures import FailureStore
 from feedsvc.store.feeds import FeedStore
 from feedsvc.store.papers import PaperStore
@@ -32,10 +33,29 @@ from feedsvc.store.records import (
 from feedsvc.store.topics import TopicStore
 
 __all__ = [
-    "Accounting", "BatchStore", "ConsumerGroup", "Coordination", "Db", "DigestListing",
-    "EnrichmentInputs", "EnrichmentStamp", "FailureStore", "FeedPage", "FeedStore", "LlmCall",
-    "LlmUsage", "ModelUsage", "PaperStore", "SaveResult", "Store", "TopicStore", "WorkItem",
-    "WorkQueue", "answers", "connect",
+    "Accounting",
+    "BatchStore",
+    "ConsumerGroup",
+    "Coordination",
+    "Db",
+    "DigestListing",
+    "EnrichmentInputs",
+    "EnrichmentStamp",
+    "EnrichmentStore",
+    "FailureStore",
+    "FeedPage",
+    "FeedStore",
+    "LlmCall",
+    "LlmUsage",
+    "ModelUsage",
+    "PaperStore",
+    "SaveResult",
+    "Store",
+    "TopicStore",
+    "WorkItem",
+    "WorkQueue",
+    "answers",
+    "connect",
 ]  # fmt: skip
 
 
@@ -46,6 +66,7 @@ class Store:
         self.db = db
         self.keys = keys
         self.papers = PaperStore(db, keys)
+        self.enrichments = EnrichmentStore(db, keys)
         self.topics = TopicStore(db, keys)
         self.feeds = FeedStore(db, keys)
         self.queue = WorkQueue(db, keys)

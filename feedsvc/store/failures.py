@@ -9,7 +9,7 @@ from feedsvc.keys import Keys, split_work_member
 from feedsvc.store import feeds, queue
 from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Db
-from feedsvc.store.papers import PaperStore
+from feedsvc.store.enrichments import EnrichmentStore
 from feedsvc.store.records import FailedRecord, LlmCall, WorkItem
 
 
@@ -19,7 +19,7 @@ class FailureStore:
     def __init__(self, db: Db, keys: Keys) -> None:
         self.db = db
         self.keys = keys
-        self.papers = PaperStore(db, keys)  # where a failed paper shows: its feeds and day
+        self.enrichments = EnrichmentStore(db, keys)  # where a failed paper shows: feeds, day
 
     def mark_failed(
         self, item: WorkItem, source_hash: str, reason: str, when: datetime,
@@ -28,7 +28,7 @@ class FailureStore:
         """Give up on an item: acknowledged, kept with its reason, its feeds told, the calls
         of its last attempt counted; one step."""
         record = FailedRecord(reason, source_hash, when.isoformat()).to_json()
-        slugs, day = self.papers.feed_place(item.paper_id)
+        slugs, day = self.enrichments.feed_place(item.paper_id)
         batch = self.db.batch(atomic=True)
         add_llm_calls(batch, self.keys, usage)
         batch.hset(self.keys.enrich_failed(), {item.member: record})

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from feedsvc.calendar import announcement_day
 from feedsvc.config import Topic
 from feedsvc.keys import Keys, work_member
-from feedsvc.models import Enrichment, Paper, Revision, TopicStatus
+from feedsvc.models import Enrichment, Paper, Revision
+from feedsvc.status import TopicStatus
 from feedsvc.store import feeds, queue
-from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Batch, Db
 from feedsvc.store.records import (
-    EnrichmentInputs,
-    EnrichmentStamp,
     FailedRecord,
-    LlmCall,
     SaveResult,
-    WorkItem,
 )
 from feedsvc.store.topics import TopicStore
 
@@ -58,22 +53,6 @@ class PaperStore:
         data = self.db.one(lambda b: b.hgetall(self.keys.paper(paper_id)))
         return Paper.from_redis(data) if data else None
 
-    def load_enrichment(self, paper_id: str, language: str) -> Enrichment | None:
-        data = self.db.one(lambda b: b.hgetall(self.keys.enrichment(paper_id, language)))
-        return Enrichment.from_redis(data) if data else None
-
-    def enrichment_stamps(
-        self, paper_ids: Sequence[str], language: str
-    ) -> list[EnrichmentStamp | None]:
-        """How each paper's enrichment in `language` was made, or None where there is none."""
-        batch = self.db.batch()
-        replies = [
-            batch.hmget(self.keys.enrichment(paper_id, language), EnrichmentStamp.FIELDS)
-            for paper_id in paper_ids
-        ]
-        batch.run()
-        return [_stamp(reply.value) for reply in replies]
-
     def save_papers(
         self, topic: Topic, papers: Sequence[Paper], fetched_at: datetime | None = None
     ) -> SaveResult:
@@ -96,25 +75,24 @@ class PaperStore:
         touched = {slug for p in papers if p.id in updated for slug in known[p.id].topics}
         if changed or touched:
             feeds.bump_topics(batch, self.keys, touched | {topic.slug})
-        for fetched in papers:
-            if fetched.id in updated:  # changed in place: the digests that show it re-render
-                days = [
-                    announcement_day(t) for t in (known[fetched.id].paper.updated, fetched.updated)
-                ]
-                feeds.bump_topic_days(
-                    batch, self.keys, known[fetched.id].topics | {topic.slug}, days
-                )
+        self._bump_days(batch, topic, [p for p in papers if p.id in updated], known)
         queued = queue.add_enqueue(batch, self.keys, missing)
         if fetched_at is not None:
-            mark = _moved_mark(papers, self.topics.high_water(topic.slug))
-            status = TopicStatus.success_fields(fetched_at, mark)
-            batch.hset(self.keys.topic_status(topic.slug), status)
-            batch.hsetnx(
-                self.keys.topic_status(topic.slug), "first_fetched", status["last_fetched"]
-            )
+            self._add_fetch_success(batch, topic, papers, fetched_at)
         batch.run()
         result.queued = queued.value
         return result
+
+    def _add_fetch_success(
+        self, batch: Batch, topic: Topic, papers: Sequence[Paper], fetched_at: datetime
+    ) -> None:
+        """Queue: the topic's last (and, the first time, first) successful fetch, and its
+        high-water mark when this fetch moved it."""
+        mark = _moved_mark(papers, self.topics.high_water(topic.slug))
+        status = TopicStatus.success_fields(fetched_at, mark)
+        key = self.keys.topic_status(topic.slug)
+        batch.hset(key, status)
+        batch.hsetnx(key, "first_fetched", status["last_fetched"])
 
     def _bump_days(
         self, batch: Batch, topic: Topic, changed: Sequence[Paper], known: dict[str, _Known]
@@ -197,84 +175,6 @@ class PaperStore:
                 missing.append((paper.id, language))
         return missing
 
-    def checked_identity(self) -> tuple[str, str, str] | None:
-        """The enricher (method, model, prompt version) stored results were last checked
-        against, or None if never."""
-        raw = self.db.one(lambda b: b.get(self.keys.enrich_identity()))
-        if raw is None:
-            return None
-        method, model, prompt_version = json.loads(raw)
-        return (str(method), str(model), str(prompt_version))
-
-    def record_checked_identity(self, identity: tuple[str, str, str]) -> None:
-        raw = json.dumps(list(identity))
-        self.db.one(lambda b: b.set_string(self.keys.enrich_identity(), raw))
-
-    def enrichment_inputs(self, item: WorkItem) -> EnrichmentInputs | None:
-        """The item's paper, how its enrichment was made, its topics and failed attempts:
-        one round trip. None when the paper is not stored."""
-        batch = self.db.batch()
-        paper = batch.hgetall(self.keys.paper(item.paper_id))
-        stamp = batch.hmget(self.keys.enrichment(item.paper_id, item.language),
-                            EnrichmentStamp.FIELDS)  # fmt: skip
-        topics = batch.smembers(self.keys.paper_topics(item.paper_id))
-        attempts = batch.hget(self.keys.enrich_attempts(), item.member)
-        batch.run()
-        if not paper.value:
-            return None
-        return EnrichmentInputs(Paper.from_redis(paper.value), _stamp(stamp.value),
-                                frozenset(topics.value), int(attempts.value or 0))  # fmt: skip
-
-    def save_enrichment(
-        self,
-        paper_id: str,
-        enrichment: Enrichment,
-        done: WorkItem | None = None,
-        inputs: EnrichmentInputs | None = None,
-        usage: Sequence[LlmCall] = (),
-    ) -> None:
-        """Replace the paper's enrichment in that language, clear its retry state, bump the
-        feeds that show it (and the paper's day in their digests), count the LLM calls it
-        cost and, given the work item it answers, acknowledge that: one step, one round trip
-        given the `inputs` read before enriching.
-
-        A topic that took the paper after `inputs` were read is bumped right after.
-        """
-        language = enrichment.language
-        topics, day = self._feed_place(paper_id, inputs)
-        key = self.keys.enrichment(paper_id, language)
-        batch = self.db.batch(atomic=True)
-        batch.delete(key)
-        batch.hset(key, enrichment.to_redis())
-        batch.sadd(self.keys.enriched(language), paper_id)
-        queue.add_forget_attempts(batch, self.keys, work_member(paper_id, language))
-        feeds.bump_feeds(batch, self.keys, topics, language, day)
-        add_llm_calls(batch, self.keys, usage)
-        if done is not None:
-            queue.add_done(batch, self.keys, done)
-        linked = batch.smembers(self.keys.paper_topics(paper_id))
-        batch.run()
-        if late := linked.value - topics:
-            bump = self.db.batch(atomic=True)
-            feeds.bump_feeds(bump, self.keys, late, language, day)
-            bump.run()
-
-    def feed_place(self, paper_id: str) -> tuple[frozenset[str], date | None]:
-        """The topics whose feeds show the paper, and its announcement day (None if gone)."""
-        return self._feed_place(paper_id, None)
-
-    def _feed_place(
-        self, paper_id: str, inputs: EnrichmentInputs | None
-    ) -> tuple[frozenset[str], date | None]:
-        if inputs is not None:
-            return inputs.topics, announcement_day(inputs.paper.updated)
-        batch = self.db.batch()
-        topics = batch.smembers(self.keys.paper_topics(paper_id))
-        updated = batch.hget(self.keys.paper(paper_id), "updated")
-        batch.run()
-        day = announcement_day(Paper.decode_time(updated.value)) if updated.value else None
-        return frozenset(topics.value), day
-
 
 def _moved_mark(papers: Sequence[Paper], mark: datetime | None) -> datetime | None:
     """The newest `updated` of the fetch when it is past the topic's mark, else None."""
@@ -282,13 +182,6 @@ def _moved_mark(papers: Sequence[Paper], mark: datetime | None) -> datetime | No
     if newest is None or (mark is not None and newest <= mark):
         return None
     return newest
-
-
-def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:
-    method, model, prompt_version, source_hash = fields
-    if not method:
-        return None
-    return EnrichmentStamp(method, model or "", prompt_version or "", source_hash or "")
 
 
 def _failed_hash(record: str) -> str:

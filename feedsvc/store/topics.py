@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from feedsvc.config import Topic
 from feedsvc.keys import Keys, split_work_member
-from feedsvc.models import Completeness, TopicStatus
+from feedsvc.status import Completeness, TopicStatus
 from feedsvc.store.db import Db
 from feedsvc.store.records import LanguageCounts
 

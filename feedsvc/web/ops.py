@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from feedsvc.models import TopicStatus
+from feedsvc.status import TopicStatus
 from feedsvc.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from feedsvc.web.metrics import RedisCollector, scrape
 from feedsvc.web.replies import Reply, text_reply, unauthorized

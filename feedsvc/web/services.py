@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedsvc.config import Settings, Topic
-from feedsvc.models import FeedItem, TopicStatus
+from feedsvc.models import FeedItem
+from feedsvc.status import TopicStatus
 from feedsvc.store import FeedPage, Store
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.digest import DigestPieces

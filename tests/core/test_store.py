@@ -94,7 +94,7 @@ def test_a_new_version_keeps_first_seen_and_bumps_every_topic_of_the_paper(store
 
 def test_current_or_given_up_enrichments_are_not_queued_again(store: Store) -> None:
     p = paper(1)
-    store.papers.save_enrichment(p.id, enrichment(p, "zh"))
+    store.enrichments.save_enrichment(p.id, enrichment(p, "zh"))
     item = WorkItem("", p.id, "en")
     store.failures.mark_failed(item, p.source_hash, "HTTP 400 from the LLM", NOW)
     assert store.papers.save_papers(TOPIC, [p]).queued == 0
@@ -110,10 +110,10 @@ def test_save_enrichment_clears_retries_bumps_feeds_and_acks_in_one_step(
     item = store.queue.take("c1", 1)[0]
     done = enrichment(p, item.language)
     commands = commands_of(
-        redis_client, store, lambda: store.papers.save_enrichment(p.id, done, item)
+        redis_client, store, lambda: store.enrichments.save_enrichment(p.id, done, item)
     )
     assert_one_atomic_step(commands)
-    assert store.papers.load_enrichment(p.id, item.language) == done
+    assert store.enrichments.load_enrichment(p.id, item.language) == done
     assert store.queue.attempts(p.id, item.language) == 0
     assert store.queue.retry_count() == 0
     assert store.feeds.feed_version("testing", item.language) == "1.1"

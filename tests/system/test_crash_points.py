@@ -133,7 +133,7 @@ def assert_finished(store: Store, topic: Topic, client: FlaskClient, papers: int
     for language in topic.languages:
         for paper_id in paper_ids:
             paper = store.papers.load_paper(paper_id)
-            enrichment = store.papers.load_enrichment(paper_id, language)
+            enrichment = store.enrichments.load_enrichment(paper_id, language)
             assert paper is not None and enrichment is not None, (n, paper_id, language)
             assert enrichment.source_hash == paper.source_hash
     assert store.queue.waiting_count() == 0 and store.queue.retry_count() == 0, n

@@ -54,7 +54,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def all_enriched(store: Store, ids: list[str]) -> bool:
     return all(
-        store.papers.load_enrichment(paper_id, language) is not None
+        store.enrichments.load_enrichment(paper_id, language) is not None
         for slug, languages in LANGUAGES.items()
         for paper_id in ids
         for language in languages

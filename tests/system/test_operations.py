@@ -192,7 +192,9 @@ def test_backfill_fetches_day_by_day_and_resumes(
     assert not report.failures and report.new == 3
     assert len(answers) == 5, "the two finished days were not fetched again"
     assert store.topics.paper_count("testing") == 9
-    assert store.papers.load_enrichment(store.topics.paper_ids("testing")[-1], "zh") is not None
+    assert (
+        store.enrichments.load_enrichment(store.topics.paper_ids("testing")[-1], "zh") is not None
+    )
 
 
 def test_a_worker_that_exits_leaves_no_name_in_the_consumer_group(

@@ -50,7 +50,7 @@ def client(settings: Settings, store: Store) -> FlaskClient:
     )  # fmt: skip
     store.papers.save_papers(topic, [evil])
     for language in topic.languages:
-        store.papers.save_enrichment(evil.id, Enrichment(
+        store.enrichments.save_enrichment(evil.id, Enrichment(
             language, "llm", f"{EVIL}summary", (f"{EVIL}point 1", f"{EVIL}point 2"), 1,
             evil.source_hash, model=f"{EVIL}model", prompt_version="p",
             title_translated=f"{EVIL}translated title", abstract_translated=f"{EVIL}translated",

@@ -64,7 +64,7 @@ def test_storing_an_enrichment_or_a_paper_moves_the_version(
     etag = client.get("/feeds/testing.en.atom").headers["ETag"]
     zh_etag = client.get("/feeds/testing.atom").headers["ETag"]
     better = replace(ExtractiveEnricher().enrich(paper(1), "en"), summary="A new summary.")
-    store.papers.save_enrichment(paper(1).id, better)
+    store.enrichments.save_enrichment(paper(1).id, better)
     changed = client.get("/feeds/testing.en.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and b"A new summary." in changed.data
     assert client.get("/feeds/testing.atom", headers={"If-None-Match": zh_etag}).status_code == 304

@@ -59,7 +59,7 @@ def test_an_enrichment_re_renders_its_day_alone(
     tuesday = PAPERS[2]
     better = Enrichment("en", "llm", "A summary by a model.", ("One.", "Two.", "Three."),
                         1, tuesday.source_hash, model="m", prompt_version="p")  # fmt: skip
-    store.papers.save_enrichment(tuesday.id, better)
+    store.enrichments.save_enrichment(tuesday.id, better)
     after = digest_entries(app)
     assert services(app).digest.rendered == 4, "only Tuesday was read and rendered again"
     assert "A summary by a model." in after[1][2] and after[0] == before[0]

@@ -65,7 +65,7 @@ def publish_recent(store: Store, settings: Settings, papers: list[Paper]) -> Non
     store.papers.save_papers(topic, papers)
     for p in papers:
         for language in topic.languages:
-            store.papers.save_enrichment(p.id, ExtractiveEnricher().enrich(p, language))
+            store.enrichments.save_enrichment(p.id, ExtractiveEnricher().enrich(p, language))
     store.topics.record_fetch_success(topic.slug, yesterday)
 
 

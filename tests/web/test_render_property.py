@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedsvc.config import Topic
-from feedsvc.models import Enrichment, FeedItem, Paper, TopicStatus
+from feedsvc.models import Enrichment, FeedItem, Paper
+from feedsvc.status import TopicStatus
 from feedsvc.store import FeedPage
 from feedsvc.web.pages import render_page
 from feedsvc.web.render.atom import render_atom

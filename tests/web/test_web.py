@@ -56,7 +56,7 @@ def publish(store: Store, settings: Settings, papers: list[Paper]) -> None:
     store.papers.save_papers(topic, papers)
     for p in papers:
         for language in topic.languages:
-            store.papers.save_enrichment(p.id, ExtractiveEnricher().enrich(p, language))
+            store.enrichments.save_enrichment(p.id, ExtractiveEnricher().enrich(p, language))
     store.topics.record_fetch_success("testing", datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
 
 

@@ -41,14 +41,14 @@ def test_batch_mode_from_upload_to_applied_results(
     assert len(lines) == 30
     first = json.loads(lines[0])
     assert first["url"] == "/v1/chat/completions" and "|" in first["custom_id"]
-    assert store.papers.load_enrichment(first["custom_id"].split("|")[0], "zh") is None
+    assert store.enrichments.load_enrichment(first["custom_id"].split("|")[0], "zh") is None
 
     assert worker_main(["once"]) == 0  # still in progress: nothing applied, nothing resent
     assert len(llm.batches.batches) == 1
     assert worker_main(["once"]) == 0  # completed: every result applied
     for paper_id in store.topics.paper_ids("testing"):
         for language in ("zh", "en"):
-            assert store.papers.load_enrichment(paper_id, language) is not None
+            assert store.enrichments.load_enrichment(paper_id, language) is not None
     assert store.batches.open_batches() == {} and len(llm.calls) == 30
 
     capsys.readouterr()

@@ -71,7 +71,7 @@ def test_an_item_that_keeps_failing_is_marked_failed_then_requeued(
     runner.dispatcher.enrich_due(CycleReport())
     assert len(llm.calls) == calls + 1
     assert store.failures.failed_items() == {}
-    assert store.papers.load_enrichment(failing.arxiv_id, "zh") is not None
+    assert store.enrichments.load_enrichment(failing.arxiv_id, "zh") is not None
 
 
 def test_a_failed_paper_is_published_after_the_grace_period_with_a_note(
@@ -178,7 +178,7 @@ def test_a_new_model_re_enriches_newest_first_keeping_the_old_result(
     newer = make_runner(settings, store, clock, EnrichPolicy(), model="newer-model")
     assert newer.intake.queue_outdated(newer.topics) == 20
     ids = store.topics.paper_ids("testing")
-    assert store.papers.load_enrichment(ids[0], "zh").model == "test-model"  # type: ignore[union-attr]
+    assert store.enrichments.load_enrichment(ids[0], "zh").model == "test-model"  # type: ignore[union-attr]
     newer.dispatcher.enrich_due(CycleReport())
     assert [c.model for c in llm.calls[20:]] == ["newer-model"] * 20
     assert [c.arxiv_id for c in llm.calls[20:30]] == ids, "newest first"

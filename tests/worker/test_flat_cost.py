@@ -46,7 +46,7 @@ def archive(store: Store, count: int) -> list[Paper]:
         for language in TOPIC.languages:
             done = Enrichment(language, "llm", "Summary.", ("One.",), p.version, p.source_hash,
                               model="test-model", prompt_version=PROMPT_VERSION)  # fmt: skip
-            store.papers.save_enrichment(p.id, done)
+            store.enrichments.save_enrichment(p.id, done)
     return papers
 
 

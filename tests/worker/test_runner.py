@@ -49,7 +49,7 @@ def test_a_failed_llm_call_keeps_the_paper_and_retries_later(
     report = CycleReport()
     runner.dispatcher.enrich_due(report)
     assert report.enriched == 1 and len(llm.calls) == calls + 1
-    assert store.papers.load_enrichment(failed_id, "zh") is not None
+    assert store.enrichments.load_enrichment(failed_id, "zh") is not None
     assert store.queue.attempts(failed_id, "zh") == 0 and store.queue.retry_count() == 0
 
 
@@ -97,7 +97,7 @@ def test_stop_finishes_the_paper_in_hand(runner: Worker, llm: FakeLLM) -> None:
     assert not thread.is_alive()
     assert len(llm.calls) == 1
     paper_id = llm.calls[0].arxiv_id
-    assert runner.store.papers.load_enrichment(paper_id, "zh") is not None
+    assert runner.store.enrichments.load_enrichment(paper_id, "zh") is not None
 
 
 def test_run_forever_waits_out_a_redis_outage(

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from feedsvc.calendar import EASTERN, announcement_day, announcement_window, last_announcement
-from feedsvc.models import Completeness, TopicStatus
+from feedsvc.status import Completeness, TopicStatus
 from worker.schedule import (
     AnnouncementSchedule,
     FetchSchedule,

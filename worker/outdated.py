@@ -1,0 +1,69 @@
+"""Results made by another enricher: what counts as current, and queueing the rest, once.
+
+An enricher is (method, model, prompt version). A result stamped otherwise is outdated; the
+check reads every stored result, so it runs when the enricher differs from the one last
+checked against (kept in Redis), not every cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from feedsvc.config import Topic
+from feedsvc.keys import work_member
+from feedsvc.models import Paper
+from feedsvc.store import EnrichmentStamp, Store
+
+log = logging.getLogger(__name__)
+
+Identity = tuple[str, str, str]  # (method, model, prompt version) of an enricher
+
+
+def queue_outdated(store: Store, identity: Identity, topics: Sequence[Topic]) -> int:
+    """When the enricher is not the one stored results were last checked against (a new
+    model or prompt version), queue, newest first, every enrichment made otherwise; once
+    per change, so a cycle with nothing new reads nothing per paper.
+
+    The old result stays in the feed until the new one replaces it. The offline
+    enricher replaces nothing, so it checks nothing.
+    """
+    if identity[0] == "extractive":
+        return 0
+    if store.enrichments.checked_identity() == identity:
+        return 0
+    queued = _queue_made_otherwise(store, identity, topics)
+    store.enrichments.record_checked_identity(identity)
+    if queued:
+        log.info("queued %d enrichments made by another model or prompt", queued)
+    return queued
+
+
+def _queue_made_otherwise(store: Store, identity: Identity, topics: Sequence[Topic]) -> int:
+    set_aside = set(store.failures.failed_items()) | set(store.queue.dead_letters())
+    queued = 0
+    for topic in topics:
+        paper_ids = store.topics.paper_ids(topic.slug)
+        for language in topic.languages:
+            stamps = store.enrichments.enrichment_stamps(paper_ids, language)
+            outdated = [
+                (paper_id, language)
+                for paper_id, stamp in zip(paper_ids, stamps, strict=True)
+                if stamp is not None and not made_by(stamp, identity)
+                and work_member(paper_id, language) not in set_aside
+            ]  # fmt: skip
+            queued += store.queue.enqueue(outdated)
+    return queued
+
+
+def is_current(stamp: EnrichmentStamp | None, paper: Paper, identity: Identity) -> bool:
+    """The stored enrichment was made from this text by this enricher."""
+    if stamp is None or stamp.source_hash != paper.source_hash:
+        return False
+    return made_by(stamp, identity)
+
+
+def made_by(stamp: EnrichmentStamp, identity: Identity) -> bool:
+    if identity[0] == "extractive":
+        return True  # never replace any result with an offline one
+    return (stamp.method, stamp.model, stamp.prompt_version) == identity
