@@ -29,11 +29,17 @@ def ensure_tools() -> None:
 
 
 @contextlib.contextmanager
-def server(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
-    """A server process pinned to the server core, until it answers /healthz."""
+def server(
+    command: list[str], port: int, env: dict[str, str], output: Path | None = None,
+    cwd: Path | None = None,
+) -> Iterator[str]:  # fmt: skip
+    """A server process pinned to the server core, until it answers /healthz; its stdout
+    and stderr go to `output` (a file, as a container's log driver takes them), else away.
+    `python -m` puts `cwd` first on the path: another checkout runs its own code there."""
+    sink = output.open("wb") if output is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, *command],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        ["taskset", "-c", SERVER_CORE, *command], env=env, stdout=sink,
+        stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -47,6 +53,8 @@ def server(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if output is not None:
+            sink.close()  # type: ignore[union-attr]
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -171,7 +171,7 @@ class Settings:
     web_workers: int = whole("FEEDSVC_WEB_WORKERS", 0, at_least=0,
         documented_default="one per core", meaning="web worker processes (`0`: one per core)")
     access_log: bool = flag("FEEDSVC_ACCESS_LOG", True,
-        meaning="`0` turns off `feedsvc-web`'s access log on stdout")
+        meaning="`0` turns off `feedsvc-web`'s access log on stdout (written off the hot path)")
     metrics_token: str | None = optional("FEEDSVC_METRICS_TOKEN", secret=True,
         documented_default="unset (both public)",
         meaning="when set, `/metrics` and `/readyz?verbose=1` answer only requests with "

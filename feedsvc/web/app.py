@@ -20,7 +20,9 @@ from feedsvc.keys import Keys
 from feedsvc.logs import configure_logging
 from feedsvc.store import Db, Store
 from feedsvc.web import feeds, ops, pages, replies
+from feedsvc.web.accesslog import AccessLog
 from feedsvc.web.cache import FeedCache
+from feedsvc.web.deferred import DEFERRED
 from feedsvc.web.digest import DigestPieces
 from feedsvc.web.fastpath import FeedFastPath
 from feedsvc.web.metrics import RequestMetrics
@@ -33,10 +35,13 @@ from feedsvc.web.shape import render_fingerprint
 REDIS_TIMEOUT_SECONDS = 1.0
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, *, access_log: bool = False
+) -> Flask:
     """Build the app; with no settings, read them from the environment or exit with one line.
 
     `store` is for tests and benchmarks: by default the app connects to the configured Redis.
+    `access_log`: write FEEDSVC_ACCESS_LOG's line per request to stdout (feedsvc-web does).
     """
     if settings is None:
         settings = _settings_or_exit()
@@ -57,7 +62,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache, DigestPieces())
     _register(app)
     fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)
-    app.wsgi_app = RequestMetrics(fast_path)  # type: ignore[method-assign]
+    lines = None
+    if access_log and settings.access_log:
+        lines = AccessLog(json_lines=settings.log_format == "json")
+    app.wsgi_app = RequestMetrics(fast_path, lines)  # type: ignore[method-assign]
+    DEFERRED.start()  # counts (and the access log) leave the hot path through it
     return app
 
 

@@ -13,14 +13,15 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property
 
 from feedsvc.store import Store
 from feedsvc.web.bounded import BoundedLru
-from feedsvc.web.metrics import CACHE_RESULTS, observe_render
+from feedsvc.web.metrics import TALLY, observe_render
+from feedsvc.web.replies import NOSNIFF
 
 MEMORY_ENTRIES = 512
 MEMORY_BYTES = 64 << 20  # per process: a 50-entry feed page and its gzip take about 200 KB
@@ -49,13 +50,24 @@ class Rendered:
     content_type: str
     last_modified: datetime
     expires_at: float
+    _headers: dict[tuple[bool, str], _Headers] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @cached_property
     def last_modified_http(self) -> str:
         return format_datetime(self.last_modified, usegmt=True)
 
-    def fresh(self, version: str, now: datetime) -> bool:
-        return self.version == version and now.timestamp() < self.expires_at
+    def headers(self, gzip_ok: bool, cache_control: str) -> _Headers:
+        """(ETag, the 304's headers, the 200's headers) of one encoding, made once."""
+        key = (gzip_ok, cache_control)
+        made = self._headers.get(key)
+        if made is None:
+            made = self._headers[key] = _make_headers(self, gzip_ok, cache_control)
+        return made
+
+    def fresh(self, version: str, now: float) -> bool:
+        return self.version == version and now < self.expires_at
 
     def to_fields(self) -> dict[str, bytes]:
         return {
@@ -126,11 +138,12 @@ class FeedCache:
         self.versions[key] = (version, time.monotonic())
         return version
 
-    def current(self, slug: str, language: str, variant: str, now: datetime) -> Rendered | None:
+    def current(self, slug: str, language: str, variant: str) -> Rendered | None:
         """This process's rendering of the variant if it is current, else None."""
-        return self._in_memory((slug, language, variant), self.version(slug, language), now)
+        version = self.version(slug, language)
+        return self._in_memory((slug, language, variant), version, time.time())
 
-    def _in_memory(self, key: tuple[str, str, str], version: str, now: datetime) -> Rendered | None:
+    def _in_memory(self, key: tuple[str, str, str], version: str, now: float) -> Rendered | None:
         entry = self.memory.get(key)
         if entry is not None and entry.fresh(version, now):
             self._count("memory")
@@ -143,12 +156,12 @@ class FeedCache:
         """The feed variant at its current version, rendering it only if nobody has."""
         version = self.version(slug, language)
         key = (slug, language, variant)
-        entry = self._in_memory(key, version, now)
+        entry = self._in_memory(key, version, now.timestamp())
         if entry is not None:
             return entry
         fields = self.store.feeds.load_rendered(slug, language, variant)
         entry = Rendered.from_fields(fields) if fields else None
-        if entry is not None and entry.fresh(version, now):
+        if entry is not None and entry.fresh(version, now.timestamp()):
             self._count("redis")
         else:
             entry = Rendered.build(version, observe_render(build))
@@ -158,9 +171,29 @@ class FeedCache:
         return entry
 
     def _count(self, where: str) -> None:
-        CACHE_RESULTS.labels(where).inc()
-        with self.lock:
-            self.hits[where] += 1
+        TALLY.add("cache", where)
+        self.hits[where] += 1  # for tests; the exact counts, across threads, are the tally's
+
+
+_Headers = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
+def _make_headers(entry: Rendered, gzip_ok: bool, cache_control: str) -> _Headers:
+    etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
+    common = (
+        ("ETag", etag),
+        ("Last-Modified", entry.last_modified_http),
+        ("Cache-Control", cache_control),
+        ("Vary", "Accept-Encoding"),
+        NOSNIFF,
+    )
+    body = entry.gzip_body if gzip_ok else entry.body
+    ok: tuple[tuple[str, str], ...] = (
+        *common, ("Content-Type", entry.content_type), ("Content-Length", str(len(body))),
+    )  # fmt: skip
+    if gzip_ok:
+        ok = (*ok, ("Content-Encoding", "gzip"))
+    return etag, common, ok
 
 
 def rendered_size(key: tuple[str, str, str], entry: Rendered) -> int:

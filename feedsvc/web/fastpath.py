@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
@@ -23,7 +23,7 @@ from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
-from feedsvc.web.replies import NOSNIFF, Reply, protective_headers, storage_unavailable
+from feedsvc.web.replies import Reply, protective_headers, storage_unavailable
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/feeds/"
@@ -63,9 +63,7 @@ class FeedFastPath:
         return self.app(environ, start_response)
 
     def _current(self, wanted: FeedRequest) -> Rendered | None:
-        return self.cache.current(
-            wanted.topic.slug, wanted.language, wanted.variant, datetime.now(UTC)
-        )
+        return self.cache.current(wanted.topic.slug, wanted.language, wanted.variant)
 
     def _parse(self, name: str, query: str) -> FeedRequest | None:
         """The feed asked for, remembered by name and page; None (Flask answers) if none."""
@@ -107,6 +105,8 @@ def page_of(query: str) -> str | None:
     None when Flask would refuse the query: its bytes (a WSGI string holds them as latin-1)
     are not UTF-8.
     """
+    if not query:
+        return "1"  # nearly every reader's request
     try:
         text = query.encode("latin-1").decode("utf-8")
     except UnicodeError:
@@ -127,23 +127,13 @@ def feed_reply(
     """Status, headers and body for a cached feed: gzip when accepted, 304 when current.
 
     Both the fast path and the Flask view answer with this, so their answers cannot drift.
+    The headers are made once per rendering and encoding (Rendered.headers).
     """
     gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
-    etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
-    headers = [
-        ("ETag", etag),
-        ("Last-Modified", entry.last_modified_http),
-        ("Cache-Control", cache_control),
-        ("Vary", "Accept-Encoding"),
-        NOSNIFF,
-    ]
+    etag, not_modified_headers, ok_headers = entry.headers(gzip_ok, cache_control)
     if not_modified(environ, etag, entry.last_modified):
-        return "304 NOT MODIFIED", headers, b""
-    body = entry.gzip_body if gzip_ok else entry.body
-    headers += [("Content-Type", entry.content_type), ("Content-Length", str(len(body)))]
-    if gzip_ok:
-        headers.append(("Content-Encoding", "gzip"))
-    return "200 OK", headers, body
+        return "304 NOT MODIFIED", list(not_modified_headers), b""
+    return "200 OK", list(ok_headers), entry.gzip_body if gzip_ok else entry.body
 
 
 def cache_control_value(max_age: int) -> str:
@@ -153,6 +143,8 @@ def cache_control_value(max_age: int) -> str:
 def not_modified(environ: Mapping[str, Any], etag: str, last_modified: datetime) -> bool:
     """RFC 9110 13.1: If-None-Match (weak comparison) wins over If-Modified-Since."""
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match == etag:  # what nearly every reader sends back
+        return True
     if if_none_match is not None:
         tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
         return "*" in tags or etag in tags

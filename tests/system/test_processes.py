@@ -159,6 +159,8 @@ def test_feedsvc_up_starts_redis_worker_and_web(
         up.send_signal(signal.SIGTERM)
         assert up.wait(timeout=30) == 0
         assert not answers(f"redis://127.0.0.1:{redis_port}/0")
+        written = (tmp_path / "up.log").read_text()
+        assert '"GET /feeds/testing.en.atom HTTP/1.1" 200 ' in written, "the access log"
     finally:
         kill_session(up.pid)  # redis, worker, granian: each in a group of its own
         up.wait()
