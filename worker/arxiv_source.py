@@ -106,7 +106,12 @@ class ArxivSource:
         # is the one place that exposes it, through the same session, gate and deadline.
         url = self.client._format_url(_updated_between(topic, start, end, 1), 0, 1)
         with self._errors_as_source_error(topic):
-            return int(self.client._parse_feed(url).header.total_results)
+            feed = self.client._parse_feed(url)
+        # The parser recovers from broken XML and reads a missing count as 0; a real answer
+        # always says how many it was asked to list (itemsPerPage).
+        if feed.malformed or feed.header.items_per_page != 1:
+            raise SourceError(topic.slug, f"unreadable answer from {self._host}: no count")
+        return int(feed.header.total_results)
 
     def fetch_updated(
         self, topic: Topic, start: datetime, end: datetime, limit: int

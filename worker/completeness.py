@@ -45,7 +45,10 @@ class CompletenessCheck:
         slug, about = topic.slug, ids(topic=topic.slug)
         try:
             on_arxiv = self.source.count_updated(topic, start, end)
-            if on_arxiv > self.store.topics.stored_between(slug, start, end):
+            stored = self.store.topics.stored_between(slug, start, end)
+            if on_arxiv == 0 and stored:  # arXiv lists none of what it announced: a hiccup
+                raise SourceError(slug, f"arXiv counts none of the {stored} papers stored")
+            if on_arxiv > stored:
                 papers = self.source.fetch_updated(topic, start, end, on_arxiv)
                 self.store.papers.save_papers(topic, papers)
         except SourceError as exc:

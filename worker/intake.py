@@ -156,7 +156,7 @@ class Intake:
 
     def queue_outdated(self, topics: Sequence[Topic]) -> int:
         """Queue what another model or prompt made, once per change (worker.outdated)."""
-        return queue_outdated(self.store, self.identity, topics)
+        return queue_outdated(self.store, self.identity, topics, self.clock())
 
 
 def retry_delay_seconds(attempt: int, base_seconds: float = 60.0) -> float:

@@ -1,14 +1,15 @@
 """Results made by another enricher: what counts as current, and queueing the rest, once.
 
 An enricher is (method, model, prompt version). A result stamped otherwise is outdated; the
-check reads every stored result, so it runs when the enricher differs from the one last
-checked against (kept in Redis), not every cycle.
+check reads every stored result (a chunk at a time), so it runs when the enricher differs
+from the one last checked against (kept in Redis) and once a day, not every cycle.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from feedsvc.config import Topic
 from feedsvc.keys import work_member
@@ -18,22 +19,25 @@ from feedsvc.store import EnrichmentStamp, Store
 log = logging.getLogger(__name__)
 
 Identity = tuple[str, str, str]  # (method, model, prompt version) of an enricher
+RECHECK = timedelta(days=1)
 
 
-def queue_outdated(store: Store, identity: Identity, topics: Sequence[Topic]) -> int:
-    """When the enricher is not the one stored results were last checked against (a new
-    model or prompt version), queue, newest first, every enrichment made otherwise; once
-    per change, so a cycle with nothing new reads nothing per paper.
+def queue_outdated(store: Store, identity: Identity, topics: Sequence[Topic], now: datetime) -> int:
+    """Queue, newest first, every enrichment made by another model or prompt version, when
+    the enricher is not the one stored results were last checked against, or that check is
+    a day old (a worker of the previous release may have stored more since). Otherwise a
+    cycle reads one key, and nothing per paper.
 
-    The old result stays in the feed until the new one replaces it. The offline
-    enricher replaces nothing, so it checks nothing.
+    The old result stays in the feed until the new one replaces it. The offline enricher
+    replaces nothing, so it checks nothing.
     """
     if identity[0] == "extractive":
         return 0
-    if store.enrichments.checked_identity() == identity:
+    checked, checked_at = store.enrichments.checked_identity()
+    if checked == identity and checked_at is not None and now - checked_at < RECHECK:
         return 0
     queued = _queue_made_otherwise(store, identity, topics)
-    store.enrichments.record_checked_identity(identity)
+    store.enrichments.record_checked_identity(identity, now)
     if queued:
         log.info("queued %d enrichments made by another model or prompt", queued)
     return queued
@@ -43,16 +47,16 @@ def _queue_made_otherwise(store: Store, identity: Identity, topics: Sequence[Top
     set_aside = set(store.failures.failed_items()) | set(store.queue.dead_letters())
     queued = 0
     for topic in topics:
-        paper_ids = store.topics.paper_ids(topic.slug)
-        for language in topic.languages:
-            stamps = store.enrichments.enrichment_stamps(paper_ids, language)
-            outdated = [
-                (paper_id, language)
-                for paper_id, stamp in zip(paper_ids, stamps, strict=True)
-                if stamp is not None and not made_by(stamp, identity)
-                and work_member(paper_id, language) not in set_aside
-            ]  # fmt: skip
-            queued += store.queue.enqueue(outdated)
+        for paper_ids in store.topics.paper_id_chunks(topic.slug):
+            for language in topic.languages:
+                stamps = store.enrichments.enrichment_stamps(paper_ids, language)
+                outdated = [
+                    (paper_id, language)
+                    for paper_id, stamp in zip(paper_ids, stamps, strict=True)
+                    if stamp is not None and not made_by(stamp, identity)
+                    and work_member(paper_id, language) not in set_aside
+                ]  # fmt: skip
+                queued += store.queue.enqueue(outdated)
     return queued
 
 

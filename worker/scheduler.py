@@ -80,7 +80,8 @@ class Scheduler:
     def _cycle(self, schedule: FetchSchedule) -> None:
         report = CycleReport()
         if self.fetcher.fetch_due(report, schedule):
-            self._after_fetching()
+            self.intake.forget_idle_consumers()
+        self.intake.queue_outdated(self.topics)  # one GET, unless the model just changed
         self.dispatcher.enrich_due(report)
 
     def _after_fetching(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from feedsvc.calendar import announcement_day
 from feedsvc.keys import Keys, work_member
@@ -13,7 +13,7 @@ from feedsvc.store import feeds, queue
 from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Db
 from feedsvc.store.records import EnrichmentInputs, EnrichmentStamp, LlmCall, WorkItem
-from feedsvc.times import decode_time
+from feedsvc.times import decode_time, encode_time
 
 
 class EnrichmentStore:
@@ -40,17 +40,18 @@ class EnrichmentStore:
         batch.run()
         return [_stamp(reply.value) for reply in replies]
 
-    def checked_identity(self) -> tuple[str, str, str] | None:
+    def checked_identity(self) -> tuple[tuple[str, str, str] | None, datetime | None]:
         """The enricher (method, model, prompt version) stored results were last checked
-        against, or None if never."""
+        against, and when; (None, None) if never."""
         raw = self.db.one(lambda b: b.get(self.keys.enrich_identity()))
         if raw is None:
-            return None
-        method, model, prompt_version = json.loads(raw)
-        return (str(method), str(model), str(prompt_version))
+            return None, None
+        method, model, prompt_version, *when = json.loads(raw)
+        checked_at = decode_time(when[0]) if when else None
+        return (str(method), str(model), str(prompt_version)), checked_at
 
-    def record_checked_identity(self, identity: tuple[str, str, str]) -> None:
-        raw = json.dumps(list(identity))
+    def record_checked_identity(self, identity: tuple[str, str, str], when: datetime) -> None:
+        raw = json.dumps([*identity, encode_time(when)])
         self.db.one(lambda b: b.set_string(self.keys.enrich_identity(), raw))
 
     def enrichment_inputs(self, item: WorkItem) -> EnrichmentInputs | None:

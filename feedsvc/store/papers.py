@@ -116,7 +116,7 @@ class PaperStore:
         batch.sadd(self.keys.paper_topics(fetched.id), topic.slug)
         if old is None:
             result.new.append(fetched.id)
-            self._write_paper(batch, topic, fetched, fetched.updated)
+            self._write_paper(batch, [topic.slug], fetched, fetched.updated)
             return True
         stored = old.paper
         revision = Revision.between(stored, fetched, now)
@@ -125,13 +125,18 @@ class PaperStore:
             return topic.slug not in old.topics
         (result.amended if revision.amended else result.revised).append(fetched.id)
         paper = replace(fetched, first_seen=stored.first_seen, revision=revision)
-        score = stored.updated if revision.amended else paper.updated
-        self._write_paper(batch, topic, paper, score)
+        if revision.amended:
+            self._write_paper(batch, [topic.slug], paper, stored.updated)
+        else:  # every topic that shows it lists it by its new update, digests included
+            self._write_paper(batch, sorted(old.topics | {topic.slug}), paper, paper.updated)
         return True
 
-    def _write_paper(self, batch: Batch, topic: Topic, paper: Paper, updated: datetime) -> None:
+    def _write_paper(
+        self, batch: Batch, slugs: Sequence[str], paper: Paper, updated: datetime
+    ) -> None:
         batch.hset(self.keys.paper(paper.id), paper.to_redis())
-        batch.zadd(self.keys.topic_papers(topic.slug), {paper.id: updated.timestamp()})
+        for slug in slugs:
+            batch.zadd(self.keys.topic_papers(slug), {paper.id: updated.timestamp()})
 
     def _known(self, paper_ids: Sequence[str]) -> dict[str, _Known]:
         batch = self.db.batch()

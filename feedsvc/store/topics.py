@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 
 from feedsvc.config import Topic
@@ -23,6 +24,18 @@ class TopicStore:
     def paper_ids(self, slug: str) -> list[str]:
         """Every paper id of the topic, newest update first."""
         return self.db.one(lambda b: b.zrevrange(self.keys.topic_papers(slug), 0, -1))
+
+    def paper_id_chunks(self, slug: str, size: int = 1000) -> Iterator[list[str]]:
+        """Every paper id of the topic, newest update first, `size` at a time: a walk over
+        the whole archive that holds one chunk in memory, not the archive."""
+        for start in itertools.count(0, size):
+            chunk = self._ranked(slug, start, start + size - 1)
+            if not chunk:
+                return
+            yield chunk
+
+    def _ranked(self, slug: str, first: int, last: int) -> list[str]:
+        return self.db.one(lambda b: b.zrevrange(self.keys.topic_papers(slug), first, last))
 
     def paper_count(self, slug: str) -> int:
         return self.db.one(lambda b: b.zcard(self.keys.topic_papers(slug)))

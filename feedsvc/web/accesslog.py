@@ -1,7 +1,8 @@
-"""`feedsvc-web`'s access log: one line per request, kept off the hot path.
+"""`feedsvc-web`'s access log: one line per request, written off the hot path.
 
-A request only appends a tuple to memory; the deferred thread (feedsvc.web.deferred) formats
-the lines and writes them a batch at a time, at most a second later and at exit. Lines are
+A request formats its line (a few µs) and appends it to memory; a thread of the log's own
+(feedsvc.web.deferred, apart from the one that adds up the metrics, so a blocked stdout
+stalls nothing else) writes what is there four times a second in one write, and at exit. Lines are
 the Common Log Format with the time taken (`127.0.0.1 - - [03/Dec/2026:14:05:09 +0000] "GET
 /feeds/rag.atom HTTP/1.1" 304 - 0.21ms`), or one JSON object each with
 FEEDSVC_LOG_FORMAT=json. Outside text is escaped, so a request cannot forge a line.
@@ -16,17 +17,18 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
-from feedsvc.web.deferred import DEFERRED
+from feedsvc.web.deferred import Deferred
 
 MAX_PENDING = 100_000  # lines kept when writing falls behind; the oldest go first
-_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)} | {
-    ord('"'): '\\"', ord("\\"): "\\\\",
+# Controls, C1 controls and the Unicode line separators some log tools split on.
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))} | {
+    0x2028: "\\u2028", 0x2029: "\\u2029", ord('"'): '\\"', ord("\\"): "\\\\",
 }  # fmt: skip
 
 
 class AccessLog:
     """Lines noted by the request metrics middleware (which already sees every answer) and
-    written by the deferred thread, a batch at a time."""
+    written by a thread of the log's own, a batch at a time."""
 
     def __init__(
         self, stream: TextIO | None = None, json_lines: bool = False,
@@ -38,28 +40,40 @@ class AccessLog:
         self.dropped = 0
         self._stamp = (0, "")  # (second, its text): most requests share their second
         self._write_lock = threading.Lock()
-        DEFERRED.register(self.write_pending)
+        self._drop_lock = threading.Lock()
+        self.writer = Deferred()
+        self.writer.register(self.write_pending)
+
+    def start(self) -> None:
+        """Write from now on, in this process (a forked worker starts its own)."""
+        self.writer.start()
 
     def note(
         self, environ: dict[str, Any], status: str, headers: list[Any], seconds: float
     ) -> None:
         """One request: its environ, its status and headers as answered, the time it took."""
-        if len(self.pending) == self.pending.maxlen:
-            self.dropped += 1
+        if len(self.pending) == self.pending.maxlen:  # stdout fell behind: rare
+            with self._drop_lock:
+                self.dropped += 1
         self.pending.append(self._line(environ, status, headers, seconds))
 
     def write_pending(self) -> None:
         """Write every line noted so far, in one write."""
         with self._write_lock:
             lines = [self.pending.popleft() for _ in range(len(self.pending))]
-            dropped, self.dropped = self.dropped, 0
+            with self._drop_lock:
+                dropped, self.dropped = self.dropped, 0
+            noted = len(lines)
             if dropped:
-                lines.append(
-                    f"feedsvc-web: {dropped} access log lines dropped (stdout fell behind)"
-                )
-            if lines:
+                lines.append(f"feedsvc-web: {dropped} access log lines dropped (stdout is slow)")
+            if not lines:
+                return
+            try:
                 self.stream.write("\n".join(lines) + "\n")
                 self.stream.flush()
+            except (OSError, ValueError):  # stdout closed or broken: counted, said next time
+                with self._drop_lock:
+                    self.dropped += dropped + noted
 
     def _line(
         self, environ: dict[str, Any], status: str, headers: list[Any], seconds: float

@@ -65,6 +65,7 @@ def create_app(
     lines = None
     if access_log and settings.access_log:
         lines = AccessLog(json_lines=settings.log_format == "json")
+        lines.start()
     app.wsgi_app = RequestMetrics(fast_path, lines)  # type: ignore[method-assign]
     DEFERRED.start()  # counts (and the access log) leave the hot path through it
     return app

@@ -9,6 +9,7 @@ worker on every machine, so /metrics reads them from there when scraped.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter as CountOf
 from collections import deque
@@ -66,14 +67,16 @@ class Tally:
 
     def __init__(self) -> None:
         self._seen: deque[tuple[str, ...]] = deque()
+        self._flushing = threading.Lock()  # a scrape and the deferred thread may meet here
 
     def add(self, *key: str) -> None:
         """Count one: ('request', route, status) or ('cache', result)."""
         self._seen.append(key)
 
     def flush(self) -> None:
-        taken = [self._seen.popleft() for _ in range(len(self._seen))]
-        for key, count in CountOf(taken).items():
+        with self._flushing:
+            taken = [self._seen.popleft() for _ in range(len(self._seen))]
+        for key, count in CountOf(taken).items():  # fmt: skip
             if key[0] == "request":
                 REQUESTS.labels(key[1], key[2]).inc(count)
                 if key[2] == "304":

@@ -2,8 +2,8 @@
 
 Why granian and not gunicorn: measured by bench/serve.py (README, "Production serving").
 Settings: FEEDSVC_BIND (default 127.0.0.1:8000), FEEDSVC_WEB_WORKERS (default: one per
-CPU core), FEEDSVC_ACCESS_LOG (default 1: one line per request on stdout, written a batch
-a second by feedsvc.web.accesslog rather than by granian, which logs each request itself).
+CPU core), FEEDSVC_ACCESS_LOG (default 1: one line per request on stdout, written in batches
+four times a second by feedsvc.web.accesslog, not by granian, which writes each itself).
 """
 
 from __future__ import annotations

@@ -90,6 +90,10 @@ def test_a_new_version_keeps_first_seen_and_bumps_every_topic_of_the_paper(store
     assert stored is not None and stored.version == 2 and stored.first_seen == NOW
     assert store.feeds.feed_version("testing", "zh") == "2.0"  # linked to both topics
     assert store.feeds.feed_version("other", "zh") == "2.0"
+    new_score = later.updated.timestamp()
+    assert store.db.client.zscore(store.keys.topic_papers("testing"), later.id) == new_score, (
+        "the topic that did not fetch it lists it by its new update too (and its digest day)"
+    )
 
 
 def test_current_or_given_up_enrichments_are_not_queued_again(store: Store) -> None:

@@ -12,7 +12,6 @@ from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.store import Store
 from feedsvc.web.accesslog import AccessLog
-from feedsvc.web.deferred import DEFERRED
 from tests.web.test_web import paper, publish
 
 LINE = re.compile(
@@ -43,7 +42,8 @@ def test_each_request_is_a_line_written_in_a_batch(settings: Settings, store: St
                environ_base={"REMOTE_ADDR": "127.0.0.1"})  # fmt: skip
     client.get("/feeds/nope.atom?page=2", environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert out.getvalue() == "", "nothing written on the request's own path"
-    DEFERRED.run_now()
+    access_log: AccessLog = app.wsgi_app.access_log  # type: ignore[attr-defined]
+    access_log.write_pending()
     lines = out.getvalue().splitlines()
     found = [LINE.match(line) for line in lines]
     assert all(found), lines
@@ -69,7 +69,7 @@ def test_a_request_cannot_forge_a_line() -> None:
 def test_json_lines_with_the_json_log_format(settings: Settings, store: Store) -> None:
     app, out = logged_app(settings, store, json_lines=True)
     app.test_client().get("/healthz")
-    DEFERRED.run_now()
+    app.wsgi_app.access_log.write_pending()  # type: ignore[attr-defined]
     (line,) = out.getvalue().splitlines()
     record = json.loads(line)
     assert (record["method"], record["path"], record["status"]) == ("GET", "/healthz", "200")
@@ -84,7 +84,7 @@ def test_when_output_falls_behind_the_oldest_lines_go_and_it_says_so() -> None:
     log.write_pending()
     lines = out.getvalue().splitlines()
     assert len(lines) == 4 and lines[-1] == (
-        "feedsvc-web: 2 access log lines dropped (stdout fell behind)"
+        "feedsvc-web: 2 access log lines dropped (stdout is slow)"
     )
 
 
@@ -102,3 +102,33 @@ def requests_of(metrics: str, route: str) -> float:
     pattern = rf'feedsvc_http_requests_total{{route="{route}",status="200"}} (\S+)'
     found = re.search(pattern, metrics)
     return float(found[1]) if found else 0.0
+
+
+class BrokenStdout(io.StringIO):
+    """A stdout whose reader went away once."""
+
+    broken = True
+
+    def write(self, text: str) -> int:
+        if self.broken:
+            self.broken = False
+            raise BrokenPipeError("the log reader went away")
+        return super().write(text)
+
+
+def test_lines_a_failed_write_lost_are_counted_and_said() -> None:
+    out = BrokenStdout()
+    log = AccessLog(out)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/a\u2028b\u0085c",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    for _ in range(3):
+        log.note(environ, "200 OK", [], 0.001)
+    log.write_pending()  # the write fails: nothing shown, three lost
+    log.note(environ, "200 OK", [], 0.001)
+    log.write_pending()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[-1].endswith("3 access log lines dropped (stdout is slow)")
+    assert '"GET /a\\u2028b\\x85c HTTP/1.1"' in lines[0], "no line separator reaches the log"

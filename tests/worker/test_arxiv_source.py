@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from lxml import etree
@@ -82,6 +83,23 @@ def test_old_style_ids_latex_and_names(arxiv_replay: ArxivReplay) -> None:
 def test_empty_result_page_is_no_papers(arxiv_replay: ArxivReplay) -> None:
     arxiv_replay.raw = (200, read_fixture("arxivpy-golden__id_0000.0000_s0_m100_8b51d9633a68.xml"))
     assert source_for(arxiv_replay).fetch_new(topic(), nothing_stored, limit=10) == []
+
+
+def test_a_count_is_arxivs_total_and_an_unreadable_answer_is_no_count(
+    arxiv_replay: ArxivReplay,
+) -> None:
+    arxiv_replay.listing = fixture_entries("arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml")
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    source = source_for(arxiv_replay)
+    assert source.count_updated(topic(), start, end) == 10
+    assert arxiv_replay.requests[-1].params["max_results"] == "1"
+    assert (
+        "lastUpdatedDate:[200001010000 TO 209912312359]"
+        in (arxiv_replay.requests[-1].params["search_query"])
+    )
+    arxiv_replay.raw = (200, b"<feed><entry><title>cut short</feed>")
+    with pytest.raises(SourceError, match="unreadable answer"):
+        source.count_updated(topic(), start, end)
 
 
 def test_missing_pdf_link_is_derived_from_the_id(arxiv_replay: ArxivReplay) -> None:

@@ -189,6 +189,23 @@ def test_a_new_model_re_enriches_newest_first_keeping_the_old_result(
     )
 
 
+def test_results_an_older_worker_stored_after_the_check_are_queued_a_day_later(
+    settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str]
+) -> None:
+    """An upgrade: the new worker checks at once, while the old one, stopping, still stores
+    the results of the work it had in hand."""
+    older = make_runner(settings, store, clock, EnrichPolicy())
+    newer = make_runner(settings, store, clock, EnrichPolicy(), model="newer-model")
+    assert newer.intake.queue_outdated(newer.topics) == 0, "nothing stored yet"
+    older.fetcher.fetch_all(CycleReport())
+    older.dispatcher.enrich_due(CycleReport())  # 10 papers, 2 languages, by the older model
+    clock.now += timedelta(hours=6)
+    assert newer.intake.queue_outdated(newer.topics) == 0, "checked today already"
+    clock.now += timedelta(hours=19)
+    assert newer.intake.queue_outdated(newer.topics) == 20, "the daily check finds them"
+    assert newer.intake.queue_outdated(newer.topics) == 0
+
+
 def test_stats_shows_state_calls_tokens_and_cost(
     settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str],
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],

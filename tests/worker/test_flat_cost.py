@@ -66,7 +66,7 @@ def costs(
         enricher = LLMEnricher(build_llm_client(settings), "test-model")
         worker = assemble([TOPIC], store, LatestOnly(papers[-5:]), enricher, "c", clock)
         worker.scheduler.run_once()  # the first cycle checks every result against the model
-        clock.now += timedelta(days=1)
+        clock.now += timedelta(hours=12)  # a day later, the daily re-check reads them again
         cycle = commands_of(client, worker.scheduler.run_once)
         stats = commands_of(client, lambda: collect_stats(store, [TOPIC], settings, clock()))
         return cycle, stats
