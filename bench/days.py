@@ -79,8 +79,7 @@ def fill(store: Store, size: int) -> None:
     for start in range(0, size, 2000):
         numbers = range(start, min(start + 2000, size))
         papers = [bench_paper(n, now - timedelta(days=n / PER_DAY)) for n in numbers]
-        store.papers.save_papers(TOPIC, papers)
-        pipe = store.db.client.pipeline(transaction=False)
+        pipe = store.db.client.pipeline(transaction=False)  # enriched first: nothing queued
         for paper in papers:
             for language in TOPIC.languages:
                 done = Enrichment(language, "llm", "A summary.", ("One.", "Two.", "Three."),
@@ -88,6 +87,7 @@ def fill(store: Store, size: int) -> None:
                                   prompt_version=PROMPT_VERSION)  # fmt: skip
                 pipe.hset(store.keys.enrichment(paper.id, language), mapping=done.to_redis())
         pipe.execute()
+        store.papers.save_papers(TOPIC, papers)
     store.db.client.delete(store.keys.schema())  # as the previous release left it
 
 

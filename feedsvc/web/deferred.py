@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import os
 import threading
 from collections.abc import Callable
@@ -41,6 +42,9 @@ class Deferred:
             self._started_in = os.getpid()
         threading.Thread(target=self._loop, name="feedsvc-deferred", daemon=True).start()
         atexit.register(self.run_now)
+        # granian's workers are multiprocessing children: they leave through os._exit after
+        # multiprocessing's own finalizers, never through atexit.
+        multiprocessing.util.Finalize(self, self.run_now, exitpriority=10)
 
     def run_now(self) -> None:
         """Run every callback once, now; a failing one is logged and the others still run."""
