@@ -167,6 +167,7 @@ class Enrichment:
     finish_reason: str = ""
     unverified_numbers: tuple[str, ...] = ()
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    adjustments: tuple[str, ...] = ()  # what was cut from the model's answer to fit
 
     @property
     def provenance(self) -> str:
@@ -196,6 +197,7 @@ class Enrichment:
             "finish_reason": self.finish_reason,
             "unverified_numbers": json.dumps(list(self.unverified_numbers)),
             "created_at": encode_time(self.created_at),
+            "adjustments": json.dumps(list(self.adjustments), ensure_ascii=False),
         }
 
     @classmethod
@@ -218,6 +220,7 @@ class Enrichment:
             finish_reason=data.get("finish_reason", ""),
             unverified_numbers=tuple(json.loads(data.get("unverified_numbers", "[]"))),
             created_at=decode_time(data["created_at"]),
+            adjustments=tuple(json.loads(data.get("adjustments", "[]"))),
         )
 
 

@@ -10,6 +10,7 @@ from tests.servers.arxiv import (
     ArxivReplay,
     entry_id,
     fixture_entries,
+    make_entry,
     read_fixture,
     revise_entry,
     set_arxiv_field,
@@ -17,6 +18,6 @@ from tests.servers.arxiv import (
 from tests.servers.llm import FakeLLM
 
 __all__ = [
-    "ATOM", "FIXTURES", "ArxivReplay", "FakeLLM", "entry_id", "fixture_entries", "read_fixture",
-    "revise_entry", "set_arxiv_field", "topic_word",
+    "ATOM", "FIXTURES", "ArxivReplay", "FakeLLM", "entry_id", "fixture_entries", "make_entry",
+    "read_fixture", "revise_entry", "set_arxiv_field", "topic_word",
 ]  # fmt: skip

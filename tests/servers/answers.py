@@ -69,7 +69,7 @@ def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
     """The fields as a misbehaving model would write them."""
     english = CANNED["English"][0].format(w="it")
     spoilt = {
-        "invalid": {"takeaways": fields["takeaways"][:2]},
+        "invalid": {"takeaways": []},
         "chatter": {"summary": "Here is the summary you asked for. " + fields["summary"]},
         "markdown": {"summary": "**Summary**: " + fields["summary"]},
         "wrong_language": {"summary": english, "takeaways": [english] * 3},
@@ -78,9 +78,13 @@ def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
     return {**fields, **spoilt.get(outcome, {})}
 
 
-def successful_content(request: PromptRequest, outcome: str) -> tuple[str, str]:
-    """The message content and finish reason of a call that answers 200."""
-    content = json.dumps(spoil(fake_fields(request), outcome), ensure_ascii=False)
+def successful_content(
+    request: PromptRequest, outcome: str, recorded: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """The message content and finish reason of a call that answers 200: the `recorded`
+    answer of a real model when there is one, else the canned fields."""
+    fields = recorded if recorded is not None else fake_fields(request)
+    content = json.dumps(spoil(fields, outcome), ensure_ascii=False)
     if outcome == "broken_json":
         content = content[: len(content) // 2]
     return content, "length" if outcome == "truncated" else "stop"

@@ -48,6 +48,31 @@ def revise_entry(
     return revised
 
 
+def make_entry(
+    paper_id: str, title: str, abstract: str, authors: list[str], comment: str, updated: str,
+    categories: tuple[str, ...] = ("cs.CV",),
+) -> Any:  # fmt: skip
+    """An <entry> as the arXiv API writes one (the elements the recordings hold)."""
+    entry = etree.Element(f"{ATOM}entry", nsmap={None: ATOM[1:-1], "arxiv": ARXIV[1:-1]})
+    texts = {"id": f"http://arxiv.org/abs/{paper_id}v1", "title": title, "updated": updated,
+             "summary": abstract, "published": updated}  # fmt: skip
+    for tag, text in texts.items():
+        etree.SubElement(entry, f"{ATOM}{tag}").text = text
+    etree.SubElement(entry, f"{ATOM}link", href=f"https://arxiv.org/abs/{paper_id}v1",
+                     rel="alternate", type="text/html")  # fmt: skip
+    etree.SubElement(entry, f"{ATOM}link", href=f"https://arxiv.org/pdf/{paper_id}v1",
+                     rel="related", type="application/pdf", title="pdf")  # fmt: skip
+    for term in categories:
+        etree.SubElement(entry, f"{ATOM}category", term=term,
+                         scheme="http://arxiv.org/schemas/atom")  # fmt: skip
+    etree.SubElement(entry, f"{ARXIV}primary_category", term=categories[0])
+    for name in authors:
+        etree.SubElement(etree.SubElement(entry, f"{ATOM}author"), f"{ATOM}name").text = name
+    if comment:
+        set_arxiv_field(entry, "comment", comment)
+    return entry
+
+
 def set_arxiv_field(entry: Any, name: str, text: str) -> Any:
     """Set (or add) the entry's arxiv:comment, arxiv:journal_ref or arxiv:doi."""
     element = entry.find(f"{ARXIV}{name}")

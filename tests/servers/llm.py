@@ -23,7 +23,7 @@ class FakeLLM:
     `script` holds outcomes for the next calls, one each, in order. Failures of the call:
     "500", "400", "429" (with Retry-After: `retry_after`), "timeout", "trickle" (a whole answer
     a byte at a time). Outputs to reject:
-    "broken_json", "invalid" (too few takeaways), "chatter", "markdown", "wrong_language",
+    "broken_json", "invalid" (no takeaways), "chatter", "markdown", "wrong_language",
     "truncated" (finish_reason length). Accepted with a flag: "invented_number". Also "slow".
     A paper whose abstract says "ignore previous instructions" gets a model that obeys it.
     With an empty script every call succeeds after `latency_seconds`.
@@ -38,6 +38,8 @@ class FakeLLM:
     in_flight: int = 0
     max_in_flight: int = 0
     script: list[str] = field(default_factory=list)
+    # (arxiv id, language name) -> a real model's answer, served instead of the canned one
+    recorded: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     calls: list[LLMCall] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: Server | None = None
@@ -99,7 +101,8 @@ class _LLMHandler(QuietHandler):
             return
         if outcome == "slow":
             time.sleep(llm.timeout_seconds / 2)
-        content, finish = successful_content(request, outcome)
+        recorded = llm.recorded.get((request.paper["arxiv_id"], request.language_name))
+        content, finish = successful_content(request, outcome, recorded)
         self.send_json(200, completion_body(body["model"], content, finish))
 
     def do_GET(self) -> None:

@@ -30,6 +30,7 @@ def test_text_in_its_own_language_passes(language: str) -> None:
     ("text_language", "asked", "reason"),
     [
         ("en", "zh", "CJK characters"),
+        ("en", "ja", "CJK characters"),
         ("ja", "zh", "reads as Japanese"),
         ("zh", "ja", "no kana"),
         ("en", "de", "reads as en"),
@@ -43,6 +44,35 @@ def test_text_in_another_language_fails(text_language: str, asked: str, reason: 
     with pytest.raises(EnrichmentFailed, match=reason) as caught:
         check_language(TEXTS[text_language], asked)
     assert caught.value.kind == "validation"
+
+
+CHINESE_FULL_OF_TERMS = [
+    # the blog's real answers: English names and acronyms inside Chinese sentences
+    "针对医学图像分割面临的挑战，提出了一种通用框架Contrast-Driven Medical Image Segmentation "
+    "(ConDSeg)。",
+    "基于Vision Transformer(ViT)的弱监督语义分割(WSSS)方法在PASCAL VOC 2012和MS COCO 2014"
+    "数据集上表现优异。",
+    # a translated abstract with a formula, a URL and code: 12% CJK by the old count
+    r"我们证明 $\mathcal{L}_{\text{InfoNCE}} \geq \log(N) - I(X;Y)$ 对所有 $N \ge 2$ 成立，"
+    r"代码见 \url{https://github.com/org/repo} 与 `pip install contrastive-toolkit`。",
+]
+
+
+@pytest.mark.parametrize("text", CHINESE_FULL_OF_TERMS)
+def test_chinese_is_judged_on_its_prose_not_its_terms(text: str) -> None:
+    check_language(text, "zh")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This paper proposes 一种 new method for the segmentation of medical images.",
+        "We propose a contrastive framework (对比学习) that is trained with the images.",
+    ],
+)
+def test_english_with_a_few_chinese_words_is_not_chinese(text: str) -> None:
+    with pytest.raises(EnrichmentFailed, match="prose in CJK"):
+        check_language(text, "zh")
 
 
 @pytest.mark.parametrize(

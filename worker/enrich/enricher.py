@@ -142,6 +142,7 @@ class LLMEnricher:
             duration_ms=int((time.monotonic() - started) * 1000),
             finish_reason=exchange.finish_reason,
             unverified_numbers=output.unverified_numbers,
+            adjustments=output.adjustments,
         )
 
     def _request(self, messages: list[dict[str, str]], translate: bool) -> dict[str, Any]:

@@ -1,5 +1,10 @@
-"""The model's output: parsed into a ModelOutput and checked (shape, length, language by
-script, chatter, Markdown, numbers), or rejected with a reason the model is told.
+"""The model's output: parsed into a ModelOutput and checked (shape, language, chatter,
+Markdown, numbers), or rejected with a reason the model is told.
+
+A faithful answer is never thrown away for its length: a summary over the hard cap is cut at
+a sentence boundary, takeaways past the maximum are dropped, and `ModelOutput.adjustments`
+says so. Rejection is for what a reader must not see: the wrong language, chatter, markup,
+an empty or broken field.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ from feedsvc.models import SOURCE_LANGUAGE, Paper
 from worker.enrich.llm import Completion
 from worker.enrich.prompt import MAX_SUMMARY_SENTENCES, MAX_TAKEAWAYS, MIN_TAKEAWAYS
 
-MAX_SUMMARY_CHARS = 1200
+MAX_SUMMARY_CHARS = 1200  # the hard cap: a longer summary is cut at a sentence boundary
 MAX_TAKEAWAY_CHARS = 400
 MAX_TITLE_CHARS = 500
 MAX_TRANSLATION_CHARS = 8000
 CJK_LANGUAGES = {"zh", "ja"}
 MIN_SCRIPT_SHARE = 0.3
 MIN_LATIN_SHARE = 0.7
+MIN_CJK_PROSE_SHARE = 0.6
 SCRIPT_OF_LANGUAGE = {
     "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC",
     "ar": "ARABIC", "fa": "ARABIC", "he": "HEBREW", "hi": "DEVANAGARI", "th": "THAI",
@@ -47,6 +53,11 @@ LEADING_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?\d{1,2}[.)、]\s*|[①-⑩]\s
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]")
+# What is not prose when judging a text's language: URLs, LaTeX (math and commands), code.
+_NOT_PROSE = re.compile(
+    r"https?://\S+|www\.\S+|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[A-Za-z]+\*?(?:\{[^}]*\})*|`[^`]*`"
+)
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class ModelOutput:
     title_translated: str = ""
     abstract_translated: str = ""
     unverified_numbers: tuple[str, ...] = ()  # numbers the abstract does not have
+    adjustments: tuple[str, ...] = ()  # what was cut to fit, said in the stored record
 
 
 def accept_output(completion: Completion, paper: Paper, language: str) -> ModelOutput:
@@ -74,17 +86,16 @@ def accept_output(completion: Completion, paper: Paper, language: str) -> ModelO
 def parse_llm_output(content: str, translate: bool) -> ModelOutput:
     """The model's JSON, checked field by field; raise EnrichmentFailed on any problem."""
     data = _json_object(content)
-    summary = _clean_text(data.get("summary"), "summary", MAX_SUMMARY_CHARS)
-    if len(_SENTENCE_END.findall(summary)) > MAX_SUMMARY_SENTENCES:
-        raise _invalid(f"summary has more than {MAX_SUMMARY_SENTENCES} sentences")
-    takeaways = _takeaways(data.get("takeaways"))
+    adjustments: list[str] = []
+    summary = _summary(data.get("summary"), adjustments)
+    takeaways = _takeaways(data.get("takeaways"), adjustments)
     if not translate:
-        return ModelOutput(summary, takeaways)
+        return ModelOutput(summary, takeaways, adjustments=tuple(adjustments))
     title = _clean_text(data.get("title_translated"), "title", MAX_TITLE_CHARS)
     abstract = _clean_text(
         data.get("abstract_translated"), "abstract_translated", MAX_TRANSLATION_CHARS
     )
-    return ModelOutput(summary, takeaways, title, abstract)
+    return ModelOutput(summary, takeaways, title, abstract, adjustments=tuple(adjustments))
 
 
 def validate_output(output: ModelOutput, paper: Paper, language: str) -> tuple[str, ...]:
@@ -109,17 +120,54 @@ def _json_object(content: str) -> dict[str, Any]:
     return data
 
 
-def _takeaways(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not MIN_TAKEAWAYS <= len(value) <= MAX_TAKEAWAYS:
-        raise _invalid(f"takeaways must be a list of {MIN_TAKEAWAYS} to {MAX_TAKEAWAYS}")
-    return tuple(strip_list_marker(_clean_text(t, "takeaways", MAX_TAKEAWAY_CHARS)) for t in value)
+def _summary(value: Any, adjustments: list[str]) -> str:
+    """The summary, however many sentences (the prompt asks for at most three), cut at a
+    sentence boundary when it is over the hard cap."""
+    summary = _clean_text(value, "summary", max_chars=None)
+    sentences = len(_SENTENCE_END.findall(summary))
+    if sentences > MAX_SUMMARY_SENTENCES:
+        adjustments.append(f"summary of {sentences} sentences, {MAX_SUMMARY_SENTENCES} asked")
+    if len(summary) > MAX_SUMMARY_CHARS:
+        summary = cut_at_sentence(summary, MAX_SUMMARY_CHARS)
+        adjustments.append(f"summary cut at a sentence boundary to {len(summary)} characters")
+    return summary
 
 
-def _clean_text(value: Any, field_name: str, max_chars: int) -> str:
+def _takeaways(value: Any, adjustments: list[str]) -> tuple[str, ...]:
+    """At least one takeaway; past the maximum, the first ones; each cut to its cap."""
+    if not isinstance(value, list) or not value:
+        raise _invalid("takeaways must be a non-empty list of strings")
+    if len(value) > MAX_TAKEAWAYS:
+        adjustments.append(f"{len(value)} takeaways, the first {MAX_TAKEAWAYS} kept")
+        value = value[:MAX_TAKEAWAYS]
+    if len(value) < MIN_TAKEAWAYS:
+        adjustments.append(f"{len(value)} takeaways, {MIN_TAKEAWAYS} to {MAX_TAKEAWAYS} asked")
+    points = []
+    for raw in value:
+        point = strip_list_marker(_clean_text(raw, "takeaways", max_chars=None))
+        if len(point) > MAX_TAKEAWAY_CHARS:
+            point = cut_at_sentence(point, MAX_TAKEAWAY_CHARS)
+            adjustments.append(f"a takeaway cut to {len(point)} characters")
+        points.append(point)
+    return tuple(points)
+
+
+def cut_at_sentence(text: str, max_chars: int) -> str:
+    """The longest run of whole sentences within `max_chars`; else the text cut at a space
+    (or, without one, at the cap) with an ellipsis."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= max_chars]
+    if ends:
+        return text[: ends[-1]].strip()
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars // 2 else cut).rstrip() + "…"
+
+
+def _clean_text(value: Any, field_name: str, max_chars: int | None) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _invalid(f"field {field_name!r} is missing or empty")
     text = " ".join(_CONTROL_CHARS.sub("", value).split())
-    if len(text) > max_chars:
+    if max_chars is not None and len(text) > max_chars:
         raise _invalid(f"field {field_name!r} is longer than {max_chars} characters")
     return text
 
@@ -134,7 +182,7 @@ def check_language(text: str, language: str) -> None:
     counts = _script_counts(text)
     letters = sum(counts.values()) or 1
     if base in CJK_LANGUAGES:
-        _check_cjk(counts, letters, base)
+        _check_cjk(text, counts, base)
     elif base in SCRIPT_OF_LANGUAGE:
         share = counts.get(SCRIPT_OF_LANGUAGE[base], 0) / letters
         if share < MIN_SCRIPT_SHARE:
@@ -143,15 +191,28 @@ def check_language(text: str, language: str) -> None:
         _check_latin(text, counts, letters, base, language)
 
 
-def _check_cjk(counts: dict[str, int], letters: int, base: str) -> None:
+def _check_cjk(text: str, counts: dict[str, int], base: str) -> None:
     han_and_kana = counts.get("CJK", 0) + counts.get("HIRAGANA", 0) + counts.get("KATAKANA", 0)
-    if han_and_kana / letters < MIN_SCRIPT_SHARE:
-        raise _wrong_language(base, f"only {han_and_kana / letters:.0%} CJK characters")
+    share = cjk_prose_share(text, han_and_kana)
+    if share < MIN_CJK_PROSE_SHARE:
+        raise _wrong_language(base, f"only {share:.0%} of its prose in CJK characters")
     kana = counts.get("HIRAGANA", 0) + counts.get("KATAKANA", 0)
     if base == "ja" and kana == 0:
         raise _wrong_language(base, "no kana: this reads as Chinese, not Japanese")
     if base == "zh" and kana > 0.05 * han_and_kana:
         raise _wrong_language(base, "kana found: this reads as Japanese, not Chinese")
+
+
+def cjk_prose_share(text: str, cjk_characters: int) -> float:
+    """How much of the text's prose is CJK: its CJK characters against the lowercase Latin
+    words left once URLs, LaTeX, code and names are set aside. Chinese prose is full of
+    English terms ("Vision Transformer(ViT)", "Contrast-Driven ... (ConDSeg)") and formulas;
+    those say nothing about the language it is written in, but "the", "of" and "method" do."""
+    prose = _NOT_PROSE.sub(" ", text)
+    words = [word for word in _LATIN_WORD.findall(prose) if word.islower()]
+    if not cjk_characters:
+        return 0.0
+    return cjk_characters / (cjk_characters + len(words))
 
 
 def _check_latin(text: str, counts: dict[str, int], letters: int, base: str, language: str) -> None:
