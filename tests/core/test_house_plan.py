@@ -20,6 +20,8 @@ GATEWAYS = {
     "werkzeug": set(),
     "granian": {"feedsvc/web/serve.py"},
     "prometheus_client": {"feedsvc/web/metrics.py"},
+    "lingua": {"worker/enrich/language.py"},
+    "hanzidentifier": {"worker/enrich/language.py"},
 }
 
 

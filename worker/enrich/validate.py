@@ -17,6 +17,7 @@ from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import SOURCE_LANGUAGE, Paper
+from worker.enrich.language import MIN_VARIANT_SHARE, chinese_variant_share, identify, known
 from worker.enrich.llm import Completion
 from worker.enrich.prompt import MAX_SUMMARY_SENTENCES, MAX_TAKEAWAYS, MIN_TAKEAWAYS
 
@@ -33,14 +34,6 @@ SCRIPT_OF_LANGUAGE = {
     "ar": "ARABIC", "fa": "ARABIC", "he": "HEBREW", "hi": "DEVANAGARI", "th": "THAI",
     "el": "GREEK", "ko": "HANGUL",
 }  # fmt: skip
-FUNCTION_WORDS = {
-    "en": {"the", "of", "and", "to", "in", "is", "we", "that", "for", "with", "this", "are"},
-    "de": {"der", "die", "das", "und", "ist", "mit", "für", "wir", "von", "ein", "eine", "den"},
-    "fr": {"le", "la", "les", "et", "des", "est", "une", "pour", "dans", "nous", "du", "sur"},
-    "es": {"el", "la", "los", "las", "y", "es", "una", "para", "con", "del", "que", "por"},
-    "it": {"il", "la", "gli", "e", "è", "una", "per", "con", "del", "che", "delle", "di"},
-    "pt": {"o", "a", "os", "as", "e", "é", "uma", "para", "com", "do", "da", "que"},
-}
 CHATTER = re.compile(
     r"\b(here is|here's|here are|i hope|hope this|as an ai|let me know|feel free|i'm sorry"
     r"|i apologi[sz]e|happy to help|certainly[,!]|sure[,!]|below is|the following is)\b"
@@ -177,7 +170,9 @@ def _invalid(problem: str) -> EnrichmentFailed:
 
 
 def check_language(text: str, language: str) -> None:
-    """Raise EnrichmentFailed when `text` is not plausibly written in `language`."""
+    """Raise EnrichmentFailed when `text` is not plausibly written in `language`: first by
+    its script (cheap, and sure of what it sees), then, for the languages lingua knows, by
+    identifying the language of its prose among the ones an answer is likely to be in."""
     base = language.split("-", 1)[0]
     counts = _script_counts(text)
     letters = sum(counts.values()) or 1
@@ -188,7 +183,26 @@ def check_language(text: str, language: str) -> None:
         if share < MIN_SCRIPT_SHARE:
             raise _wrong_language(language, f"only {share:.0%} {SCRIPT_OF_LANGUAGE[base]} letters")
     else:
-        _check_latin(text, counts, letters, base, language)
+        share = counts.get("LATIN", 0) / letters
+        if share < MIN_LATIN_SHARE:
+            raise _wrong_language(language, f"only {share:.0%} Latin letters")
+    if known(language):
+        _check_identified(text, language)
+
+
+def _check_identified(text: str, language: str) -> None:
+    base = language.split("-", 1)[0]
+    prose = _NOT_PROSE.sub(" ", text)
+    if base in CJK_LANGUAGES or base in SCRIPT_OF_LANGUAGE:
+        prose = _LATIN_WORD.sub(" ", prose)  # English terms say nothing of the language
+    verdict = identify(prose, language)
+    if verdict.refutes(base):
+        raise _wrong_language(language, f"reads as {verdict.language}")
+    if base == "zh":
+        share = chinese_variant_share(prose, language)
+        if share < MIN_VARIANT_SHARE:
+            variant = "Simplified" if language == "zh-TW" else "Traditional"
+            raise _wrong_language(language, f"written in {variant} Chinese")
 
 
 def _check_cjk(text: str, counts: dict[str, int], base: str) -> None:
@@ -213,19 +227,6 @@ def cjk_prose_share(text: str, cjk_characters: int) -> float:
     if not cjk_characters:
         return 0.0
     return cjk_characters / (cjk_characters + len(words))
-
-
-def _check_latin(text: str, counts: dict[str, int], letters: int, base: str, language: str) -> None:
-    share = counts.get("LATIN", 0) / letters
-    if share < MIN_LATIN_SHARE:
-        raise _wrong_language(language, f"only {share:.0%} Latin letters")
-    if base not in FUNCTION_WORDS:
-        return
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    scores = {code: sum(w in vocab for w in words) for code, vocab in FUNCTION_WORDS.items()}
-    best = max(scores, key=lambda code: scores[code])
-    if best != base and scores[best] > 2 * max(scores[base], 1):
-        raise _wrong_language(language, f"reads as {best}")
 
 
 def _wrong_language(language: str, detail: str) -> EnrichmentFailed:
