@@ -13,13 +13,37 @@ _BARE_CODE_URL = re.compile(
     r"(?<![\w./])(?:www\.)?(?:" + "|".join(re.escape(h) for h in CODE_HOSTS) + r")/[^\s<>\"'{}()]+",
     re.IGNORECASE,
 )
-_SENTENCE_STARTS = r"(?:Code|Project|The|This|Our|We|See|Camera|Extended|Includes|Version)\b"
-_VENUE = re.compile(
-    r"\b(accepted\s+(?:by|at|to|for|in)|published\s+(?:in|at|by)|to\s+appear\s+(?:in|at)"
-    r"|appear(?:s|ing)?\s+in)\s+(?:the\s+)?(.+?)\s*"
-    r"(?:[;\n]|,\s*\d+\s*(?:pages|figures)|\.\s+(?=\d|" + _SENTENCE_STARTS + r")|\.?$)",
-    re.IGNORECASE,
+# How an arXiv comment says where a paper appears: the phrase a venue follows, and how the
+# entry shows it. Tried in order; a comment that only says "submitted to" names no venue.
+_STATUS = [
+    (r"published as an? (?:conference |workshop |journal )?paper (?:at|in)", "Published at"),
+    (
+        r"accepted as (?:an? )?(?:conference |workshop |journal |short |long |full |oral )*paper "
+        r"(?:by|at|to|for|in)",
+        "Accepted at",
+    ),
+    (r"camera[- ]ready(?: version)? (?:for|of|at)", "Accepted at"),
+    (r"accepted (?:for publication |to appear )?(?:by|at|to|for|in|on)", "Accepted {0}"),
+    (r"to be (?:published|presented) (?:in|at|by)\s*:?", "To appear in"),
+    (r"to appear (?:in|at)", "To appear {0}"),
+    (r"in press(?:,? (?:at|in))?", "In press:"),
+    (r"published (?:in|at|by|on)", "Published {0}"),
+    (r"appear(?:s|ed|ing)? (?:in|at)", "Published in"),
+    (r"presented (?:at|in)", "Presented at"),
+    (r"(?:in )?proceedings of", "In proceedings of"),
+]
+_PREFIXES = [
+    (re.compile(r"\b" + pattern + r"\s+", re.IGNORECASE), shown) for pattern, shown in _STATUS
+]
+# A period ends the venue unless it ends an abbreviation ("IEEE Trans. Pattern Analysis").
+_ABBREVIATED = r"(?<!\bTrans)(?<!\bProc)(?<!\bInt)(?<!\bConf)(?<!\bSymp)(?<!\bJ)(?<!\bVol)"
+_VENUE_END = re.compile(
+    r"\s*(?:[;\n]|,\s*\d+\s*(?:pages|figures|tables)\b|" + _ABBREVIATED + r"\.\s+(?=[A-Z0-9(])"
+    r"|\.?$|,\s*(?:virtual|online|co-located)|,\s*\d{1,2}(?:-\d{1,2})?\s+[A-Z][a-z]+|\s+/\s)"
 )
+_ACRONYM_END = re.compile(r"\([A-Z][A-Za-z0-9@&'’.\- ]*\d{2,4}\)")  # "(ICST 2026)", "(MET'21)"
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_UNDER_REVIEW = re.compile(r"\b(?:submitted|under review|in submission)\b", re.IGNORECASE)
 MAX_VENUE_CHARS = 120
 
 
@@ -52,13 +76,49 @@ def _is_interesting(url: str) -> bool:
 
 
 def find_venue(comment: str, journal_ref: str = "") -> str:
-    """'Accepted by AAAI-2025' and the like from the comment, else the journal reference."""
-    match = _VENUE.search(comment)
-    if match:
-        phrase = " ".join(match.group(1).split()).capitalize()
-        venue = _clean_url(match.group(2).strip())
-        if venue:
-            return f"{phrase} {venue}"[:MAX_VENUE_CHARS]
+    """'Accepted at ICLR 2024 (spotlight)' and the like from the comment, else the journal
+    reference; at most MAX_VENUE_CHARS, never cut inside a word."""
+    venue = _venue_in(" ".join(comment.split()))
+    if venue:
+        return venue
     if journal_ref.strip():
-        return f"Published in {' '.join(journal_ref.split())}"[:MAX_VENUE_CHARS]
+        return _shortened(f"Published in {' '.join(journal_ref.split())}")
     return ""
+
+
+def _venue_in(comment: str) -> str:
+    for prefix, shown in _PREFIXES:
+        for match in prefix.finditer(comment):
+            if _UNDER_REVIEW.search(comment[max(0, match.start() - 30) : match.start()]):
+                continue  # "submitted to the proceedings of ..." names no venue yet
+            rest = comment[match.end() :]
+            venue = _LEADING_ARTICLE.sub("", _venue_text(rest))
+            if venue and not _UNDER_REVIEW.match(venue):
+                preposition = match.group(0).split()[-1].rstrip(":").lower()
+                return _shortened(f"{shown.format(preposition)} {venue}")
+    return ""
+
+
+def _venue_text(rest: str) -> str:
+    """The venue at the start of `rest`: up to the end of its clause, and no further than
+    an acronym in parentheses that closes it ("... Validation (ICST 2026), Rome")."""
+    end = _VENUE_END.search(rest)
+    venue = rest[: end.start()] if end else rest
+    acronym = _ACRONYM_END.search(venue)
+    if acronym and venue[acronym.end() :].strip(" ,") and acronym.end() >= len(venue) // 2:
+        venue = venue[: acronym.end()]
+    return _clean_url(venue.strip().rstrip(",:").strip("\"'“”"))
+
+
+def _shortened(text: str) -> str:
+    """The text within MAX_VENUE_CHARS: cut after a closing parenthesis or at a space, with
+    an ellipsis; never inside a word."""
+    if len(text) <= MAX_VENUE_CHARS:
+        return text
+    room = text[: MAX_VENUE_CHARS - 1]
+    closing = room.rfind(")")
+    cut = closing + 1 if closing > MAX_VENUE_CHARS // 2 else room.rfind(" ")
+    kept = text[: max(cut, 1)]
+    if kept.count("(") > kept.count(")"):  # never half a parenthesis: "(ICST" goes whole
+        kept = kept[: kept.rfind("(")]
+    return kept.rstrip(" ,(") + "…"

@@ -12,6 +12,7 @@ from lxml import etree
 from feedsvc.web.feedpath import parse_page, resolve_topic
 from feedsvc.web.render.document import html_text, labels_for, safe_url
 from feedsvc.web.render.html import isolated, printable
+from feedsvc.web.render.latex import latex_html
 from feedsvc.web.render.notes import revision_note
 from feedsvc.web.replies import Reply, html_reply
 from feedsvc.web.services import Services
@@ -30,6 +31,7 @@ _pages.globals.update(
     feed_url=feed_url, page_url=page_url, safe_url=safe_url, revision_note=revision_note
 )
 _pages.filters["isolated"] = isolated
+_pages.filters["latex"] = latex_html
 
 
 def render_page(template: str, **context: Any) -> str:

@@ -22,6 +22,7 @@ GATEWAYS = {
     "prometheus_client": {"feedsvc/web/metrics.py"},
     "lingua": {"worker/enrich/language.py"},
     "hanzidentifier": {"worker/enrich/language.py"},
+    "pylatexenc": {"feedsvc/web/render/latex.py"},
 }
 
 

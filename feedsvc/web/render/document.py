@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.config import Topic
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem, Paper
+from feedsvc.web.render.latex import latex_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedsvc"
@@ -147,7 +148,7 @@ def entry_title(item: FeedItem) -> str:
     enrichment = item.enrichment
     translated = enrichment.title_translated if enrichment else ""
     for candidate in (translated, item.paper.title):
-        title = " ".join(html_text(candidate).split())
+        title = " ".join(html_text(latex_text(candidate)).split())
         if title:
             return title
     return item.paper.id

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
 from feedsvc.web.render.document import entry_title, html_text, labels_for, safe_url
+from feedsvc.web.render.latex import latex_html
 from feedsvc.web.render.notes import revision_note
 
 FIRST_STRONG_ISOLATE = "\u2068"
@@ -50,6 +51,7 @@ _templates = Environment(
     lstrip_blocks=True,
     finalize=printable,
 )
+_templates.filters["latex"] = latex_html
 
 
 def render_entry_html(item: FeedItem, language: str) -> str:
