@@ -169,16 +169,6 @@ class Enrichment:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     adjustments: tuple[str, ...] = ()  # what was cut from the model's answer to fit
 
-    @property
-    def provenance(self) -> str:
-        if self.method == "extractive":
-            return "Offline extractive summary: sentences chosen from the abstract, no model used"
-        line = f"Summary, takeaways and translation by {self.model} (prompt {self.prompt_version})"
-        if self.unverified_numbers:
-            numbers = ", ".join(self.unverified_numbers)
-            line += f"; numbers not found in the abstract, possibly unfaithful: {numbers}"
-        return line
-
     def to_redis(self) -> dict[str, str]:
         return {
             "language": self.language,

@@ -24,6 +24,7 @@ from feedsvc.config.rules import (
     redact_url,
 )
 from feedsvc.config.topics import DEFAULT_TOPICS_FILE
+from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES
 
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_FETCH_INTERVAL_SECONDS = 3600.0
@@ -149,6 +150,11 @@ class Settings:
         documented_default="30 h; on an interval, 2 × the interval + 1 day",
         meaning="a topic whose last successful fetch is older is flagged stale (arXiv "
         "announces nothing on Fridays and Saturdays)")
+    generated_license: str = text("FEEDSVC_GENERATED_LICENSE", DEFAULT_GENERATED_LICENCE,
+        rule=one_of(*GENERATED_LICENCES),
+        meaning="the licence feeds and pages state for the summaries, takeaways and "
+        "translations this service generates (SPDX id), beside arXiv's CC0 1.0 for the "
+        "metadata; papers keep their own licences")
     feed_size: int = whole("FEEDSVC_FEED_SIZE", 50, at_least=1,
         meaning="entries per feed page")
     cache_max_age_seconds: int = whole("FEEDSVC_CACHE_MAX_AGE_SECONDS", 300, at_least=0,

@@ -25,14 +25,21 @@ class Topic:
     """One configured feed topic; `languages[0]` is its default feed language."""
 
     slug: str
-    title: str
+    title: str  # the title where no language is named: the index page, OPML groups
     query: str
     languages: tuple[str, ...]
     max_results: int = 50
+    titles: tuple[tuple[str, str], ...] = ()  # (language, title) given per language
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    def title_in(self, language: str) -> str:
+        """The title given for the language, else for its base language ('zh' for 'zh-TW'),
+        else the topic's one title."""
+        given = dict(self.titles)
+        return given.get(language) or given.get(language.split("-")[0]) or self.title
 
 
 def load_topics(path: Path) -> tuple[Topic, ...]:
@@ -63,7 +70,7 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
     unknown = sorted(set(table) - TOPIC_FIELDS)
     if unknown:
         raise fail(unknown[0], f"unknown field; known fields: {', '.join(sorted(TOPIC_FIELDS))}")
-    title = _required_text(table, "title", fail)
+    title, titles = _parse_title(table.get("title"), fail)
     query = _required_text(table, "query", fail)
     languages = _parse_languages(table.get("languages", ["en"]), fail)
     max_results = table.get("max_results", 50)
@@ -71,7 +78,28 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
         raise fail("max_results", "must be a whole number")
     if not 1 <= max_results <= ARXIV_PAGE_LIMIT:
         raise fail("max_results", f"must be between 1 and {ARXIV_PAGE_LIMIT}")
-    return Topic(slug, title, query, languages, max_results)
+    return Topic(slug, title, query, languages, max_results, titles)
+
+
+def _parse_title(
+    value: Any, fail: Callable[[str, str], ConfigError]
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """One title for every language, or a table of titles by language: its English one (else
+    its first) is the title where no language is named."""
+    if not isinstance(value, dict):
+        return _required_text({"title": value}, "title", fail), ()
+    if not value:
+        raise fail("title", 'a table of titles needs at least one, such as { en = "..." }')
+    titles = []
+    for language in value:
+        if not LANGUAGE_PATTERN.fullmatch(language):
+            raise fail("title", f"{language!r} is not a language code such as 'en' or 'zh'")
+        text = value[language]
+        if not isinstance(text, str) or not text.strip():
+            raise fail(f"title.{language}", "required, a non-empty string")
+        titles.append((language, text.strip()))
+    given = dict(titles)
+    return given.get("en", titles[0][1]), tuple(titles)
 
 
 def _required_text(

@@ -126,7 +126,7 @@ def query_args() -> Mapping[str, str]:
 
 
 def index() -> Response:
-    return respond(pages.index(services()))
+    return respond(pages.index(services(), query_args()))
 
 
 def opml() -> Response:

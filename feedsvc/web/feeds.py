@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedsvc.licences import GENERATED_LICENCES
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cache_control_value, feed_reply
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 from feedsvc.web.render import CONTENT_TYPES, RENDERERS
-from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks, labels_for
+from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
 from feedsvc.web.urls import feed_url, icon_url, page_url
@@ -56,8 +57,8 @@ def _digest_document(
     status = svc.topic_status(topic)
     days, expires = svc.digest_days(topic, language, now - timedelta(days=DIGEST_DAYS), now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
-                       updated_if_empty=status.last_fetched or EPOCH,
-                       title_suffix=f" · {labels_for(language)['daily']}")  # fmt: skip
+                       updated_if_empty=status.last_fetched or EPOCH, daily=True,
+                       licence=GENERATED_LICENCES[svc.settings.generated_license])  # fmt: skip
     return doc, expires
 
 
@@ -68,8 +69,8 @@ def _papers_document(
     status = svc.topic_status(topic)
     result = svc.feed_page(topic, language, wanted.page, now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=result.pages),
-                       items=result.items,
-                       updated_if_empty=status.last_fetched or EPOCH)  # fmt: skip
+                       items=result.items, updated_if_empty=status.last_fetched or EPOCH,
+                       licence=GENERATED_LICENCES[svc.settings.generated_license])  # fmt: skip
     return doc, result.next_visible_at
 
 

@@ -9,8 +9,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 
-from feedsvc.web.feedpath import parse_page, resolve_topic
-from feedsvc.web.render.document import html_text, labels_for, safe_url
+from feedsvc.config import LANGUAGE_PATTERN, Topic
+from feedsvc.errors import BadRequest
+from feedsvc.licences import GENERATED_LICENCES, Licence
+from feedsvc.status import TopicStatus
+from feedsvc.store import FeedPage
+from feedsvc.web.feedpath import parse_page, resolve_topic, shown
+from feedsvc.web.i18n import catalogue_locales, language_name, localized
+from feedsvc.web.render.chrome import disclaimer, feed_title, licence_line, provenance
+from feedsvc.web.render.document import html_text, safe_url
 from feedsvc.web.render.html import isolated, printable
 from feedsvc.web.render.latex import latex_html
 from feedsvc.web.render.notes import revision_note
@@ -20,33 +27,65 @@ from feedsvc.web.urls import feed_url, page_url
 
 OPML = "text/x-opml; charset=utf-8"
 
-# Flask's template settings (no trim_blocks, autoescaping by extension), so the pages come
-# out byte for byte as they did when Flask rendered them.
-_pages = Environment(
-    loader=PackageLoader("feedsvc.web", "templates"),
-    autoescape=select_autoescape(("html", "htm", "xml", "xhtml", "svg")),
-    finalize=printable,
-)
-_pages.globals.update(
-    feed_url=feed_url, page_url=page_url, safe_url=safe_url, revision_note=revision_note
-)
-_pages.filters["isolated"] = isolated
-_pages.filters["latex"] = latex_html
+INDEX_URL = "/"
 
 
-def render_page(template: str, **context: Any) -> str:
-    return _pages.get_template(template).render(**context)
+def _environment() -> Environment:
+    """Flask's template settings (no trim_blocks, autoescaping by extension), so the pages
+    come out as they did when Flask rendered them."""
+    environment = Environment(
+        loader=PackageLoader("feedsvc.web", "templates"),
+        autoescape=select_autoescape(("html", "htm", "xml", "xhtml", "svg")),
+        finalize=printable,
+    )
+    environment.globals.update(
+        feed_url=feed_url, page_url=page_url, safe_url=safe_url, revision_note=revision_note,
+        language_name=language_name, index_url=INDEX_URL,
+    )  # fmt: skip
+    environment.filters["isolated"] = isolated
+    environment.filters["latex"] = latex_html
+    return environment
 
 
-def index(svc: Services) -> Reply:
+_pages = localized(_environment)
+
+
+def render_page(template: str, language: str, **context: Any) -> str:
+    return _pages(language).get_template(template).render(language=language, **context)
+
+
+def index(svc: Services, args: Mapping[str, str]) -> Reply:
+    """/?lang=xx: every topic, in the language asked for (English by default)."""
+    language = page_language(args.get("lang", "en"))
     topics = list(svc.topics.values())
+    licence = GENERATED_LICENCES[svc.settings.generated_license]
     return html_reply(render_page(
-        "index.html",
+        "index.html", language,
         topics=topics,
         statuses=svc.topic_statuses(topics),
         now=datetime.now(UTC),
         stale_after=svc.settings.stale_after_seconds,
+        page_languages=[locale.replace("_", "-") for locale in catalogue_locales()],
+        topic_language=lambda topic: _shown_language(topic, language),
+        disclaimer=disclaimer(language),
+        licence_line=licence_line(language, licence),
     ))  # fmt: skip
+
+
+def page_language(raw: str) -> str:
+    """The index page's language from `?lang=`: any language tag (one without a catalogue
+    reads English); BadRequest for what is not one."""
+    if not LANGUAGE_PATTERN.fullmatch(raw):
+        raise BadRequest(f"lang must be a language code such as 'en' or 'zh-TW', not {shown(raw)}")
+    return raw
+
+
+def _shown_language(topic: Topic, language: str) -> str:
+    """The topic's feed language closest to the page's: its own, its base, else the default."""
+    for candidate in (language, language.split("-")[0]):
+        if candidate in topic.languages:
+            return candidate
+    return topic.default_language
 
 
 def topic_page(svc: Services, name: str, args: Mapping[str, str]) -> Reply:
@@ -55,14 +94,23 @@ def topic_page(svc: Services, name: str, args: Mapping[str, str]) -> Reply:
     topic, language = resolve_topic(slug, language or None, svc.topics)
     page = parse_page(args.get("page", "1"))
     result = svc.feed_page(topic, language, page, datetime.now(UTC))
-    return html_reply(render_page(
-        "topic.html",
+    licence = GENERATED_LICENCES[svc.settings.generated_license]
+    return html_reply(topic_html(topic, language, result, svc.topic_status(topic), licence))
+
+
+def topic_html(
+    topic: Topic, language: str, result: FeedPage, status: TopicStatus, licence: Licence
+) -> str:
+    return render_page(
+        "topic.html", language,
         topic=topic,
-        language=language,
         result=result,
-        labels=labels_for(language),
-        status=svc.topic_status(topic),
-    ))  # fmt: skip
+        status=status,
+        feed_title=feed_title(topic, language),
+        provenance=lambda enrichment: provenance(enrichment, language),
+        disclaimer=disclaimer(language),
+        licence_line=licence_line(language, licence),
+    )  # fmt: skip
 
 
 def opml(svc: Services) -> Reply:
@@ -76,7 +124,7 @@ def opml(svc: Services) -> Reply:
         topic_title = html_text(topic.title)  # readers show it: no controls of any kind
         group = etree.SubElement(body, "outline", text=topic_title, title=topic_title)
         for language in topic.languages:
-            title = f"{topic_title} ({language})"
+            title = html_text(feed_title(topic, language))
             etree.SubElement(
                 group, "outline", type="rss", text=title, title=title, language=language,
                 xmlUrl=feed_url(topic, language, base=base),

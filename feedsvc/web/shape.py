@@ -1,8 +1,9 @@
 """What shapes a rendered feed besides its stored content: settings, topics and this code.
 
 Rendered feeds are kept per version, in memory and in Redis for days. The version carries
-this fingerprint, so a new FEEDSVC_PUBLIC_URL or FEEDSVC_FEED_SIZE, an edited topic or an
-upgrade shows at once instead of when each feed next changes. Settings that only decide
+this fingerprint, so a new FEEDSVC_PUBLIC_URL, FEEDSVC_FEED_SIZE or
+FEEDSVC_GENERATED_LICENSE, an edited topic, catalogue or an upgrade shows at once instead
+of when each feed next changes. Settings that only decide
 where or how a process runs (the bind address, workers, logs) stay out of it: every web
 host of one deployment renders the same bytes and the same ETag for one feed version.
 """
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from feedsvc.config import Settings, Topic
 
-RENDER_SETTINGS = ("public_url", "feed_size", "publish_grace_seconds")
-RENDER_LIBRARIES = ("feedgen", "lxml", "jinja2", "markupsafe")
+RENDER_SETTINGS = ("public_url", "feed_size", "publish_grace_seconds", "generated_license")
+RENDER_LIBRARIES = ("feedgen", "lxml", "jinja2", "markupsafe", "babel", "pylatexenc")
 CODE_SUFFIXES = frozenset({".py", ".html", ".svg", ".css", ".po", ".mo"})
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # feedsvc/
 

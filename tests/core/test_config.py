@@ -106,6 +106,22 @@ def test_topics_file_is_read_in_order_with_defaults(tmp_path: Path) -> None:
     assert few.languages == ("en",)
 
 
+def test_a_topic_may_give_its_title_per_language(tmp_path: Path) -> None:
+    titles = 'title = { zh = "检索增强生成", en = "Retrieval-augmented generation" }'
+    (rag,) = load_topics(write(tmp_path, GOOD.replace('title = "RAG"', titles)))
+    assert rag.title == "Retrieval-augmented generation", "English where no language is named"
+    assert [rag.title_in(lang) for lang in ("zh", "zh-TW", "en", "ja")] == [
+        "检索增强生成", "检索增强生成", "Retrieval-augmented generation",
+        "Retrieval-augmented generation",
+    ]  # fmt: skip
+    (only_zh,) = load_topics(
+        write(tmp_path, GOOD.replace('title = "RAG"', 'title = {zh = "检索"}'))
+    )
+    assert only_zh.title == only_zh.title_in("en") == "检索", "else its first"
+    (plain,) = load_topics(write(tmp_path, GOOD))
+    assert plain.title_in("zh") == plain.title == "RAG", "one title string stays valid"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -117,6 +133,9 @@ def test_topics_file_is_read_in_order_with_defaults(tmp_path: Path) -> None:
         (GOOD.replace("topics.rag", "topics.RAG"), "topic 'RAG': field 'slug'"),
         (GOOD.replace("topics.rag", 'topics."rag\\n"'), "topic 'rag\\n': field 'slug'"),
         (GOOD.replace('"zh"', '"zh\\n"'), "field 'languages': 'zh\\n' is not a language"),
+        (GOOD.replace('title = "RAG"', "title = {}"), "field 'title': a table of titles needs"),
+        (GOOD.replace('title = "RAG"', 'title = { zh = "" }'), "field 'title.zh': required"),
+        (GOOD.replace('title = "RAG"', 'title = { Chinese = "x" }'), "field 'title': 'Chinese'"),
         ("[topics]\n", "no [topics.<slug>] tables"),
         ("[topics.rag\n", "not valid TOML"),
     ],

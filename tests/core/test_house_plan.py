@@ -23,6 +23,7 @@ GATEWAYS = {
     "lingua": {"worker/enrich/language.py"},
     "hanzidentifier": {"worker/enrich/language.py"},
     "pylatexenc": {"feedsvc/web/render/latex.py"},
+    "babel": {"feedsvc/web/i18n.py"},
 }
 
 

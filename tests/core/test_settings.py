@@ -59,7 +59,7 @@ def test_good_copies_and_unset_optionals_pass() -> None:
 def test_every_field_is_one_row_of_the_table() -> None:
     assert [setting.attribute for setting in SETTINGS] == [item.name for item in fields(Settings)]
     variables = [setting.variable for setting in SETTINGS]
-    assert len(set(variables)) == len(variables) == 37
+    assert len(set(variables)) == len(variables) == 38
     assert all(setting.meaning for setting in SETTINGS)
 
 
@@ -78,7 +78,7 @@ def test_to_env_rebuilds_settings_that_differ_in_every_field(tmp_path: Path) -> 
         llm_max_attempts=9, llm_retry_base_seconds=0.1, llm_rpm=60, llm_tpm=90000,
         llm_daily_token_budget=10**7, llm_prices={**DEFAULT_PRICES, "local": (0.0, 0.25)},
         fetch_interval_seconds=900.0, fetch_schedule="announcements", stale_after_seconds=1e5,
-        feed_size=7,
+        feed_size=7, generated_license="CC0-1.0",
         cache_max_age_seconds=0, version_check_seconds=0.0, publish_grace_seconds=3.25,
         claim_idle_seconds=1.0, max_deliveries=2, shutdown_seconds=0.0, log_level="DEBUG",
         log_format="json", web_bind="[::]:9000", web_workers=4, access_log=False,

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八"]
 ENGLISH_NUMERALS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+GERMAN_NUMERALS = ["eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht"]
+TITLE_PREFIXES = {"German": "Übersetzt: "}  # the others keep the fixtures' "译："
 # What the fake model writes per language: summary, one takeaway, the translated abstract.
 CANNED = {
     "Simplified Chinese": (
@@ -25,6 +27,13 @@ CANNED = {
         "This paper studies {w} and reports the results of its experiments.",
         "Point {n} is about {w} and the method of the paper.",
         "",
+    ),
+    "German": (
+        "Diese Arbeit untersucht Methoden zu „{w}“ und berichtet über die Ergebnisse ihrer "
+        "Experimente.",
+        "Punkt {n}: Die Arbeit schlägt zu „{w}“ einen neuen Ansatz vor.",
+        "[Übersetzung] Diese Arbeit behandelt das Problem „{w}“, schlägt eine neue Methode vor "
+        "und bestätigt ihre Wirksamkeit in Experimenten.",
     ),
     "Japanese": (
         "この論文は「{w}」に関する手法を研究し、実験結果を報告する。",
@@ -55,11 +64,14 @@ def fake_fields(request: PromptRequest, takeaways: int = 4) -> dict[str, Any]:
     """The fake model's answer: exactly the fields of the prompt's output schema."""
     summary, takeaway, translation = CANNED.get(request.language_name, CANNED["English"])
     word = topic_word(request.paper["title"])
-    numerals = ENGLISH_NUMERALS if request.language_name == "English" else NUMERALS
+    numerals = {"English": ENGLISH_NUMERALS, "German": GERMAN_NUMERALS}.get(
+        request.language_name, NUMERALS
+    )
     canned: dict[str, Any] = {
         "summary": summary.format(w=word),
         "takeaways": [takeaway.format(n=numerals[i], w=word) for i in range(takeaways)],
-        "title_translated": f"译：{request.paper['title']}",
+        "title_translated": TITLE_PREFIXES.get(request.language_name, "译：")
+        + request.paper["title"],
         "abstract_translated": translation.format(w=word),
     }
     return {name: canned[name] for name in output_schema(request.translate)["properties"]}

@@ -19,6 +19,7 @@ import pytest
 from feedsvc.config import Settings
 from feedsvc.process.envfile import read_env_file
 from feedsvc.process.localredis import free_port
+from feedsvc.web.render.chrome import disclaimer
 from tests.conftest import settings_env
 from tests.servers import ArxivReplay, fixture_entries
 
@@ -143,6 +144,7 @@ def test_the_image_installs_its_templates_and_static_files(installed: Path) -> N
     package = installed / "site" / "feedsvc" / "web"
     assert (package / "templates" / "index.html").exists()
     assert (package / "static" / "icon.svg").exists()
+    assert (package / "translations" / "zh_TW" / "LC_MESSAGES" / "messages.po").exists()
     assert {"feedsvc-web", "feedsvc-worker"} <= {p.name for p in (installed / "site/bin").iterdir()}
     assert re.search(r"^USER \d+:\d+$", DOCKERFILE, re.MULTILINE), "a numeric non-root user"
     assert exec_form("CMD") == ["feedsvc-web"]
@@ -164,6 +166,9 @@ def test_the_image_commands_serve_and_pass_the_healthcheck(
         assert subprocess.run(healthcheck, env=env, check=False).returncode == 0
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as index:
             assert "Retrieval-augmented generation" in index.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?lang=zh", timeout=5) as index:
+            chinese = index.read().decode()
+        assert "检索增强生成" in chinese and disclaimer("zh") in chinese, "the catalogues ship"
         worker_command = command_path(installed, compose_command("worker"))
         with subprocess.Popen(worker_command, env=env, cwd=installed, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) as worker:  # fmt: skip

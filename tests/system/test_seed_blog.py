@@ -15,6 +15,7 @@ import pytest
 from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.store import Store
+from feedsvc.web.i18n import words_for
 from tests.servers import ArxivReplay, FakeLLM, make_entry
 from worker.cli import main as worker_main
 
@@ -26,6 +27,11 @@ query = 'abs:contrastive'
 languages = ["zh", "en"]
 max_results = 10
 """
+
+
+zh = words_for("zh").gettext
+PENDING = zh("Summary pending: this paper has not been summarised in this language yet.")
+FAILED = zh("No summary: summarising this paper failed. The abstract follows.")
 
 
 def seed_papers() -> list[dict[str, Any]]:
@@ -67,6 +73,6 @@ def test_the_blogs_real_answers_are_all_published(
         assert answer["summary"] in html, paper["title"]
         assert all(f"<li>{point}</li>" in html for point in answer["takeaways"])
         assert answer["abstract_translated"] in html
-        assert "总结尚未生成" not in html and "总结生成失败" not in html
+        assert PENDING not in html and FAILED not in html
     long_one = store.enrichments.load_enrichment(ids[2], "zh")
     assert long_one is not None and "summary of 11 sentences, 3 asked" in long_one.adjustments

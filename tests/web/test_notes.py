@@ -39,7 +39,8 @@ def revised(**changes: object) -> Revision:
                  venue="Published in Phys. Rev. D 89 (2014)"), "en",
          "Journal reference and DOI added; now published in Phys. Rev. D 89 (2014)"),
         (revised(journal_ref="J 1"), "zh-TW", "新增期刊引用"),
-        (revised(version=4, authors=("B. Author",)), "ja", "Updated to v4: authors changed"),
+        (revised(version=4, authors=("B. Author",)), "ja", "v4に更新：著者を変更"),
+        (revised(version=4, authors=("B. Author",)), "nl", "Updated to v4: authors changed"),
     ],
 )  # fmt: skip
 def test_the_note_names_what_changed(revision: Revision, language: str, note: str) -> None:

@@ -73,7 +73,10 @@ def test_control_characters_of_a_topic_stay_out_of_the_opml(client: FlaskClient)
     opml = client.get("/opml")
     assert opml.status_code == 200, opml.data
     outlines = etree.fromstring(opml.data).iter("outline")
-    assert [o.get("title") for o in outlines][:2] == [TOPIC_TITLE, f"{TOPIC_TITLE} (en)"]
+    assert [o.get("title") for o in outlines][:2] == [
+        TOPIC_TITLE,
+        f"{TOPIC_TITLE} · arXiv (English)",
+    ]
 
 
 def test_control_characters_of_a_topic_reach_no_page(
@@ -117,7 +120,7 @@ def test_rss_titles_and_descriptions_hold_text_not_markup(
     publish_recent(store, settings, [paper(1, title=PAPER_TITLE)])
     channel = etree.fromstring(client.get(f"/feeds/{name}").data).find("channel")
     assert shown_as_html(channel.findtext("title")).startswith(f"{TOPIC_TITLE} · arXiv")
-    assert shown_as_html(channel.findtext("description")) == TOPIC_QUERY
+    assert shown_as_html(channel.findtext("description")).endswith(f"arXiv query: {TOPIC_QUERY}")
     item_title = shown_as_html(channel.findtext("item/title"))
     expected = f"{TOPIC_TITLE} · " if "daily" in name else PAPER_TITLE  # digest: title · day
     assert item_title.startswith(expected)

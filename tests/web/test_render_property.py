@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedsvc.config import Topic
+from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES
 from feedsvc.models import Enrichment, FeedItem, Paper
 from feedsvc.status import TopicStatus
 from feedsvc.store import FeedPage
-from feedsvc.web.pages import render_page
+from feedsvc.web.pages import topic_html
 from feedsvc.web.render.atom import render_atom
-from feedsvc.web.render.document import FeedDocument, FeedLinks, labels_for, xml_text
+from feedsvc.web.render.document import FeedDocument, FeedLinks, xml_text
 from feedsvc.web.render.html import render_entry_html
 from feedsvc.web.render.jsonfeed import render_json
 from feedsvc.web.render.rss import render_rss
@@ -34,6 +35,7 @@ URLS = [
     "http://example.org/a?b=<c>&d='e'", "https://x.org/\"onmouseover=alert(1)", "//no-scheme",
 ]  # fmt: skip
 text = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=12)), max_size=6).map("".join)
+LICENCE = GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE]
 TOPIC = Topic("t", "Topic <b>&</b>", 'abs:"x" AND <y>', ("zh", "en"), 10)
 WHEN = datetime(2026, 11, 20, 12, tzinfo=UTC)
 LINKS = FeedLinks(
@@ -98,15 +100,12 @@ def test_every_format_parses_and_stays_safe(items: list[FeedItem]) -> None:
     json_feed = json.loads(render_json(doc))
     assert [i["id"] for i in json_feed["items"]] == [f"{i.paper.abs_url}#zh" for i in items]
     for item in items:
-        assert_safe_html(xml_text(render_entry_html(item, "zh")))
+        assert_safe_html(xml_text(render_entry_html(item, "zh", LICENCE)))
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(feed_items(), max_size=3, unique_by=lambda item: item.paper.id))
 def test_topic_page_stays_safe(items: list[FeedItem]) -> None:
-    html = render_page(
-        "topic.html", topic=TOPIC, language="zh", result=FeedPage(items, 1, 1, None),
-        labels=labels_for("zh"), status=TopicStatus(),
-    )  # fmt: skip
+    html = topic_html(TOPIC, "zh", FeedPage(items, 1, 1, None), TopicStatus(), LICENCE)
     body = html.split("<body>", 1)[1].split("</body>", 1)[0]
     assert_safe_html(xml_text(body))

@@ -17,6 +17,7 @@ from feedsvc.config import Settings, load_topics
 from feedsvc.keys import Keys
 from feedsvc.models import Paper
 from feedsvc.store import Db, Store
+from feedsvc.web.i18n import words_for
 from worker.enrich import ExtractiveEnricher
 
 NASTY_TITLE = "Attacks with <script>alert(1)</script> & \x00\x1b control ]]> chars 😀 שלום"
@@ -91,13 +92,16 @@ def test_offline_feed_is_valid_labelled_and_escaped(
     html = content_html(response.data)[1]
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     content = unescape(nasty.content[0].value)
-    assert "Offline extractive summary" in content and "暂无翻译" in content
+    zh = words_for("zh").gettext
+    offline = zh("Offline extractive summary: sentences chosen from the abstract, no model used")
+    no_translation = zh("Translation not available (offline summary, no model configured).")
+    assert offline in content and no_translation in content and "Offline" not in offline
     assert "Accepted by AAAI-2025" in content and "https://github.com/org/repo" in content
     links = {(link.rel, link.get("type"), link.get("title")) for link in nasty.links}
     assert links == {
         ("alternate", "text/html", "arXiv"),
         ("related", "application/pdf", "PDF"),
-        ("related", "text/html", "Code"),
+        ("related", "text/html", zh("Code")),
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 from feedsvc.config import Settings
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import Paper
+from feedsvc.web.render.chrome import provenance
 from tests.servers import FakeLLM
 from worker.enrich import (
     PROMPT_VERSION,
@@ -60,7 +61,7 @@ def test_extractive_enrichment_uses_the_abstracts_own_sentences() -> None:
     )
     assert enrichment.abstract_translated == ""
     assert enrichment.source_hash == PAPER.source_hash
-    assert "extractive" in enrichment.provenance.lower()
+    assert "extractive" in provenance(enrichment, "en").lower()
 
 
 def enricher(settings: Settings) -> LLMEnricher:
@@ -156,7 +157,7 @@ def test_numbers_missing_from_the_abstract_are_flagged(settings: Settings, llm: 
     llm.script = ["invented_number"]
     enrichment = enricher(settings).enrich(PAPER, "zh")
     assert enrichment.unverified_numbers == ("97.25",)
-    assert "possibly unfaithful: 97.25" in enrichment.provenance
+    assert "possibly unfaithful: 97.25" in provenance(enrichment, "en")
     assert len(llm.calls) == 1
 
 

@@ -13,6 +13,7 @@ import pytest
 from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.store import Store
+from feedsvc.web.i18n import words_for
 from tests.conftest import Clock, settings_env
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
 from worker.arxiv_source import ArxivSource
@@ -84,7 +85,10 @@ def test_a_failed_paper_is_published_after_the_grace_period_with_a_note(
     client = create_app(replace(settings, publish_grace_seconds=0), store).test_client()
     feed = feedparser.parse(client.get("/feeds/testing.atom").data)
     entry = next(e for e in feed.entries if e.link.endswith(failed_id))
-    assert "总结生成失败" in entry.content[0].value
+    failed_note = words_for("zh").gettext(
+        "No summary: summarising this paper failed. The abstract follows."
+    )
+    assert "No summary" not in failed_note and failed_note in entry.content[0].value
     others = [e for e in feed.entries if not e.link.endswith(failed_id)]
     assert len(others) == 9 and all("这篇论文研究了" in e.content[0].value for e in others)
 

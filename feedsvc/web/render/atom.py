@@ -9,16 +9,16 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedsvc.models import FeedItem
+from feedsvc.web.i18n import words_for
+from feedsvc.web.render.chrome import digest_title, feed_subtitle, rights
 from feedsvc.web.render.document import (
     GENERATOR,
-    RIGHTS,
     DigestDay,
     FeedDocument,
     digest_url,
     entry_id,
     entry_title,
     feed_link_pairs,
-    labels_for,
     safe_url,
     xml_text,
 )
@@ -31,7 +31,7 @@ def render_atom(doc: FeedDocument) -> bytes:
     feed.register_extension("entrylinks", _LinksFeedExtension, _EntryLinks, atom=True, rss=False)
     feed.id(doc.links.self_url)
     feed.title(doc.title)
-    feed.subtitle(xml_text(doc.topic.query))
+    feed.subtitle(xml_text(feed_subtitle(doc.topic, doc.language)))
     feed.author({"name": "feedsvc", "uri": doc.links.alternate_url})
     for rel, url in feed_link_pairs(doc.links):
         kind = "text/html" if rel == "alternate" else "application/atom+xml"
@@ -40,17 +40,17 @@ def render_atom(doc: FeedDocument) -> bytes:
         feed.icon(doc.links.icon_url)
     feed.language(doc.language)
     feed.generator(GENERATOR)
-    feed.rights(RIGHTS)
+    feed.rights(xml_text(rights(doc.language, doc.licence)))
     feed.updated(doc.updated)
     for item in doc.items:
-        _add_paper_entry(feed, item, doc.language)
+        _add_paper_entry(feed, item, doc)
     for day in doc.days:
         _add_digest_entry(feed, day, doc)
     return bytes(feed.atom_str(pretty=False))
 
 
-def _add_paper_entry(feed: FeedGenerator, item: FeedItem, language: str) -> None:
-    paper, enrichment = item.paper, item.enrichment
+def _add_paper_entry(feed: FeedGenerator, item: FeedItem, doc: FeedDocument) -> None:
+    paper, enrichment, language = item.paper, item.enrichment, doc.language
     entry = feed.add_entry(order="append")
     entry.id(entry_id(paper, language))
     entry.title(entry_title(item))
@@ -62,32 +62,30 @@ def _add_paper_entry(feed: FeedGenerator, item: FeedItem, language: str) -> None
         entry.category({"term": xml_text(category)})
     if enrichment is not None:
         entry.summary(xml_text(enrichment.summary))
-    entry.content(xml_text(render_entry_html(item, language)), type="html")
-    entry.entrylinks.links = entry_links(item)
+    entry.content(xml_text(render_entry_html(item, language, doc.licence)), type="html")
+    entry.entrylinks.links = entry_links(item, language)
 
 
 def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) -> None:
-    labels = labels_for(doc.language)
     entry = feed.add_entry(order="append")
     url = digest_url(doc, day)
     entry.id(url)
-    entry.title(xml_text(f"{doc.topic.title} · {day.day.isoformat()} · {day.count} "
-                         f"{labels['papers']}"))  # fmt: skip
+    entry.title(xml_text(digest_title(doc.topic, doc.language, day.day, day.count)))
     entry.updated(day.updated)
     entry.published(datetime.combine(day.day, datetime.min.time(), tzinfo=UTC))
     entry.content(xml_text(day.html), type="html")
     entry.entrylinks.links = [{"href": url, "rel": "alternate", "type": "text/html"}]
 
 
-def entry_links(item: FeedItem) -> list[dict[str, str]]:
+def entry_links(item: FeedItem, language: str) -> list[dict[str, str]]:
     """The alternate abs page, the PDF and code links, each with its rel, type and title."""
-    paper = item.paper
+    paper, code = item.paper, words_for(language).gettext("Code")
     links = [
         {"href": paper.abs_url, "rel": "alternate", "type": "text/html", "title": "arXiv"},
         {"href": paper.pdf_url, "rel": "related", "type": "application/pdf", "title": "PDF"},
     ]
     links += [
-        {"href": url, "rel": "related", "type": "text/html", "title": "Code"}
+        {"href": url, "rel": "related", "type": "text/html", "title": code}
         for url in paper.code_links
     ]
     safe = [{**link, "href": safe_url(link["href"])} for link in links]

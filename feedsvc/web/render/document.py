@@ -1,4 +1,4 @@
-"""What every feed format shows: the document, its links, digest days, labels, safe text.
+"""What every feed format shows: the document, its links, digest days, safe text.
 
 Atom: RFC 4287; paging: RFC 5005; RSS 2.0: https://www.rssboard.org/rss-specification;
 JSON Feed 1.1: https://www.jsonfeed.org/version/1.1/
@@ -13,43 +13,15 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from feedsvc.config import Topic
+from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES, Licence
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem, Paper
+from feedsvc.web.render.chrome import feed_title
 from feedsvc.web.render.latex import latex_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedsvc"
-RIGHTS = (
-    "Paper metadata from arXiv (CC0 1.0). Summaries, key takeaways and translations are "
-    "machine-generated and may contain errors. Each paper is under its own licence: see its "
-    "arXiv page."
-)
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _HTML_ALSO_INVALID = re.compile("[\u007f-\u009f]")  # DEL and C1 controls: HTML parse errors
-
-LABELS = {
-    "en": {
-        "summary": "Summary", "takeaways": "Key takeaways", "translation": "Translated abstract",
-        "abstract": "Abstract", "authors": "Authors", "links": "Links", "pdf": "PDF",
-        "abs": "arXiv page", "code": "Code", "comment": "Comment", "venue": "Venue",
-        "journal_ref": "Journal reference",
-        "pending": "Summary pending: this paper has not been summarised in this language yet.",
-        "failed": "No summary: summarising this paper failed. The abstract follows.",
-        "no_translation": "Translation not available (offline summary, no model configured).",
-        "disclaimer": "Machine-generated; may contain errors. Check the paper.",
-        "papers": "papers", "daily": "arXiv daily",
-    },
-    "zh": {
-        "summary": "摘要总结", "takeaways": "要点", "translation": "摘要翻译",
-        "abstract": "原文摘要", "authors": "作者", "links": "链接", "pdf": "PDF",
-        "abs": "arXiv 页面", "code": "代码", "comment": "备注", "venue": "发表信息",
-        "journal_ref": "期刊引用",
-        "pending": "总结尚未生成：这篇论文还没有该语言的总结。",
-        "failed": "总结生成失败，以下为原文摘要。",
-        "no_translation": "暂无翻译（离线摘要，未配置模型）。",
-        "disclaimer": "机器生成，可能有误，请以原文为准。",
-        "papers": "篇论文", "daily": "arXiv 每日",
-    },
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,7 +57,8 @@ class FeedDocument:
     items: Sequence[FeedItem] = ()
     days: Sequence[DigestDay] = ()
     updated_if_empty: datetime = EPOCH
-    title_suffix: str = field(default="")
+    daily: bool = False
+    licence: Licence = field(default=GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE])
 
     @property
     def updated(self) -> datetime:
@@ -94,7 +67,7 @@ class FeedDocument:
 
     @property
     def title(self) -> str:
-        return xml_text(f"{self.topic.title} · arXiv ({self.language}){self.title_suffix}")
+        return xml_text(feed_title(self.topic, self.language, daily=self.daily))
 
 
 def xml_text(value: str) -> str:
@@ -111,10 +84,6 @@ def safe_url(url: str) -> str:
     """The URL if it is http(s) with a host, else "": no javascript: or data: links."""
     parts = urlsplit(url)
     return xml_text(url) if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-def labels_for(language: str) -> dict[str, str]:
-    return LABELS.get(language.split("-")[0], LABELS["en"])
 
 
 def feed_link_pairs(links: FeedLinks) -> list[tuple[str, str]]:

@@ -14,8 +14,11 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from feedsvc.licences import Licence
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
-from feedsvc.web.render.document import entry_title, html_text, labels_for, safe_url
+from feedsvc.web.i18n import localized
+from feedsvc.web.render.chrome import disclaimer, licence_line, provenance
+from feedsvc.web.render.document import entry_title, html_text, safe_url
 from feedsvc.web.render.latex import latex_html
 from feedsvc.web.render.notes import revision_note
 
@@ -44,28 +47,39 @@ def _without_isolate_closers(text: str) -> str:
     return text.replace(POP_DIRECTIONAL_ISOLATE, "")
 
 
-_templates = Environment(
-    loader=PackageLoader("feedsvc.web", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    finalize=printable,
-)
-_templates.filters["latex"] = latex_html
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("feedsvc.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=printable,
+    )
+    environment.filters["latex"] = latex_html
+    return environment
 
 
-def render_entry_html(item: FeedItem, language: str) -> str:
+_templates = localized(_environment)
+
+
+def render_entry_html(item: FeedItem, language: str, licence: Licence) -> str:
     """The entry's HTML content: every field escaped by the template, only http(s) links."""
     revision = item.paper.revision
-    return _templates.get_template("entry_content.html").render(
-        paper=item.paper,
-        enrichment=item.enrichment,
-        failed=item.failed,
-        labels=labels_for(language),
-        show_translation=language != SOURCE_LANGUAGE,
-        revision_note=revision_note(revision, language) if revision else "",
-        safe_url=safe_url,
-        doi_url=doi_url,
+    return (
+        _templates(language)
+        .get_template("entry_content.html")
+        .render(
+            paper=item.paper,
+            enrichment=item.enrichment,
+            failed=item.failed,
+            show_translation=language != SOURCE_LANGUAGE,
+            revision_note=revision_note(revision, language) if revision else "",
+            provenance=provenance(item.enrichment, language),
+            disclaimer=disclaimer(language),
+            licence_line=licence_line(language, licence),
+            safe_url=safe_url,
+            doi_url=doi_url,
+        )
     )
 
 
@@ -76,6 +90,8 @@ def doi_url(doi: str) -> str:
 
 def render_digest_html(items: Sequence[FeedItem], language: str) -> str:
     """The HTML of one digest day: each paper's title, authors, venue, summary and links."""
-    return _templates.get_template("digest_content.html").render(
-        items=items, labels=labels_for(language), title=entry_title, safe_url=safe_url
+    return (
+        _templates(language)
+        .get_template("digest_content.html")
+        .render(items=items, disclaimer=disclaimer(language), title=entry_title, safe_url=safe_url)
     )

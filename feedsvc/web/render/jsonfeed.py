@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from feedsvc.models import FeedItem
+from feedsvc.web.render.chrome import digest_title, feed_subtitle
 from feedsvc.web.render.document import (
     DigestDay,
     FeedDocument,
@@ -25,10 +26,10 @@ def render_json(doc: FeedDocument) -> bytes:
         "title": doc.title,
         "home_page_url": doc.links.alternate_url,
         "feed_url": doc.links.self_url,
-        "description": xml_text(doc.topic.query),
+        "description": xml_text(feed_subtitle(doc.topic, doc.language)),
         "language": doc.language,
         "authors": [{"name": "feedsvc", "url": doc.links.alternate_url}],
-        "items": [_json_item(item, doc.language) for item in doc.items]
+        "items": [_json_item(item, doc) for item in doc.items]
         + [_json_digest_item(day, doc) for day in doc.days],
     }
     if doc.links.icon_url:
@@ -38,13 +39,13 @@ def render_json(doc: FeedDocument) -> bytes:
     return json.dumps(feed, ensure_ascii=False, indent=1).encode()
 
 
-def _json_item(item: FeedItem, language: str) -> dict[str, Any]:
-    paper, enrichment = item.paper, item.enrichment
+def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
+    paper, enrichment, language = item.paper, item.enrichment, doc.language
     data: dict[str, Any] = {
         "id": entry_id(paper, language),
         "url": paper.abs_url,
         "title": entry_title(item),
-        "content_html": xml_text(render_entry_html(item, language)),
+        "content_html": xml_text(render_entry_html(item, language, doc.licence)),
         "date_published": paper.published.isoformat(),
         "date_modified": item.updated.isoformat(),
         "authors": [{"name": xml_text(name)} for name in paper.authors],
@@ -63,7 +64,7 @@ def _json_digest_item(day: DigestDay, doc: FeedDocument) -> dict[str, Any]:
     return {
         "id": url,
         "url": url,
-        "title": xml_text(f"{doc.topic.title} · {day.day.isoformat()}"),
+        "title": xml_text(digest_title(doc.topic, doc.language, day.day, day.count)),
         "content_html": xml_text(day.html),
         "date_published": day.updated.isoformat(),
     }

@@ -1,4 +1,4 @@
-"""The line an updated entry shows, in the feed's language.
+"""The line an updated entry shows, in the feed's language, from the message catalogues.
 
 "Updated to v3: abstract and comment changed, DOI added; now accepted at CVPR 2025", or for
 metadata that arrived without a new version, "Journal reference and DOI added".
@@ -7,49 +7,54 @@ metadata that arrived without a new version, "Journal reference and DOI added".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from gettext import NullTranslations
 
 from feedsvc.models import Revision
-
-PHRASES = {
-    "en": {
-        "updated": "Updated to v{version}", "changed": "{fields} changed",
-        "added": "{fields} added", "now": "now {venue}",
-        "colon": ": ", "semicolon": "; ", "comma": ", ", "list": ", ", "and": " and ",
-        "title": "title", "abstract": "abstract", "authors": "authors", "comment": "comment",
-        "journal_ref": "journal reference", "doi": "DOI",
-    },
-    "zh": {
-        "updated": "已更新至 v{version}", "changed": "{fields}有改动",
-        "added": "新增{fields}", "now": "现为 {venue}",
-        "colon": "：", "semicolon": "；", "comma": "，", "list": "、", "and": "和",
-        "title": "标题", "abstract": "摘要", "authors": "作者", "comment": "备注",
-        "journal_ref": "期刊引用", "doi": "DOI",
-    },
-}  # fmt: skip
+from feedsvc.web.i18n import SOURCE_LOCALE, catalogue_locale, listed, words_for
 
 
 def revision_note(revision: Revision, language: str) -> str:
-    """What the paper's latest update changed, said in `language` (English if not known)."""
-    words = PHRASES.get(language.split("-")[0], PHRASES["en"])
+    """What the paper's latest update changed, said in `language` (English without a
+    catalogue)."""
+    words = words_for(language)
     parts = []
     if revision.changed:
-        parts.append(words["changed"].format(fields=_listed(revision.changed, words)))
+        changed = words.gettext("%(fields)s changed")
+        parts.append(changed % {"fields": _fields(revision.changed, words, language)})
     if revision.added:
-        parts.append(words["added"].format(fields=_listed(revision.added, words)))
-    what = words["comma"].join(parts)
+        added = words.gettext("%(fields)s added")
+        parts.append(added % {"fields": _fields(revision.added, words, language)})
+    what = _joined(parts, words.pgettext("two parts of a list of changes", "%(first)s, %(second)s"))
     if revision.venue:
         venue = revision.venue
-        if words is PHRASES["en"]:
+        if catalogue_locale(language) == SOURCE_LOCALE:
             venue = venue[:1].lower() + venue[1:]  # "now accepted at ...", "now published in ..."
-        what = words["semicolon"].join(filter(None, [what, words["now"].format(venue=venue)]))
+        now = words.gettext("now %(venue)s") % {"venue": venue}
+        what = _joined(
+            [what, now], words.pgettext("changes, then the venue", "%(first)s; %(second)s")
+        )
     if revision.amended:
         return what[:1].upper() + what[1:]
-    head = words["updated"].format(version=revision.to_version)
-    return f"{head}{words['colon']}{what}" if what else head
+    if not what:
+        return words.gettext("Updated to v%(version)s") % {"version": revision.to_version}
+    note = words.gettext("Updated to v%(version)s: %(changes)s")
+    return note % {"version": revision.to_version, "changes": what}
 
 
-def _listed(fields: Sequence[str], words: dict[str, str]) -> str:
-    names = [words[field] for field in fields]
-    if len(names) == 1:
-        return names[0]
-    return words["list"].join(names[:-1]) + words["and"] + names[-1]
+def _fields(names: Sequence[str], words: NullTranslations, language: str) -> str:
+    shown = {
+        "title": words.pgettext("a paper's field", "title"),
+        "abstract": words.pgettext("a paper's field", "abstract"),
+        "authors": words.pgettext("a paper's field", "authors"),
+        "comment": words.pgettext("a paper's field", "comment"),
+        "journal_ref": words.pgettext("a paper's field", "journal reference"),
+        "doi": words.pgettext("a paper's field", "DOI"),
+    }
+    return listed([shown[name] for name in names], language)
+
+
+def _joined(parts: Sequence[str], pattern: str) -> str:
+    present = [part for part in parts if part]
+    if len(present) < 2:
+        return "".join(present)
+    return pattern % {"first": present[0], "second": present[1]}

@@ -10,9 +10,9 @@ from typing import Any
 from lxml import etree
 
 from feedsvc.models import FeedItem
+from feedsvc.web.render.chrome import digest_title, feed_subtitle, rights
 from feedsvc.web.render.document import (
     GENERATOR,
-    RIGHTS,
     DigestDay,
     FeedDocument,
     digest_url,
@@ -34,9 +34,9 @@ def render_rss(doc: FeedDocument) -> bytes:
     channel = etree.SubElement(rss, "channel")
     _text_sub(channel, "title", doc.title)
     _sub(channel, "link", doc.links.alternate_url)
-    _text_sub(channel, "description", doc.topic.query)
+    _text_sub(channel, "description", feed_subtitle(doc.topic, doc.language))
     _sub(channel, "language", doc.language)
-    _sub(channel, "copyright", RIGHTS)
+    _sub(channel, "copyright", rights(doc.language, doc.licence))
     _sub(channel, "generator", GENERATOR)
     _sub(channel, "lastBuildDate", rfc822(doc.updated))
     for rel, url in feed_link_pairs(doc.links):
@@ -44,21 +44,21 @@ def render_rss(doc: FeedDocument) -> bytes:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=url, rel=rel,
                              type="application/rss+xml")  # fmt: skip
     for item in doc.items:
-        _rss_item(channel, item, doc.language)
+        _rss_item(channel, item, doc)
     for day in doc.days:
         _rss_digest_item(channel, day, doc)
     return bytes(etree.tostring(rss, xml_declaration=True, encoding="UTF-8"))
 
 
-def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
-    paper = item.paper
+def _rss_item(channel: Any, item: FeedItem, doc: FeedDocument) -> None:
+    paper, language = item.paper, doc.language
     element = etree.SubElement(channel, "item")
     _text_sub(element, "title", entry_title(item))
     _sub(element, "link", paper.abs_url)
     guid = entry_id(paper, language)
     _sub(element, "guid", guid, isPermaLink="true" if guid == paper.abs_url else "false")
     _sub(element, "pubDate", rfc822(paper.published))
-    _sub(element, "description", xml_text(render_entry_html(item, language)))
+    _sub(element, "description", xml_text(render_entry_html(item, language, doc.licence)))
     for name in paper.authors:
         _sub(element, f"{{{DC_NS}}}creator", xml_text(name))
     for category in paper.categories:
@@ -68,7 +68,7 @@ def _rss_item(channel: Any, item: FeedItem, language: str) -> None:
 def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
     element = etree.SubElement(channel, "item")
     url = digest_url(doc, day)
-    _text_sub(element, "title", f"{doc.topic.title} · {day.day.isoformat()}")
+    _text_sub(element, "title", digest_title(doc.topic, doc.language, day.day, day.count))
     _sub(element, "link", url)
     _sub(element, "guid", url, isPermaLink="true")
     _sub(element, "pubDate", rfc822(day.updated))
