@@ -43,7 +43,9 @@ class Revision:
             return None
         added = tuple(name for name in moved if not getattr(old, name))
         changed = tuple(name for name in moved if name not in added)
-        venue = new.venue if new.venue and new.venue != old.venue else ""
+        # A venue read anew from an unchanged comment (a newer extractor) is no news.
+        said_anew = "comment" in moved or "journal_ref" in moved
+        venue = new.venue if new.venue and new.venue != old.venue and said_anew else ""
         return cls(old.version, new.version, changed, added, venue, at)
 
     def to_json(self) -> str:

@@ -22,12 +22,12 @@ _STATUS = [
         r"(?:by|at|to|for|in)",
         "Accepted at",
     ),
-    (r"camera[- ]ready(?: version)? (?:for|of|at)", "Accepted at"),
+    (r"camera[- ]ready(?: version)? (?:for|at)", "Accepted at"),
     (r"accepted (?:for publication |to appear )?(?:by|at|to|for|in|on)", "Accepted {0}"),
     (r"to be (?:published|presented) (?:in|at|by)\s*:?", "To appear in"),
     (r"to appear (?:in|at)", "To appear {0}"),
     (r"in press(?:,? (?:at|in))?", "In press:"),
-    (r"published (?:in|at|by|on)", "Published {0}"),
+    (r"published (?:in|at)", "Published {0}"),
     (r"appear(?:s|ed|ing)? (?:in|at)", "Published in"),
     (r"presented (?:at|in)", "Presented at"),
     (r"(?:in )?proceedings of", "In proceedings of"),
@@ -35,15 +35,25 @@ _STATUS = [
 _PREFIXES = [
     (re.compile(r"\b" + pattern + r"\s+", re.IGNORECASE), shown) for pattern, shown in _STATUS
 ]
-# A period ends the venue unless it ends an abbreviation ("IEEE Trans. Pattern Analysis").
-_ABBREVIATED = r"(?<!\bTrans)(?<!\bProc)(?<!\bInt)(?<!\bConf)(?<!\bSymp)(?<!\bJ)(?<!\bVol)"
+# Where a venue's clause ends: a semicolon, the page count, a link or the place and dates
+# after it; a period too, unless it ends an abbreviation (see _ends_clause).
 _VENUE_END = re.compile(
-    r"\s*(?:[;\n]|,\s*\d+\s*(?:pages|figures|tables)\b|" + _ABBREVIATED + r"\.\s+(?=[A-Z0-9(])"
-    r"|\.?$|,\s*(?:virtual|online|co-located)|,\s*\d{1,2}(?:-\d{1,2})?\s+[A-Z][a-z]+|\s+/\s)"
+    r"\s*(?:[;\n]|,\s*\d+\s*(?:pages|figures|tables)\b|\.\s+(?=[A-Z0-9(])|\.?$"
+    r"|,\s*(?:virtual|online|co-located)|,\s*\d{1,2}(?:-\d{1,2})?\s+[A-Z][a-z]+|\s+/\s"
+    r"|[,.]?\s*(?:\(?https?://|(?i:project page|code|website|homepage|data(?:set)?)\b\s*:))"
 )
+# "Phys. Rev. Lett.", "J. Mach. Learn. Res.", "IEEE Trans. Pattern Anal.", "vol. 12, pp. 3"
+_ABBREVIATION = re.compile(r"(?:\b[A-Z][a-z]{0,4}|\b[A-Z]|(?i:\b(?:vol|pp|no|nos|eds?)))$")
 _ACRONYM_END = re.compile(r"\([A-Z][A-Za-z0-9@&'’.\- ]*\d{2,4}\)")  # "(ICST 2026)", "(MET'21)"
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-_UNDER_REVIEW = re.compile(r"\b(?:submitted|under review|in submission)\b", re.IGNORECASE)
+# Only a clause that says the paper is under review names no venue yet: "submitted to X",
+# not "submitted and accepted to X", nor "under review at Y; accepted at Z".
+_UNDER_REVIEW = re.compile(
+    r"\b(?:submitted|under review|in submission|under submission)\s+(?:to|at|for|in)\b"
+    r"[^;.]*$|\b(?:under review|submitted)\W*$",
+    re.IGNORECASE,
+)
+_NOT_A_VENUE = re.compile(r"^(?:https?://|www\.|(?i:github|gitlab|zenodo|huggingface)\b)")
 MAX_VENUE_CHARS = 120
 
 
@@ -89,25 +99,49 @@ def find_venue(comment: str, journal_ref: str = "") -> str:
 def _venue_in(comment: str) -> str:
     for prefix, shown in _PREFIXES:
         for match in prefix.finditer(comment):
-            if _UNDER_REVIEW.search(comment[max(0, match.start() - 30) : match.start()]):
+            if _UNDER_REVIEW.search(_clause_before(comment, match.start())):
                 continue  # "submitted to the proceedings of ..." names no venue yet
-            rest = comment[match.end() :]
-            venue = _LEADING_ARTICLE.sub("", _venue_text(rest))
-            if venue and not _UNDER_REVIEW.match(venue):
+            venue = _LEADING_ARTICLE.sub("", _venue_text(comment[match.end() :]))
+            if venue and not _NOT_A_VENUE.match(venue):
                 preposition = match.group(0).split()[-1].rstrip(":").lower()
                 return _shortened(f"{shown.format(preposition)} {venue}")
     return ""
 
 
+def _clause_before(comment: str, end: int) -> str:
+    """The text of the comment's clause up to `end`: from its last ';' or sentence end."""
+    before = comment[:end]
+    cut = max(before.rfind(";"), before.rfind(". "))
+    return before[cut + 1 :]
+
+
 def _venue_text(rest: str) -> str:
     """The venue at the start of `rest`: up to the end of its clause, and no further than
     an acronym in parentheses that closes it ("... Validation (ICST 2026), Rome")."""
-    end = _VENUE_END.search(rest)
-    venue = rest[: end.start()] if end else rest
+    venue = rest[: _clause_end(rest)]
     acronym = _ACRONYM_END.search(venue)
     if acronym and venue[acronym.end() :].strip(" ,") and acronym.end() >= len(venue) // 2:
         venue = venue[: acronym.end()]
     return _clean_url(venue.strip().rstrip(",:").strip("\"'“”"))
+
+
+def _clause_end(rest: str) -> int:
+    """Where the clause at the start of `rest` ends; a period after an abbreviation does
+    not end it ("Phys. Rev. Lett. 120"), one before a sentence does ("Nature. Code ...")."""
+    for end in _VENUE_END.finditer(rest):
+        period = end.group().strip().startswith(".") and end.end() < len(rest)
+        if period and (
+            _ABBREVIATION.search(rest[: end.start()]) or _next_is_abbreviated(rest, end.end())
+        ):
+            continue
+        return end.start()
+    return len(rest)
+
+
+def _next_is_abbreviated(rest: str, start: int) -> bool:
+    """Whether the next word ends with a period too: "Astron. Soc.", "Mon. Not."."""
+    word = rest[start:].split(" ", 1)[0]
+    return len(word) > 1 and word.endswith(".") and word[0].isupper()
 
 
 def _shortened(text: str) -> str:

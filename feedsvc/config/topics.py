@@ -16,6 +16,9 @@ DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "topics.toml"
 # Check with fullmatch: with match, `$` also matches before a trailing newline.
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# Traditional Chinese is written in Taiwan, Hong Kong and Macau: one title or catalogue
+# serves them all.
+TRADITIONAL_CHINESE = frozenset({"zh-tw", "zh-hk", "zh-mo", "zh-hant"})
 TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
 ARXIV_PAGE_LIMIT = 2000
 
@@ -36,10 +39,15 @@ class Topic:
         return self.languages[0]
 
     def title_in(self, language: str) -> str:
-        """The title given for the language, else for its base language ('zh' for 'zh-TW'),
-        else the topic's one title."""
-        given = dict(self.titles)
-        return given.get(language) or given.get(language.split("-")[0]) or self.title
+        """The title given for the language (in any case), else for its script ('zh-TW' for
+        'zh-HK'), else for its base language ('zh' for 'zh-TW'), else the topic's one title."""
+        given = {tag.lower(): title for tag, title in self.titles}
+        tag = language.lower()
+        traditional = tag in TRADITIONAL_CHINESE or tag.startswith("zh-hant")
+        for candidate in (tag, "zh-tw" if traditional else tag, tag.split("-")[0]):
+            if candidate in given:
+                return given[candidate]
+        return self.title
 
 
 def load_topics(path: Path) -> tuple[Topic, ...]:

@@ -17,6 +17,7 @@ from flask import Flask, Response, current_app, request
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import BadRequest, ConfigError, PageNotFound, StoreError, TopicNotFound
 from feedsvc.keys import Keys
+from feedsvc.licences import GENERATED_LICENCES
 from feedsvc.logs import configure_logging
 from feedsvc.store import Db, Store
 from feedsvc.web import feeds, ops, pages, replies
@@ -59,7 +60,10 @@ def create_app(
     topics_by_slug = {t.slug: t for t in topics}
     shape = render_fingerprint(settings, topics)
     cache = FeedCache(store, settings.version_check_seconds, shape=shape)
-    app.extensions["feedsvc"] = Services(settings, topics_by_slug, store, cache, DigestPieces())
+    app.extensions["feedsvc"] = Services(
+        settings, topics_by_slug, store, cache,
+        DigestPieces(licence=GENERATED_LICENCES[settings.generated_license]),
+    )  # fmt: skip
     _register(app)
     fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)
     lines = None

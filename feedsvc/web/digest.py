@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from feedsvc.config import Topic
+from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES, Licence
 from feedsvc.models import FeedItem
 from feedsvc.store import DigestListing
 from feedsvc.web.bounded import BoundedLru
@@ -40,7 +41,13 @@ class Piece:
 class DigestPieces:
     """Rendered days per (topic, language, day, day version), bounded in entries and bytes."""
 
-    def __init__(self, max_entries: int = PIECES, max_bytes: int = PIECES_BYTES) -> None:
+    def __init__(
+        self,
+        max_entries: int = PIECES,
+        max_bytes: int = PIECES_BYTES,
+        licence: Licence = GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE],
+    ) -> None:
+        self.licence = licence
         self.memory: BoundedLru[tuple[str, str, date, str], Piece] = BoundedLru(
             max_entries, max_bytes, piece_size
         )
@@ -75,7 +82,7 @@ class DigestPieces:
         if not items:
             return Piece(None, expires_at)
         updated = max(item.updated for item in items)
-        html = render_digest_html(items, language)
+        html = render_digest_html(items, language, self.licence)
         return Piece(DigestDay(listing.day, len(items), updated, html), expires_at)
 
 

@@ -25,11 +25,11 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment
 
+from feedsvc.config.topics import TRADITIONAL_CHINESE
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 SOURCE_LOCALE = "en"
 DOMAIN = "messages"
-# Traditional Chinese is written in Taiwan, Hong Kong and Macau; one catalogue serves them.
-_TRADITIONAL = {"zh-tw", "zh-hk", "zh-mo", "zh-hant"}
 # Babel says "中文 (繁體)" with ASCII brackets; readers of Traditional Chinese say 繁體中文.
 _OWN_NAMES = {"zh-Hant": "繁體中文"}
 
@@ -47,7 +47,11 @@ def catalogue_locale(language: str) -> str:
     tag = language.lower()
     base = tag.split("-")[0]
     available = {name.lower(): name for name in catalogue_locales()}
-    wanted = "zh_tw" if tag in _TRADITIONAL or tag.startswith("zh-hant") else tag.replace("-", "_")
+    wanted = (
+        "zh_tw"
+        if tag in TRADITIONAL_CHINESE or tag.startswith("zh-hant")
+        else tag.replace("-", "_")
+    )
     return available.get(wanted) or available.get(base) or SOURCE_LOCALE
 
 
@@ -102,7 +106,7 @@ def language_name(language: str, in_language: str | None = None) -> str:
 
 def _locale(language: str) -> Locale:
     tag = language.replace("_", "-").lower()
-    if tag in _TRADITIONAL:
+    if tag in TRADITIONAL_CHINESE:
         return Locale("zh", script="Hant")
     return Locale.parse(language.replace("-", "_"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -9,17 +10,23 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 
-from feedsvc.config import LANGUAGE_PATTERN, Topic
+from feedsvc.config import Topic
 from feedsvc.errors import BadRequest
 from feedsvc.licences import GENERATED_LICENCES, Licence
 from feedsvc.status import TopicStatus
 from feedsvc.store import FeedPage
 from feedsvc.web.feedpath import parse_page, resolve_topic, shown
-from feedsvc.web.i18n import catalogue_locales, language_name, localized
-from feedsvc.web.render.chrome import disclaimer, feed_title, licence_line, provenance
+from feedsvc.web.i18n import catalogue_locales, has_catalogue, language_name, localized
+from feedsvc.web.render.chrome import (
+    disclaimer,
+    feed_title,
+    licence_line,
+    provenance,
+    venue_shown,
+)
 from feedsvc.web.render.document import html_text, safe_url
 from feedsvc.web.render.html import isolated, printable
-from feedsvc.web.render.latex import latex_html
+from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
 from feedsvc.web.replies import Reply, html_reply
 from feedsvc.web.services import Services
@@ -28,6 +35,7 @@ from feedsvc.web.urls import feed_url, page_url
 OPML = "text/x-opml; charset=utf-8"
 
 INDEX_URL = "/"
+_ANY_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}")
 
 
 def _environment() -> Environment:
@@ -44,6 +52,7 @@ def _environment() -> Environment:
     )  # fmt: skip
     environment.filters["isolated"] = isolated
     environment.filters["latex"] = latex_html
+    environment.filters["prose"] = prose_html
     return environment
 
 
@@ -61,6 +70,7 @@ def index(svc: Services, args: Mapping[str, str]) -> Reply:
     licence = GENERATED_LICENCES[svc.settings.generated_license]
     return html_reply(render_page(
         "index.html", language,
+        page_lang=language if has_catalogue(language) else "en",
         topics=topics,
         statuses=svc.topic_statuses(topics),
         now=datetime.now(UTC),
@@ -73,11 +83,14 @@ def index(svc: Services, args: Mapping[str, str]) -> Reply:
 
 
 def page_language(raw: str) -> str:
-    """The index page's language from `?lang=`: any language tag (one without a catalogue
-    reads English); BadRequest for what is not one."""
-    if not LANGUAGE_PATTERN.fullmatch(raw):
+    """The index page's language from `?lang=`: any language tag, in any case, with `-` or
+    `_` (`zh-TW`, `zh_tw`, `zh-Hant-TW`), as a tag; one without a catalogue reads English.
+    BadRequest for what is not a tag."""
+    if not _ANY_TAG.fullmatch(raw):
         raise BadRequest(f"lang must be a language code such as 'en' or 'zh-TW', not {shown(raw)}")
-    return raw
+    primary, *rest = raw.replace("_", "-").split("-")
+    shaped = [part.upper() if len(part) == 2 else part.title() for part in rest]
+    return "-".join([primary.lower(), *shaped])
 
 
 def _shown_language(topic: Topic, language: str) -> str:
@@ -108,6 +121,7 @@ def topic_html(
         status=status,
         feed_title=feed_title(topic, language),
         provenance=lambda enrichment: provenance(enrichment, language),
+        venue=lambda venue: venue_shown(venue, language),
         disclaimer=disclaimer(language),
         licence_line=licence_line(language, licence),
     )  # fmt: skip

@@ -118,6 +118,11 @@ def test_a_topic_may_give_its_title_per_language(tmp_path: Path) -> None:
         write(tmp_path, GOOD.replace('title = "RAG"', 'title = {zh = "检索"}'))
     )
     assert only_zh.title == only_zh.title_in("en") == "检索", "else its first"
+    traditional = 'title = { zh = "检索", zh-TW = "檢索", en = "Retrieval" }'
+    (rag,) = load_topics(write(tmp_path, GOOD.replace('title = "RAG"', traditional)))
+    assert [rag.title_in(t) for t in ("zh-HK", "zh-Hant", "ZH-tw", "zh", "en")] == [
+        "檢索", "檢索", "檢索", "检索", "Retrieval",
+    ]  # fmt: skip
     (plain,) = load_topics(write(tmp_path, GOOD))
     assert plain.title_in("zh") == plain.title == "RAG", "one title string stays valid"
 

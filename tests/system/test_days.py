@@ -128,7 +128,7 @@ def test_an_update_says_what_changed_in_the_feeds_language(
     english = entry_html(client, "/feeds/testing.en.atom", entry_id(revised))
     assert "Updated to v2: abstract and comment changed; now accepted at CVPR 2025" in english
     chinese = entry_html(client, "/feeds/testing.atom", entry_id(revised))
-    assert "已更新至 v2：摘要和备注有改动；现为 Accepted at CVPR 2025" in chinese
+    assert "已更新至 v2：摘要和备注有改动；最新：已被 CVPR 2025 接收" in chinese
     amended = entry_html(client, "/feeds/testing.en.atom", entry_id(published))
     assert '<p><em dir="auto">Journal reference and DOI added</em></p>' in amended, "venue kept"
     assert 'Journal reference:</strong> <span dir="auto">J. Softw. Test. 12, 34 (2026)' in amended

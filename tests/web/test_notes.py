@@ -38,7 +38,7 @@ def revised(**changes: object) -> Revision:
         (revised(journal_ref="Phys. Rev. D 89 (2014)", doi="10.1/x",
                  venue="Published in Phys. Rev. D 89 (2014)"), "en",
          "Journal reference and DOI added; now published in Phys. Rev. D 89 (2014)"),
-        (revised(journal_ref="J 1"), "zh-TW", "新增期刊引用"),
+        (revised(journal_ref="J 1"), "zh-TW", "新增期刊出處"),
         (revised(version=4, authors=("B. Author",)), "ja", "v4に更新：著者を変更"),
         (revised(version=4, authors=("B. Author",)), "nl", "Updated to v4: authors changed"),
     ],
@@ -57,3 +57,14 @@ def test_a_revision_survives_the_paper_hash() -> None:
     assert Paper.from_redis(OLD.to_redis()).revision is None
     legacy = {k: v for k, v in OLD.to_redis().items() if k != "revision"}  # stored before
     assert Paper.from_redis(legacy) == OLD
+
+
+def test_a_venue_read_anew_from_the_same_comment_is_no_news() -> None:
+    """Stored venues of an older extractor differ from today's reading of the same comment."""
+    old = replace(
+        OLD, comment="Accepted for publication in Phys. Rev. Lett.", venue="Accepted in Phys"
+    )
+    revision = revised(version=3, comment=old.comment, venue="Accepted in Phys. Rev. Lett")
+    assert revision.venue == "Accepted in Phys. Rev. Lett", "the comment changed from OLD's"
+    same = Revision.between(old, replace(old, version=3, venue="Accepted in Phys. Rev. Lett"), WHEN)
+    assert same is not None and same.venue == "" and revision_note(same, "en") == "Updated to v3"

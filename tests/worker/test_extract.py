@@ -102,6 +102,37 @@ RECORDED_COMMENTS = [
 ]  # fmt: skip
 
 
+# Comments a review found read wrongly: abbreviated journals, "submitted" in another clause,
+# and phrases that name no venue.
+PLAUSIBLE_COMMENTS = [
+    ("Accepted for publication in Phys. Rev. Lett.", "Accepted in Phys. Rev. Lett"),
+    ("Published in J. Chem. Phys. 160, 1 (2024). Code at https://github.com/a/b",
+     "Published in J. Chem. Phys. 160, 1 (2024)"),
+    ("Accepted by Mon. Not. R. Astron. Soc.", "Accepted by Mon. Not. R. Astron. Soc"),
+    ("Accepted by J. Mach. Learn. Res.", "Accepted by J. Mach. Learn. Res"),
+    ("To appear in IEEE Trans. Pattern Anal. Mach. Intell.",
+     "To appear in IEEE Trans. Pattern Anal. Mach. Intell"),
+    ("Published in IEEE Access, vol. 12, pp. 100-110",
+     "Published in IEEE Access, vol. 12, pp. 100-110"),
+    ("Published in Nature. Code will follow.", "Published in Nature"),
+    ("Paper submitted and accepted to ICASSP 2024", "Accepted to ICASSP 2024"),
+    ("Under review at ICLR 2025; accepted at the NeurIPS 2024 workshop",
+     "Accepted at NeurIPS 2024 workshop"),
+    ("Camera-ready version of the paper accepted at ECCV 2024", "Accepted at ECCV 2024"),
+    ("Camera ready version of our CVPR 2024 paper", ""),
+    ("Dataset published on Zenodo: https://zenodo.org/x", ""),
+    ("Uses data published by NASA in 2020", ""),
+    ("Code will be published at github.com/a/b", ""),
+    ("Accepted by CVPR 2024, project page: https://a.github.io/p", "Accepted by CVPR 2024"),
+    ("Accepted by CVPR 2024. Code: https://github.com/a/b", "Accepted by CVPR 2024"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("comment", "venue"), PLAUSIBLE_COMMENTS)
+def test_the_venue_of_plausible_comments(comment: str, venue: str) -> None:
+    assert find_venue(comment) == venue
+
+
 @pytest.mark.parametrize(("comment", "venue"), RECORDED_COMMENTS)
 def test_the_venue_of_real_comments(comment: str, venue: str) -> None:
     assert find_venue(comment) == venue

@@ -23,6 +23,7 @@ from feedsvc.web.render.document import (
     xml_text,
 )
 from feedsvc.web.render.html import render_entry_html
+from feedsvc.web.render.latex import prose_text
 
 
 def render_atom(doc: FeedDocument) -> bytes:
@@ -61,7 +62,7 @@ def _add_paper_entry(feed: FeedGenerator, item: FeedItem, doc: FeedDocument) -> 
     for category in paper.categories:
         entry.category({"term": xml_text(category)})
     if enrichment is not None:
-        entry.summary(xml_text(enrichment.summary))
+        entry.summary(xml_text(prose_text(enrichment.summary)))
     entry.content(xml_text(render_entry_html(item, language, doc.licence)), type="html")
     entry.entrylinks.links = entry_links(item, language)
 

@@ -10,7 +10,8 @@ from datetime import date
 from feedsvc.config import Topic
 from feedsvc.licences import ARXIV_METADATA, Licence
 from feedsvc.models import SOURCE_LANGUAGE, Enrichment
-from feedsvc.web.i18n import language_name, words_for
+from feedsvc.venues import split_venue
+from feedsvc.web.i18n import SOURCE_LOCALE, catalogue_locale, language_name, words_for
 
 
 def feed_title(topic: Topic, language: str, *, daily: bool = False) -> str:
@@ -90,3 +91,21 @@ def provenance(enrichment: Enrichment | None, language: str) -> str:
             "first": line, "second": flagged % {"numbers": numbers},
         }  # fmt: skip
     return line
+
+
+def venue_shown(venue: str, language: str) -> str:
+    """The venue line in the reader's language: "Accepted at ICLR 2025" as stored for
+    English, "已被接收：ICLR 2025" in Chinese; a line of unknown shape as stored."""
+    status, name = split_venue(venue)
+    if not status or catalogue_locale(language) == SOURCE_LOCALE:
+        return venue
+    words = words_for(language)
+    phrases = {
+        "accepted": words.gettext("Accepted at %(venue)s"),
+        "published": words.gettext("Published in %(venue)s"),
+        "to_appear": words.gettext("To appear in %(venue)s"),
+        "in_press": words.gettext("In press: %(venue)s"),
+        "proceedings": words.gettext("In the proceedings of %(venue)s"),
+        "presented": words.gettext("Presented at %(venue)s"),
+    }
+    return phrases[status] % {"venue": name}

@@ -16,7 +16,7 @@ from feedsvc.config import Topic
 from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES, Licence
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem, Paper
 from feedsvc.web.render.chrome import feed_title
-from feedsvc.web.render.latex import latex_text
+from feedsvc.web.render.latex import latex_text, prose_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedsvc"
@@ -116,8 +116,8 @@ def entry_title(item: FeedItem) -> str:
     """The translated title, else the original, else the id: never blank, no controls."""
     enrichment = item.enrichment
     translated = enrichment.title_translated if enrichment else ""
-    for candidate in (translated, item.paper.title):
-        title = " ".join(html_text(latex_text(candidate)).split())
+    for candidate in (prose_text(translated), latex_text(item.paper.title)):
+        title = " ".join(html_text(candidate).split())
         if title:
             return title
     return item.paper.id

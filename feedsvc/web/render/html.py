@@ -17,9 +17,9 @@ from markupsafe import Markup, escape
 from feedsvc.licences import Licence
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
 from feedsvc.web.i18n import localized
-from feedsvc.web.render.chrome import disclaimer, licence_line, provenance
+from feedsvc.web.render.chrome import disclaimer, licence_line, provenance, venue_shown
 from feedsvc.web.render.document import entry_title, html_text, safe_url
-from feedsvc.web.render.latex import latex_html
+from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
 
 FIRST_STRONG_ISOLATE = "\u2068"
@@ -56,6 +56,7 @@ def _environment() -> Environment:
         finalize=printable,
     )
     environment.filters["latex"] = latex_html
+    environment.filters["prose"] = prose_html
     return environment
 
 
@@ -65,21 +66,19 @@ _templates = localized(_environment)
 def render_entry_html(item: FeedItem, language: str, licence: Licence) -> str:
     """The entry's HTML content: every field escaped by the template, only http(s) links."""
     revision = item.paper.revision
-    return (
-        _templates(language)
-        .get_template("entry_content.html")
-        .render(
-            paper=item.paper,
-            enrichment=item.enrichment,
-            failed=item.failed,
-            show_translation=language != SOURCE_LANGUAGE,
-            revision_note=revision_note(revision, language) if revision else "",
-            provenance=provenance(item.enrichment, language),
-            disclaimer=disclaimer(language),
-            licence_line=licence_line(language, licence),
-            safe_url=safe_url,
-            doi_url=doi_url,
-        )
+    template = _templates(language).get_template("entry_content.html")
+    return template.render(
+        paper=item.paper,
+        enrichment=item.enrichment,
+        failed=item.failed,
+        show_translation=language != SOURCE_LANGUAGE,
+        revision_note=revision_note(revision, language) if revision else "",
+        provenance=provenance(item.enrichment, language),
+        disclaimer=disclaimer(language),
+        licence_line=licence_line(language, licence),
+        venue=lambda venue: venue_shown(venue, language),
+        safe_url=safe_url,
+        doi_url=doi_url,
     )
 
 
@@ -88,10 +87,11 @@ def doi_url(doi: str) -> str:
     return f"https://doi.org/{quote(doi, safe='/:;()._-')}"
 
 
-def render_digest_html(items: Sequence[FeedItem], language: str) -> str:
+def render_digest_html(items: Sequence[FeedItem], language: str, licence: Licence) -> str:
     """The HTML of one digest day: each paper's title, authors, venue, summary and links."""
-    return (
-        _templates(language)
-        .get_template("digest_content.html")
-        .render(items=items, disclaimer=disclaimer(language), title=entry_title, safe_url=safe_url)
-    )
+    template = _templates(language).get_template("digest_content.html")
+    return template.render(
+        items=items, disclaimer=disclaimer(language), title=entry_title, safe_url=safe_url,
+        venue=lambda venue: venue_shown(venue, language),
+        licence_line=licence_line(language, licence),
+    )  # fmt: skip

@@ -17,6 +17,7 @@ from feedsvc.web.render.document import (
     xml_text,
 )
 from feedsvc.web.render.html import render_entry_html
+from feedsvc.web.render.latex import prose_text
 
 
 def render_json(doc: FeedDocument) -> bytes:
@@ -53,7 +54,7 @@ def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
         "language": language,
     }
     if enrichment is not None:
-        data["summary"] = xml_text(enrichment.summary)
+        data["summary"] = xml_text(prose_text(enrichment.summary))
     if safe_url(paper.pdf_url):
         data["attachments"] = [{"url": paper.pdf_url, "mime_type": "application/pdf"}]
     return data

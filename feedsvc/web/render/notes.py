@@ -11,6 +11,7 @@ from gettext import NullTranslations
 
 from feedsvc.models import Revision
 from feedsvc.web.i18n import SOURCE_LOCALE, catalogue_locale, listed, words_for
+from feedsvc.web.render.chrome import venue_shown
 
 
 def revision_note(revision: Revision, language: str) -> str:
@@ -26,7 +27,7 @@ def revision_note(revision: Revision, language: str) -> str:
         parts.append(added % {"fields": _fields(revision.added, words, language)})
     what = _joined(parts, words.pgettext("two parts of a list of changes", "%(first)s, %(second)s"))
     if revision.venue:
-        venue = revision.venue
+        venue = venue_shown(revision.venue, language)
         if catalogue_locale(language) == SOURCE_LOCALE:
             venue = venue[:1].lower() + venue[1:]  # "now accepted at ...", "now published in ..."
         now = words.gettext("now %(venue)s") % {"venue": venue}
