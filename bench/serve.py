@@ -6,7 +6,8 @@ Each server runs pinned to core 0 (taskset), wrk on core 1. Rows: nginx serving 
 feed bytes as static files (plain, gzip, 304), the app under gunicorn (the shipped config,
 one sync worker... as shipped) and under granian, the app behind the shipped nginx
 configuration (deploy/nginx.conf), the app's first render (in-process: a version bump
-before every render), and the app's 200 and 304 with 1,000 and 100,000 papers stored.
+before every render), and the app's 200 and 304 with 1,000 and 100,000 papers stored: for
+the feed, and for its topic page and the index, each against the feed's 200.
 nginx and wrk come from Debian packages, installed when missing (needs root).
 Redis: FEEDSVC_BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), under a prefix of its
 own, deleted afterwards.
@@ -23,7 +24,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.serve_data import FEED_PATH, dataset
+from bench.serve_data import FEED_PATH, PAGE_PATH, dataset
 from bench.serve_measure import GZIP, Row, etag_of, fetch, first_render, measure
 from bench.serve_setup import (
     app_env,
@@ -84,18 +85,22 @@ def static_and_app_rows(
 def app_rows(
     settings: Settings, args: argparse.Namespace, label: str, server_name: str = "granian"
 ) -> list[Row]:
-    """The app's 200 (gzip) and 304 under one WSGI server."""
+    """The app's 200 (gzip) and 304 under one WSGI server, for the feed and its topic page."""
     command = granian_command() if server_name == "granian" else gunicorn_command()
     port = free_port()
     with server(command, port, app_env(settings, port)) as app:
-        url = app + FEED_PATH
-        tag = etag_of(url, GZIP)
-        return [
-            measure(f"app 200 gzip, {server_name} ({label} papers)", url, args, GZIP,
-                    "nginx static gzip"),
-            measure(f"app 304, {server_name} ({label} papers)", url, args,
-                    {**GZIP, "If-None-Match": tag}, "nginx static 304"),
+        feed = f"app 200 gzip, {server_name} ({label} papers)"
+        rows = [
+            measure(feed, app + FEED_PATH, args, GZIP, "nginx static gzip"),
+            measure(f"app 304, {server_name} ({label} papers)", app + FEED_PATH, args,
+                    {**GZIP, "If-None-Match": etag_of(app + FEED_PATH, GZIP)}, "nginx static 304"),
         ]  # fmt: skip
+        for name, path in (("topic page", PAGE_PATH), ("index", "/")):
+            url = app + path
+            rows.append(measure(f"  {name} 200 gzip", url, args, GZIP, feed))
+            rows.append(measure(f"  {name} 304", url, args,
+                                {**GZIP, "If-None-Match": etag_of(url, GZIP)}, feed))  # fmt: skip
+        return rows
 
 
 def print_table(rows: list[Row]) -> None:

@@ -36,6 +36,23 @@ class PageNotFound(FeedsvcError):
         self.pages = pages
 
 
+class DayNotFound(FeedsvcError):
+    """No paper of the topic was announced on that day."""
+
+    def __init__(self, slug: str, day: str) -> None:
+        super().__init__(f"{slug}: nothing announced on {day}")
+        self.slug = slug
+        self.day = day
+
+
+class PaperNotFound(FeedsvcError):
+    """No such paper is stored, or the name is not a paper's file."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no paper {name!r}")
+        self.name = name
+
+
 class SourceError(FeedsvcError):
     """Fetching from arXiv failed; nothing was stored."""
 

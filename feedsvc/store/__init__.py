@@ -20,6 +20,7 @@ from feedsvc.store.feeds import FeedStore
 from feedsvc.store.papers import PaperStore
 from feedsvc.store.queue import WorkQueue
 from feedsvc.store.records import (
+    DayPage,
     DigestListing,
     EnrichmentInputs,
     EnrichmentStamp,
@@ -37,6 +38,7 @@ __all__ = [
     "BatchStore",
     "ConsumerGroup",
     "Coordination",
+    "DayPage",
     "Db",
     "DigestListing",
     "EnrichmentInputs",

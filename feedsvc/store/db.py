@@ -149,6 +149,13 @@ class Batch(StreamCommands):
         return self._queue(replies.scored, "zrevrangebyscore", key, high, low, start=0,
                            num=limit, withscores=True)  # fmt: skip
 
+    def zrangebyscore_scored(
+        self, key: str, low: float | str, high: float | str, limit: int
+    ) -> Reply[list[tuple[str, float]]]:
+        """Members from the lowest score up to `high`, with their scores."""
+        return self._queue(replies.scored, "zrangebyscore", key, low, high, start=0,
+                           num=limit, withscores=True)  # fmt: skip
+
     def zrangebyscore(self, key: str, low: float | str, high: float | str) -> Reply[list[str]]:
         return self._queue(replies.strs, "zrangebyscore", key, low, high)
 

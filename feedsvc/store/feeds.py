@@ -6,13 +6,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from feedsvc.calendar import announcement_day
+from feedsvc.calendar import announcement_day, announcement_window, is_announcement_day
 from feedsvc.config import Topic
-from feedsvc.errors import PageNotFound
+from feedsvc.errors import DayNotFound, PageNotFound
 from feedsvc.keys import Keys, work_member
 from feedsvc.models import Enrichment, FeedItem, Paper
 from feedsvc.store.db import Batch, Db
-from feedsvc.store.records import DigestListing, FeedPage
+from feedsvc.store.records import DayPage, DigestListing, FeedPage
 
 RENDERED_TTL_SECONDS = 7 * 86400
 MAX_DIGEST_PAPERS = 5000
@@ -55,6 +55,27 @@ class FeedStore:
         topic, feed = self.db.one(lambda b: b.mget(names))
         return f"{topic or 0}.{feed or 0}"
 
+    def page_version(self, slug: str, language: str) -> str:
+        """The version of a topic's page in one language: its feed's and the topic's fetch
+        status (the page shows when it was last fetched); one round trip."""
+        return self.site_version([slug], language)
+
+    def site_version(self, slugs: Sequence[str], language: str = "") -> str:
+        """The version of what the pages show of these topics: their papers, their fetch
+        status and, given a language, its enrichments; one round trip."""
+        batch = self.db.batch()
+        names = [self.keys.topic_version(slug) for slug in slugs]
+        if language:
+            names += [self.keys.feed_version(slug, language) for slug in slugs]
+        counters = batch.mget(names) if names else None
+        statuses = [batch.hgetall(self.keys.topic_status(slug)) for slug in slugs]
+        batch.run()
+        digest = hashlib.sha256()
+        for status in statuses:
+            digest.update(repr(sorted(status.value.items())).encode())
+        numbers = ".".join(value or "0" for value in (counters.value if counters else []))
+        return f"{numbers}.{digest.hexdigest()[:12]}"
+
     def load_rendered(self, slug: str, language: str, variant: str) -> dict[str, bytes]:
         """A rendered feed another web process stored, as raw bytes per field."""
         return self.db.hgetall_bytes(self.keys.rendered(slug, language, variant))
@@ -88,6 +109,25 @@ class FeedStore:
             raise PageNotFound(topic.slug, page, pages)
         items, next_visible = self._ready_items(ids.value, language, grace_seconds, now)
         return FeedPage(items, page, pages, next_visible)
+
+    def day_page(
+        self, topic: Topic, language: str, day: date, grace_seconds: float, now: datetime
+    ) -> DayPage:
+        """The topic's papers announced on `day` that are ready in `language`, newest first,
+        and the nearest newer and older days with papers; DayNotFound when it has none."""
+        if not is_announcement_day(day):
+            raise DayNotFound(topic.slug, day.isoformat())
+        key = self.keys.topic_papers(topic.slug)
+        start, end = (moment.timestamp() for moment in announcement_window(day))
+        batch = self.db.batch()
+        ids = batch.zrevrangebyscore(key, f"({end}", start, MAX_DIGEST_PAPERS)
+        newer = batch.zrangebyscore_scored(key, end, "+inf", 1)
+        older = batch.zrevrangebyscore_scored(key, f"({start}", "-inf", 1)
+        batch.run()
+        if not ids.value:
+            raise DayNotFound(topic.slug, day.isoformat())
+        items, next_visible = self._ready_items(ids.value, language, grace_seconds, now)
+        return DayPage(day, items, _day_of(newer.value), _day_of(older.value), next_visible)
 
     def digest_days(self, topic: Topic, language: str, since: datetime) -> list[DigestListing]:
         """The announcement days of the topic's papers updated since `since`, newest first,
@@ -149,6 +189,10 @@ class FeedStore:
                 next_visible = visible_at
         items.sort(key=lambda item: item.paper.updated, reverse=True)
         return items, next_visible
+
+
+def _day_of(scored: list[tuple[str, float]]) -> date | None:
+    return announcement_day(datetime.fromtimestamp(scored[0][1], UTC)) if scored else None
 
 
 def _day_version(topic: str | None, feed: str | None, papers: list[tuple[str, float]]) -> str:

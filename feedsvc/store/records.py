@@ -147,6 +147,18 @@ class FeedPage:
     next_visible_at: datetime | None
 
 
+@dataclass(frozen=True)
+class DayPage:
+    """The papers of one announcement day, and the nearest days before and after it that
+    announced any of the topic's papers (None where there is none)."""
+
+    day: date
+    items: list[FeedItem]
+    newer_day: date | None
+    older_day: date | None
+    next_visible_at: datetime | None
+
+
 @dataclass
 class SaveResult:
     """What storing one fetch changed."""

@@ -15,12 +15,20 @@ from typing import NoReturn
 from flask import Flask, Response, current_app, request
 
 from feedsvc.config import Settings, load_topics
-from feedsvc.errors import BadRequest, ConfigError, PageNotFound, StoreError, TopicNotFound
+from feedsvc.errors import (
+    BadRequest,
+    ConfigError,
+    DayNotFound,
+    PageNotFound,
+    PaperNotFound,
+    StoreError,
+    TopicNotFound,
+)
 from feedsvc.keys import Keys
 from feedsvc.licences import GENERATED_LICENCES
 from feedsvc.logs import configure_logging
 from feedsvc.store import Db, Store
-from feedsvc.web import feeds, ops, pages, replies
+from feedsvc.web import feeds, ops, pages, papers, replies
 from feedsvc.web.accesslog import AccessLog
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.deferred import DEFERRED
@@ -59,7 +67,9 @@ def create_app(
     )
     topics_by_slug = {t.slug: t for t in topics}
     shape = render_fingerprint(settings, topics)
-    cache = FeedCache(store, settings.version_check_seconds, shape=shape)
+    cache = FeedCache(
+        store, settings.version_check_seconds, shape=shape, site_slugs=tuple(topics_by_slug)
+    )
     app.extensions["feedsvc"] = Services(
         settings, topics_by_slug, store, cache,
         DigestPieces(licence=GENERATED_LICENCES[settings.generated_license]),
@@ -94,6 +104,8 @@ def _register(app: Flask) -> None:
     app.register_error_handler(StoreError, storage_unavailable)
     app.register_error_handler(TopicNotFound, topic_not_found)
     app.register_error_handler(PageNotFound, page_not_found)
+    app.register_error_handler(DayNotFound, day_not_found)
+    app.register_error_handler(PaperNotFound, paper_not_found)
     app.register_error_handler(BadRequest, bad_request)
 
 
@@ -130,19 +142,23 @@ def query_args() -> Mapping[str, str]:
 
 
 def index() -> Response:
-    return respond(pages.index(services(), query_args()))
+    return respond(pages.index(services(), query_args(), request.environ))
 
 
 def opml() -> Response:
-    return respond(pages.opml(services()))
+    return respond(pages.opml(services(), request.environ))
 
 
 def topic_page(name: str) -> Response:
-    return respond(pages.topic_page(services(), name, query_args()))
+    return respond(pages.topic_page(services(), name, query_args(), request.environ))
 
 
 def feed(name: str) -> Response:
     return respond(feeds.feed(services(), name, query_args(), request.environ))
+
+
+def paper_citation(name: str) -> Response:
+    return respond(papers.citation(services(), name, request.environ))
 
 
 def healthz() -> Response:
@@ -162,6 +178,7 @@ ROUTES = (
     ("/opml", "opml", opml),
     ("/topics/<string:name>", "topic_page", topic_page),
     ("/feeds/<string:name>", "feed", feed),
+    ("/papers/<path:name>", "paper_citation", paper_citation),
     ("/healthz", "healthz", healthz),
     ("/readyz", "readyz", readyz),
     ("/metrics", "metrics", metrics),
@@ -177,6 +194,14 @@ def topic_not_found(exc: TopicNotFound) -> Response:
 
 def page_not_found(exc: PageNotFound) -> Response:
     return respond(replies.page_not_found(exc))
+
+
+def day_not_found(exc: DayNotFound) -> Response:
+    return respond(replies.day_not_found(exc))
+
+
+def paper_not_found(exc: PaperNotFound) -> Response:
+    return respond(replies.paper_not_found(exc))
 
 
 def bad_request(exc: BadRequest) -> Response:

@@ -1,9 +1,13 @@
-"""Render once, serve many: rendered feeds kept per version, in memory and in Redis.
+"""Render once, serve many: rendered feeds and pages kept per version, in memory and in Redis.
 
 The worker bumps a feed's version whenever it stores something the feed shows. A request
 reads that version (one round trip); an entry in this process's memory at that version is
 served as is. Else another web process may have rendered it already (a second round
 trip); only then is the feed rendered, gzipped once, and shared through Redis.
+
+Pages are kept the same way. A topic's page (variant `page.pN`) also shows the topic's fetch
+status, the index (`index`, under SITE) every topic's: their versions carry it. The OPML
+(`opml`) changes only with the topics and settings, which the shape carries.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from functools import cached_property
 from feedsvc.store import Store
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.metrics import TALLY, observe_render
-from feedsvc.web.replies import NOSNIFF
+from feedsvc.web.replies import protective_headers
 
+SITE = "_site"  # the slug of what belongs to no one topic: no slug starts with "_"
 MEMORY_ENTRIES = 512
 MEMORY_BYTES = 64 << 20  # per process: a 50-entry feed page and its gzip take about 200 KB
 ENTRY_OVERHEAD = 1024
@@ -37,6 +42,7 @@ class Built:
     content_type: str
     last_modified: datetime
     expires_at: datetime | None = None  # a hidden paper's grace period ends then
+    filename: str = ""  # Content-Disposition's, for a file to save (the OPML)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Rendered:
     content_type: str
     last_modified: datetime
     expires_at: float
+    filename: str = ""
     _headers: dict[tuple[bool, str], _Headers] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -78,6 +85,7 @@ class Rendered:
             "content_type": self.content_type.encode(),
             "last_modified": self.last_modified.isoformat().encode(),
             "expires_at": repr(self.expires_at).encode(),
+            "filename": self.filename.encode(),
         }
 
     @classmethod
@@ -90,6 +98,7 @@ class Rendered:
             content_type=fields["content_type"].decode(),
             last_modified=datetime.fromisoformat(fields["last_modified"].decode()),
             expires_at=float(fields["expires_at"].decode()),
+            filename=fields.get("filename", b"").decode(),
         )
 
     @classmethod
@@ -103,6 +112,7 @@ class Rendered:
             content_type=built.content_type,
             last_modified=built.last_modified.astimezone(UTC),
             expires_at=expires,
+            filename=built.filename,
         )
 
 
@@ -116,31 +126,43 @@ class FeedCache:
         max_entries: int = MEMORY_ENTRIES,
         max_bytes: int = MEMORY_BYTES,
         shape: str = "",
+        site_slugs: tuple[str, ...] = (),
     ) -> None:
         self.store = store
+        self.site_slugs = site_slugs  # every topic, for the index's version
         self.version_ttl_seconds = version_ttl_seconds
         self.shape = shape  # what else shapes the bytes (feedsvc.web.shape): part of the version
         self.memory: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
             max_entries, max_bytes, rendered_size
         )
-        self.versions: dict[tuple[str, str], tuple[str, float]] = {}
+        self.versions: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.lock = threading.Lock()
         self.hits = {"memory": 0, "redis": 0, "render": 0}
 
-    def version(self, slug: str, language: str) -> str:
-        """The feed's version, its content's and its shape's: Redis is asked for the content's
-        at most once per `version_ttl_seconds`."""
-        key = (slug, language)
+    def version(self, slug: str, language: str, variant: str = "") -> str:
+        """The version of the variant's content, and its shape: Redis is asked for the
+        content's at most once per `version_ttl_seconds`."""
+        kind = variant_kind(variant)
+        key = (slug, language, kind)
         known = self.versions.get(key)
         if known is not None and time.monotonic() - known[1] < self.version_ttl_seconds:
             return known[0]
-        version = f"{self.store.feeds.feed_version(slug, language)}.{self.shape}"
+        version = f"{self._content_version(slug, language, kind)}.{self.shape}"
         self.versions[key] = (version, time.monotonic())
         return version
 
+    def _content_version(self, slug: str, language: str, kind: str) -> str:
+        if kind == "page":
+            return self.store.feeds.page_version(slug, language)
+        if kind == "index":
+            return self.store.feeds.site_version(self.site_slugs)
+        if kind == "static":
+            return "static"
+        return self.store.feeds.feed_version(slug, language)
+
     def current(self, slug: str, language: str, variant: str) -> Rendered | None:
         """This process's rendering of the variant if it is current, else None."""
-        version = self.version(slug, language)
+        version = self.version(slug, language, variant)
         return self._in_memory((slug, language, variant), version, time.time())
 
     def _in_memory(self, key: tuple[str, str, str], version: str, now: float) -> Rendered | None:
@@ -154,7 +176,7 @@ class FeedCache:
         self, slug: str, language: str, variant: str, build: Callable[[], Built], now: datetime
     ) -> Rendered:
         """The feed variant at its current version, rendering it only if nobody has."""
-        version = self.version(slug, language)
+        version = self.version(slug, language, variant)
         key = (slug, language, variant)
         entry = self._in_memory(key, version, now.timestamp())
         if entry is not None:
@@ -175,6 +197,13 @@ class FeedCache:
         self.hits[where] += 1  # for tests; the exact counts, across threads, are the tally's
 
 
+def variant_kind(variant: str) -> str:
+    """What a variant's version follows: "page" (a topic page), "index", "static" (the
+    OPML) or "feed"."""
+    head = variant.split(".", 1)[0]
+    return {"page": "page", "index": "index", "opml": "static"}.get(head, "feed")
+
+
 _Headers = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
 
@@ -185,8 +214,10 @@ def _make_headers(entry: Rendered, gzip_ok: bool, cache_control: str) -> _Header
         ("Last-Modified", entry.last_modified_http),
         ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
-        NOSNIFF,
+        *protective_headers(entry.content_type),
     )
+    if entry.filename:
+        common = (*common, ("Content-Disposition", f'inline; filename="{entry.filename}"'))
     body = entry.gzip_body if gzip_ok else entry.body
     ok: tuple[tuple[str, str], ...] = (
         *common, ("Content-Type", entry.content_type), ("Content-Length", str(len(body))),

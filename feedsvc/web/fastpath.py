@@ -1,10 +1,10 @@
-"""The common request, answered before Flask: a feed this process has already rendered.
+"""The common request, answered before Flask: a feed or page this process has rendered.
 
-Readers poll every 15 to 60 minutes, mostly for nothing new. When the requested variant
-is in this process's memory at the feed's current version, this WSGI middleware answers
-200 or 304 from the cached bytes and preformatted headers, and 503 when Redis fails on
-the version check; anything else (a miss, a bad name or page, another route) goes to the
-Flask app unchanged.
+Readers poll every 15 to 60 minutes, mostly for nothing new. When the requested feed,
+topic page, index or OPML is in this process's memory at its current version, this WSGI
+middleware answers 200 or 304 from the cached bytes and preformatted headers, and 503 when
+Redis fails on the version check; anything else (a miss, a bad name or page, another
+route) goes to the Flask app unchanged.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from feedsvc.config import Topic
 from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
-from feedsvc.web.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.feedpath import parse_feed_request
 from feedsvc.web.replies import Reply, protective_headers, storage_unavailable
+from feedsvc.web.variants import OPML_KEY, CacheKey, index_key, parse_page_request
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-PREFIX = "/feeds/"
+FEEDS = "/feeds/"
+TOPICS = "/topics/"
 PARSED_ENTRIES = 4096
 PARSED_BYTES = 1 << 20
 PARSED_ENTRY_OVERHEAD = 512  # the key tuple, the FeedRequest and the map's own node
@@ -43,17 +45,17 @@ class FeedFastPath:
         self.cache = cache
         self.topics = topics
         self.cache_control = cache_control_value(max_age)
-        self.parsed: BoundedLru[tuple[str, str], FeedRequest] = BoundedLru(
+        self.parsed: BoundedLru[tuple[str, str, str], CacheKey] = BoundedLru(
             PARSED_ENTRIES, PARSED_BYTES, parsed_entry_size
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
-        if method in ("GET", "HEAD") and path.startswith(PREFIX):
-            wanted = self._parse(path[len(PREFIX) :], environ.get("QUERY_STRING", ""))
+        if method in ("GET", "HEAD") and _cached_route(path):
+            wanted = self._parse(path, environ.get("QUERY_STRING", ""))
             try:
-                entry = self._current(wanted) if wanted else None
+                entry = self.cache.current(*wanted) if wanted else None
             except StoreError as exc:
                 # Answered here: Flask would ask Redis again and wait out a second timeout.
                 log.warning("redis unavailable: %s", exc)
@@ -62,23 +64,32 @@ class FeedFastPath:
                 return self._respond(entry, environ, start_response, method == "HEAD")
         return self.app(environ, start_response)
 
-    def _current(self, wanted: FeedRequest) -> Rendered | None:
-        return self.cache.current(wanted.topic.slug, wanted.language, wanted.variant)
-
-    def _parse(self, name: str, query: str) -> FeedRequest | None:
-        """The feed asked for, remembered by name and page; None (Flask answers) if none."""
-        page = page_of(query)
-        if page is None:
+    def _parse(self, path: str, query: str) -> CacheKey | None:
+        """The cache key of what is asked, remembered by path and argument; None (Flask
+        answers) for anything else."""
+        argument = query_arg(query, *(("lang", "en") if path == "/" else ("page", "1")))
+        day = query_arg(query, "day", "") if path.startswith(TOPICS) else ""
+        if argument is None or day is None:
             return None
-        key = (name, page)
-        wanted = self.parsed.get(key)
-        if wanted is None:
+        remembered = (path, argument, day)
+        key = self.parsed.get(remembered)
+        if key is None:
             try:
-                wanted = parse_feed_request(*key, self.topics)
+                key = self._key(path, argument, day)
             except FeedsvcError:
                 return None
-            self.parsed.put(key, wanted)
-        return wanted
+            self.parsed.put(remembered, key)
+        return key
+
+    def _key(self, path: str, argument: str, day: str) -> CacheKey:
+        if path.startswith(FEEDS):
+            wanted = parse_feed_request(path[len(FEEDS) :], argument, self.topics)
+            return (wanted.topic.slug, wanted.language, wanted.variant)
+        if path.startswith(TOPICS):
+            return parse_page_request(path[len(TOPICS) :], argument, self.topics, day).key
+        if path == "/":
+            return index_key(argument, self.topics)[0]
+        return OPML_KEY
 
     def _respond(
         self, entry: Rendered, environ: dict[str, Any], start_response: Callable[..., Any],
@@ -99,26 +110,41 @@ def answer_reply(reply: Reply, start_response: Callable[..., Any], head: bool) -
     return [] if head else [body]
 
 
-def page_of(query: str) -> str | None:
-    """The first `page` value, read as Flask reads it (blank values kept); "1" if none.
+def _cached_route(path: str) -> bool:
+    return path.startswith((FEEDS, TOPICS)) or path in ("/", "/opml")
 
-    None when Flask would refuse the query: its bytes (a WSGI string holds them as latin-1)
-    are not UTF-8.
+
+def query_arg(query: str, name: str, default: str) -> str | None:
+    """The first value of `name`, read as Flask reads it (blank values kept); `default` if
+    none. None when Flask would refuse the query: its bytes (a WSGI string holds them as
+    latin-1) are not UTF-8.
     """
     if not query:
-        return "1"  # nearly every reader's request
+        return default  # nearly every reader's request
     try:
         text = query.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return None
     for field, value in parse_qsl(text, keep_blank_values=True):
-        if field == "page":
+        if field == name:
             return value
-    return "1"
+    return default
 
 
-def parsed_entry_size(key: tuple[str, str], wanted: FeedRequest) -> int:
-    return sys.getsizeof(key[0]) + sys.getsizeof(key[1]) + PARSED_ENTRY_OVERHEAD
+def parsed_entry_size(key: tuple[str, str, str], wanted: CacheKey) -> int:
+    return sum(sys.getsizeof(part) for part in key) + PARSED_ENTRY_OVERHEAD
+
+
+def cached_reply(entry: Rendered, environ: Mapping[str, Any], max_age: int) -> Reply:
+    """A handler's Reply of a cached rendering, the same answer the fast path gives."""
+    status, headers, body = feed_reply(entry, environ, cache_control_value(max_age))
+    content_type = dict(headers).get("Content-Type")  # none on a 304
+    own_headers = tuple((k, v) for k, v in headers if k not in _BODY_HEADERS)
+    return Reply(body, content_type, int(status.split(" ", 1)[0]), own_headers)
+
+
+# A Reply carries these as its content_type and its body's length, not as headers.
+_BODY_HEADERS = ("Content-Type", "Content-Length")
 
 
 def feed_reply(

@@ -12,7 +12,7 @@ from typing import Any
 
 from feedsvc.licences import GENERATED_LICENCES
 from feedsvc.web.cache import Built
-from feedsvc.web.fastpath import cache_control_value, feed_reply
+from feedsvc.web.fastpath import cached_reply
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 from feedsvc.web.render import CONTENT_TYPES, RENDERERS
 from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks
@@ -21,8 +21,6 @@ from feedsvc.web.services import Services
 from feedsvc.web.urls import feed_url, icon_url, page_url
 
 DIGEST_DAYS = 14
-# A Reply carries these as its content_type and its body's length, not as headers.
-_BODY_HEADERS = ("Content-Type", "Content-Length")
 
 
 def feed(svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str, Any]) -> Reply:
@@ -33,11 +31,7 @@ def feed(svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str
         wanted.topic.slug, wanted.language, wanted.variant,
         lambda: build_feed(svc, wanted, now), now,
     )  # fmt: skip
-    cache_control = cache_control_value(svc.settings.cache_max_age_seconds)
-    status, headers, body = feed_reply(rendered, environ, cache_control)
-    content_type = dict(headers).get("Content-Type")  # none on a 304
-    own_headers = tuple((k, v) for k, v in headers if k not in _BODY_HEADERS)
-    return Reply(body, content_type, int(status.split(" ", 1)[0]), own_headers)
+    return cached_reply(rendered, environ, svc.settings.cache_max_age_seconds)
 
 
 def build_feed(svc: Services, wanted: FeedRequest, now: datetime) -> Built:
@@ -58,7 +52,8 @@ def _digest_document(
     days, expires = svc.digest_days(topic, language, now - timedelta(days=DIGEST_DAYS), now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
                        updated_if_empty=status.last_fetched or EPOCH, daily=True,
-                       licence=GENERATED_LICENCES[svc.settings.generated_license])  # fmt: skip
+                       licence=GENERATED_LICENCES[svc.settings.generated_license],
+                       base_url=svc.settings.public_url)  # fmt: skip
     return doc, expires
 
 
@@ -70,7 +65,8 @@ def _papers_document(
     result = svc.feed_page(topic, language, wanted.page, now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=result.pages),
                        items=result.items, updated_if_empty=status.last_fetched or EPOCH,
-                       licence=GENERATED_LICENCES[svc.settings.generated_license])  # fmt: skip
+                       licence=GENERATED_LICENCES[svc.settings.generated_license],
+                       base_url=svc.settings.public_url)  # fmt: skip
     return doc, result.next_visible_at
 
 

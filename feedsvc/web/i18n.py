@@ -16,9 +16,11 @@ import functools
 import gettext
 import io
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -109,6 +111,14 @@ def _locale(language: str) -> Locale:
     if tag in TRADITIONAL_CHINESE:
         return Locale("zh", script="Hant")
     return Locale.parse(language.replace("-", "_"))
+
+
+def format_day(day: date, language: str) -> str:
+    """'Thursday, December 12, 2024', '2024年12月12日星期四': a day as the language writes it."""
+    try:
+        return format_date(day, format="full", locale=_locale(language))
+    except (ValueError, UnknownLocaleError):
+        return format_date(day, format="full", locale=SOURCE_LOCALE)
 
 
 def listed(items: Sequence[str], language: str) -> str:

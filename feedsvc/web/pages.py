@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 
+from feedsvc.calendar import announcement_day
 from feedsvc.config import Topic
-from feedsvc.errors import BadRequest
 from feedsvc.licences import GENERATED_LICENCES, Licence
+from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
-from feedsvc.store import FeedPage
-from feedsvc.web.feedpath import parse_page, resolve_topic, shown
-from feedsvc.web.i18n import catalogue_locales, has_catalogue, language_name, localized
+from feedsvc.store import DayPage, FeedPage
+from feedsvc.web.cache import Built
+from feedsvc.web.fastpath import cached_reply
+from feedsvc.web.i18n import (
+    catalogue_locales,
+    format_day,
+    has_catalogue,
+    language_name,
+    localized,
+)
 from feedsvc.web.render.chrome import (
     disclaimer,
     feed_title,
@@ -24,18 +31,19 @@ from feedsvc.web.render.chrome import (
     provenance,
     venue_shown,
 )
-from feedsvc.web.render.document import html_text, safe_url
+from feedsvc.web.render.citation import coins
+from feedsvc.web.render.document import EPOCH, html_text, safe_url
 from feedsvc.web.render.html import isolated, printable
 from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
-from feedsvc.web.replies import Reply, html_reply
+from feedsvc.web.replies import HTML, Reply
 from feedsvc.web.services import Services
-from feedsvc.web.urls import feed_url, page_url
+from feedsvc.web.urls import feed_url, page_url, paper_url
+from feedsvc.web.variants import OPML_KEY, PageRequest, index_key, parse_page_request
 
 OPML = "text/x-opml; charset=utf-8"
-
+OPML_NAME = "feedsvc.opml"
 INDEX_URL = "/"
-_ANY_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}")
 
 
 def _environment() -> Environment:
@@ -48,7 +56,7 @@ def _environment() -> Environment:
     )
     environment.globals.update(
         feed_url=feed_url, page_url=page_url, safe_url=safe_url, revision_note=revision_note,
-        language_name=language_name, index_url=INDEX_URL,
+        language_name=language_name, index_url=INDEX_URL, paper_url=paper_url, coins=coins,
     )  # fmt: skip
     environment.filters["isolated"] = isolated
     environment.filters["latex"] = latex_html
@@ -63,34 +71,45 @@ def render_page(template: str, language: str, **context: Any) -> str:
     return _pages(language).get_template(template).render(language=language, **context)
 
 
-def index(svc: Services, args: Mapping[str, str]) -> Reply:
+def index(svc: Services, args: Mapping[str, str], environ: Mapping[str, Any]) -> Reply:
     """/?lang=xx: every topic, in the language asked for (English by default)."""
-    language = page_language(args.get("lang", "en"))
+    key, language = index_key(args.get("lang", "en"), svc.topics)
+    now = datetime.now(UTC)
+    rendered = svc.cache.get(*key, lambda: _index_built(svc, language, now), now)
+    return cached_reply(rendered, environ, svc.settings.cache_max_age_seconds)
+
+
+def _index_built(svc: Services, language: str, now: datetime) -> Built:
     topics = list(svc.topics.values())
-    licence = GENERATED_LICENCES[svc.settings.generated_license]
-    return html_reply(render_page(
+    statuses = svc.topic_statuses(topics)
+    stale_after = svc.settings.stale_after_seconds
+    html = render_page(
         "index.html", language,
         page_lang=language if has_catalogue(language) else "en",
         topics=topics,
-        statuses=svc.topic_statuses(topics),
-        now=datetime.now(UTC),
-        stale_after=svc.settings.stale_after_seconds,
+        statuses=statuses,
+        now=now,
+        stale_after=stale_after,
         page_languages=[locale.replace("_", "-") for locale in catalogue_locales()],
         topic_language=lambda topic: _shown_language(topic, language),
         disclaimer=disclaimer(language),
-        licence_line=licence_line(language, licence),
-    ))  # fmt: skip
+        licence_line=licence_line(language, _licence(svc)),
+    )  # fmt: skip
+    fetched = [status.last_fetched for status in statuses.values() if status.last_fetched]
+    return Built(html.encode(), HTML, max(fetched, default=EPOCH),
+                 next_stale(statuses.values(), stale_after, now))  # fmt: skip
 
 
-def page_language(raw: str) -> str:
-    """The index page's language from `?lang=`: any language tag, in any case, with `-` or
-    `_` (`zh-TW`, `zh_tw`, `zh-Hant-TW`), as a tag; one without a catalogue reads English.
-    BadRequest for what is not a tag."""
-    if not _ANY_TAG.fullmatch(raw):
-        raise BadRequest(f"lang must be a language code such as 'en' or 'zh-TW', not {shown(raw)}")
-    primary, *rest = raw.replace("_", "-").split("-")
-    shaped = [part.upper() if len(part) == 2 else part.title() for part in rest]
-    return "-".join([primary.lower(), *shaped])
+def next_stale(
+    statuses: Iterable[TopicStatus], stale_after: float, now: datetime
+) -> datetime | None:
+    """When the next topic turns stale, which the index shows without any change stored."""
+    moments = [
+        status.last_fetched + timedelta(seconds=stale_after)
+        for status in statuses
+        if status.last_fetched is not None and not status.is_stale(now, stale_after)
+    ]
+    return min(moments, default=None)
 
 
 def _shown_language(topic: Topic, language: str) -> str:
@@ -101,23 +120,55 @@ def _shown_language(topic: Topic, language: str) -> str:
     return topic.default_language
 
 
-def topic_page(svc: Services, name: str, args: Mapping[str, str]) -> Reply:
+def topic_page(
+    svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str, Any]
+) -> Reply:
     """/topics/<slug>[.<lang>]?page=N: the papers of one page, newest first."""
-    slug, _, language = name.partition(".")
-    topic, language = resolve_topic(slug, language or None, svc.topics)
-    page = parse_page(args.get("page", "1"))
-    result = svc.feed_page(topic, language, page, datetime.now(UTC))
-    licence = GENERATED_LICENCES[svc.settings.generated_license]
-    return html_reply(topic_html(topic, language, result, svc.topic_status(topic), licence))
+    wanted = parse_page_request(name, args.get("page", "1"), svc.topics, args.get("day", ""))
+    now = datetime.now(UTC)
+    rendered = svc.cache.get(*wanted.key, lambda: _topic_built(svc, wanted, now), now)
+    return cached_reply(rendered, environ, svc.settings.cache_max_age_seconds)
+
+
+def _topic_built(svc: Services, wanted: PageRequest, now: datetime) -> Built:
+    topic, language = wanted.topic, wanted.language
+    shown: FeedPage | DayPage
+    if wanted.day is None:
+        shown = svc.feed_page(topic, language, wanted.page, now)
+    else:
+        shown = svc.day_page(topic, language, wanted.day, now)
+    status = svc.topic_status(topic)
+    html = topic_html(topic, language, shown, status, _licence(svc))
+    stamps = [item.updated for item in shown.items]
+    last_modified = max([*stamps, status.last_fetched or EPOCH])
+    return Built(html.encode(), HTML, last_modified, shown.next_visible_at)
+
+
+def by_day(items: Sequence[FeedItem]) -> list[tuple[date, list[FeedItem]]]:
+    """The items under the day arXiv announced their latest version, newest day first."""
+    days: dict[date, list[FeedItem]] = {}
+    for item in items:
+        days.setdefault(announcement_day(item.paper.updated), []).append(item)
+    return sorted(days.items(), key=lambda pair: pair[0], reverse=True)
+
+
+def _licence(svc: Services) -> Licence:
+    return GENERATED_LICENCES[svc.settings.generated_license]
 
 
 def topic_html(
-    topic: Topic, language: str, result: FeedPage, status: TopicStatus, licence: Licence
-) -> str:
+    topic: Topic, language: str, shown: FeedPage | DayPage, status: TopicStatus,
+    licence: Licence,
+) -> str:  # fmt: skip
+    """A page of the topic's papers (or one announcement day's), grouped by the day arXiv
+    announced them."""
     return render_page(
         "topic.html", language,
         topic=topic,
-        result=result,
+        result=shown if isinstance(shown, FeedPage) else None,
+        day_page=shown if isinstance(shown, DayPage) else None,
+        days=by_day(shown.items),
+        format_day=lambda day: format_day(day, language),
         status=status,
         feed_title=feed_title(topic, language),
         provenance=lambda enrichment: provenance(enrichment, language),
@@ -127,8 +178,16 @@ def topic_html(
     )  # fmt: skip
 
 
-def opml(svc: Services) -> Reply:
+def opml(svc: Services, environ: Mapping[str, Any]) -> Reply:
     """Every topic and language in one OPML 2.0 file, for a one-step subscription."""
+    now = datetime.now(UTC)
+    rendered = svc.cache.get(
+        *OPML_KEY, lambda: Built(_opml(svc), OPML, now, filename=OPML_NAME), now
+    )
+    return cached_reply(rendered, environ, svc.settings.cache_max_age_seconds)
+
+
+def _opml(svc: Services) -> bytes:
     base = svc.settings.public_url
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
@@ -144,5 +203,4 @@ def opml(svc: Services) -> Reply:
                 xmlUrl=feed_url(topic, language, base=base),
                 htmlUrl=page_url(topic, language, base=base),
             )  # fmt: skip
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return Reply(xml, OPML, headers=(("Content-Disposition", 'inline; filename="feedsvc.opml"'),))
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

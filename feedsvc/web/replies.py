@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from feedsvc.config import Topic
-from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+from feedsvc.errors import BadRequest, DayNotFound, PageNotFound, PaperNotFound, TopicNotFound
 from feedsvc.web.feedpath import shown
 
 REDIS_RETRY_AFTER_SECONDS = 30
@@ -68,6 +68,17 @@ def topic_not_found(exc: TopicNotFound, topics: Mapping[str, Topic]) -> Reply:
 
 def page_not_found(exc: PageNotFound) -> Reply:
     return text_reply(f"There is no page {exc.page}: this feed has {exc.pages}.", 404)
+
+
+def day_not_found(exc: DayNotFound) -> Reply:
+    return text_reply(f"No paper of topic {exc.slug!r} was announced on {exc.day}: the topic "
+                      f"page /topics/{exc.slug} links every day that has some.", 404)  # fmt: skip
+
+
+def paper_not_found(exc: PaperNotFound) -> Reply:
+    text = (f"No paper {shown(exc.name)} is stored here: ask for /papers/<arXiv id>.bib or .ris, "
+            "such as /papers/2412.08345.bib, of a paper a feed lists.")  # fmt: skip
+    return text_reply(text, 404)
 
 
 def bad_request(exc: BadRequest) -> Reply:

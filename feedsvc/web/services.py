@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from feedsvc.config import Settings, Topic
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
-from feedsvc.store import FeedPage, Store
+from feedsvc.store import DayPage, FeedPage, Store
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.digest import DigestPieces
 from feedsvc.web.render.document import DigestDay
@@ -40,6 +40,11 @@ class Services:
             topic, language, page, self.settings.feed_size, self.settings.publish_grace_seconds,
             now,
         )  # fmt: skip
+
+    def day_page(self, topic: Topic, language: str, day: date, now: datetime) -> DayPage:
+        """The topic's papers announced on `day`, ready in `language`, and the days around."""
+        grace = self.settings.publish_grace_seconds
+        return self.store.feeds.day_page(topic, language, day, grace, now)
 
     def digest_days(
         self, topic: Topic, language: str, since: datetime, now: datetime

@@ -24,6 +24,11 @@ def page_url(topic: Topic, language: str, base: str = "") -> str:
     return f"{base}/topics/{topic.slug}{_suffix(topic, language)}"
 
 
+def paper_url(paper_id: str, fmt: str, base: str = "") -> str:
+    """A stored paper's BibTeX (`bib`) or RIS (`ris`) file."""
+    return f"{base}/papers/{paper_id}.{fmt}"
+
+
 def icon_url(base: str) -> str:
     return f"{base}/static/icon.svg"
 

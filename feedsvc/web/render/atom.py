@@ -15,6 +15,7 @@ from feedsvc.web.render.document import (
     GENERATOR,
     DigestDay,
     FeedDocument,
+    digest_link,
     digest_url,
     entry_id,
     entry_title,
@@ -63,7 +64,9 @@ def _add_paper_entry(feed: FeedGenerator, item: FeedItem, doc: FeedDocument) -> 
         entry.category({"term": xml_text(category)})
     if enrichment is not None:
         entry.summary(xml_text(prose_text(enrichment.summary)))
-    entry.content(xml_text(render_entry_html(item, language, doc.licence)), type="html")
+    entry.content(
+        xml_text(render_entry_html(item, language, doc.licence, doc.base_url)), type="html"
+    )
     entry.entrylinks.links = entry_links(item, language)
 
 
@@ -75,7 +78,8 @@ def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) ->
     entry.updated(day.updated)
     entry.published(datetime.combine(day.day, datetime.min.time(), tzinfo=UTC))
     entry.content(xml_text(day.html), type="html")
-    entry.entrylinks.links = [{"href": url, "rel": "alternate", "type": "text/html"}]
+    link = digest_link(doc, day)
+    entry.entrylinks.links = [{"href": link, "rel": "alternate", "type": "text/html"}]
 
 
 def entry_links(item: FeedItem, language: str) -> list[dict[str, str]]:

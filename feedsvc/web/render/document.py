@@ -58,6 +58,7 @@ class FeedDocument:
     days: Sequence[DigestDay] = ()
     updated_if_empty: datetime = EPOCH
     daily: bool = False
+    base_url: str = ""  # the service's public URL, for links to its own files
     licence: Licence = field(default=GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE])
 
     @property
@@ -96,8 +97,14 @@ def feed_link_pairs(links: FeedLinks) -> list[tuple[str, str]]:
 
 
 def digest_url(doc: FeedDocument, day: DigestDay) -> str:
-    """A digest entry's id and link: the day's anchor on the topic page."""
+    """A digest entry's id: the day's anchor on the topic page (ids never change)."""
     return f"{doc.links.alternate_url}#{day.day.isoformat()}"
+
+
+def digest_link(doc: FeedDocument, day: DigestDay) -> str:
+    """A digest entry's link: the day's own page, at the day."""
+    iso = day.day.isoformat()
+    return f"{doc.links.alternate_url}?day={iso}#{iso}"
 
 
 def entry_id(paper: Paper, language: str) -> str:

@@ -8,6 +8,7 @@ right-to-left override in it cannot reorder what is around it. Entry HTML isolat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from feedsvc.web.render.chrome import disclaimer, licence_line, provenance, venu
 from feedsvc.web.render.document import entry_title, html_text, safe_url
 from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
+from feedsvc.web.urls import paper_url
 
 FIRST_STRONG_ISOLATE = "\u2068"
 POP_DIRECTIONAL_ISOLATE = "\u2069"
@@ -63,8 +65,9 @@ def _environment() -> Environment:
 _templates = localized(_environment)
 
 
-def render_entry_html(item: FeedItem, language: str, licence: Licence) -> str:
-    """The entry's HTML content: every field escaped by the template, only http(s) links."""
+def render_entry_html(item: FeedItem, language: str, licence: Licence, base_url: str = "") -> str:
+    """The entry's HTML content: every field escaped by the template, only http(s) links;
+    given the service's public URL, links to the paper's BibTeX and RIS files."""
     revision = item.paper.revision
     template = _templates(language).get_template("entry_content.html")
     return template.render(
@@ -77,6 +80,7 @@ def render_entry_html(item: FeedItem, language: str, licence: Licence) -> str:
         disclaimer=disclaimer(language),
         licence_line=licence_line(language, licence),
         venue=lambda venue: venue_shown(venue, language),
+        citation_url=partial(paper_url, base=base_url) if base_url else None,
         safe_url=safe_url,
         doi_url=doi_url,
     )

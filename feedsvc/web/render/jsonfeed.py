@@ -10,6 +10,7 @@ from feedsvc.web.render.chrome import digest_title, feed_subtitle
 from feedsvc.web.render.document import (
     DigestDay,
     FeedDocument,
+    digest_link,
     digest_url,
     entry_id,
     entry_title,
@@ -46,7 +47,7 @@ def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
         "id": entry_id(paper, language),
         "url": paper.abs_url,
         "title": entry_title(item),
-        "content_html": xml_text(render_entry_html(item, language, doc.licence)),
+        "content_html": xml_text(render_entry_html(item, language, doc.licence, doc.base_url)),
         "date_published": paper.published.isoformat(),
         "date_modified": item.updated.isoformat(),
         "authors": [{"name": xml_text(name)} for name in paper.authors],
@@ -64,7 +65,7 @@ def _json_digest_item(day: DigestDay, doc: FeedDocument) -> dict[str, Any]:
     url = digest_url(doc, day)
     return {
         "id": url,
-        "url": url,
+        "url": digest_link(doc, day),
         "title": xml_text(digest_title(doc.topic, doc.language, day.day, day.count)),
         "content_html": xml_text(day.html),
         "date_published": day.updated.isoformat(),

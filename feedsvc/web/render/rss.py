@@ -15,6 +15,7 @@ from feedsvc.web.render.document import (
     GENERATOR,
     DigestDay,
     FeedDocument,
+    digest_link,
     digest_url,
     entry_id,
     entry_title,
@@ -58,7 +59,11 @@ def _rss_item(channel: Any, item: FeedItem, doc: FeedDocument) -> None:
     guid = entry_id(paper, language)
     _sub(element, "guid", guid, isPermaLink="true" if guid == paper.abs_url else "false")
     _sub(element, "pubDate", rfc822(paper.published))
-    _sub(element, "description", xml_text(render_entry_html(item, language, doc.licence)))
+    _sub(
+        element,
+        "description",
+        xml_text(render_entry_html(item, language, doc.licence, doc.base_url)),
+    )
     for name in paper.authors:
         _sub(element, f"{{{DC_NS}}}creator", xml_text(name))
     for category in paper.categories:
@@ -69,8 +74,8 @@ def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
     element = etree.SubElement(channel, "item")
     url = digest_url(doc, day)
     _text_sub(element, "title", digest_title(doc.topic, doc.language, day.day, day.count))
-    _sub(element, "link", url)
-    _sub(element, "guid", url, isPermaLink="true")
+    _sub(element, "link", digest_link(doc, day))
+    _sub(element, "guid", url, isPermaLink="false")
     _sub(element, "pubDate", rfc822(day.updated))
     _sub(element, "description", xml_text(day.html))
 
