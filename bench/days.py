@@ -33,8 +33,7 @@ from pathlib import Path
 import redis
 
 from bench.days_replay import llm_calls_per_new_paper_language
-from bench.serve_log import worktree
-from bench.serve_setup import REPO
+from bench.serve_setup import REPO, worktree
 from feedsvc.config import Topic
 from feedsvc.keys import Keys
 from feedsvc.models import Enrichment, Paper

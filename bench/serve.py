@@ -1,6 +1,7 @@
 """Serving cost: nginx static files against the app, side by side, one server core each.
 
     .venv/bin/python -m bench.serve [--seconds 5] [--connections 32] [--papers 1000 100000]
+                                    [--baseline REF]
 
 Each server runs pinned to core 0 (taskset), wrk on core 1. Rows: nginx serving the same
 feed bytes as static files (plain, gzip, 304), the app under gunicorn (the shipped config,
@@ -34,6 +35,7 @@ from bench.serve_setup import (
     nginx_proxy_conf,
     nginx_static_conf,
     server,
+    worktree,
 )
 from feedsvc.config import Settings
 from feedsvc.process.localredis import free_port
@@ -47,6 +49,8 @@ def run_all(args: argparse.Namespace) -> list[Row]:
     with dataset(args.papers[0]) as (settings, store):
         rows += static_and_app_rows(settings, store, work, args, label=f"{args.papers[0]:,}")
         rows.append(first_render(settings, store))
+        if args.baseline:
+            rows += baseline_page_rows(args.baseline, settings, args)
     for count in args.papers[1:]:
         with dataset(count) as (settings, store):
             rows += app_rows(settings, args, f"{count:,}")
@@ -103,6 +107,20 @@ def app_rows(
         return rows
 
 
+def baseline_page_rows(ref: str, settings: Settings, args: argparse.Namespace) -> list[Row]:
+    """The topic page and the index as the commit `ref` serves them, on the same data."""
+    with worktree(ref) as folder:
+        port = free_port()
+        env = {**app_env(settings, port), "PYTHONPATH": str(folder)}
+        with server(granian_command(), port, env, cwd=folder) as app:
+            feed = f"before ({ref}): feed 200 gzip"
+            rows = [measure(feed, app + FEED_PATH, args, GZIP, "nginx static gzip")]
+            for name, path in (("topic page", PAGE_PATH), ("index", "/")):
+                rows.append(measure(f"  before ({ref}): {name} 200 gzip", app + path, args,
+                                    GZIP, feed))  # fmt: skip
+            return rows
+
+
 def print_table(rows: list[Row]) -> None:
     rates = {row.name: row.requests_per_second for row in rows}
     print(f"{'':<48} {'req/s':>9} {'p99 ms':>8}  vs nginx static")
@@ -118,6 +136,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--papers", type=int, nargs="+", default=[1000, 100000])
+    parser.add_argument("--baseline", help="a commit whose pages to measure side by side")
     args = parser.parse_args()
     ensure_tools()
     rows = run_all(args)

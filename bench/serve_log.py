@@ -14,24 +14,21 @@ same data. The goal: the defaults at 50% or more of nginx on 200 gzip and on 304
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from bench.serve import print_table
 from bench.serve_data import FEED_PATH, dataset
 from bench.serve_measure import GZIP, Row, etag_of, fetch, measure
 from bench.serve_setup import (
-    REPO,
     app_env,
     ensure_tools,
     granian_command,
     nginx_static_conf,
     server,
+    worktree,
 )
 from feedsvc.config import Settings
 from feedsvc.process.localredis import free_port
@@ -84,19 +81,6 @@ def defaults(env: dict[str, str]) -> dict[str, str]:
     """The app's environment with the access log and the log level left at their defaults
     (at WARNING, granian's own access lines would be dropped before they are written)."""
     return {k: v for k, v in env.items() if k not in ("FEEDSVC_ACCESS_LOG", "FEEDSVC_LOG_LEVEL")}
-
-
-@contextlib.contextmanager
-def worktree(ref: str) -> Iterator[Path]:
-    """The project at `ref`, checked out beside this one for as long as it is measured."""
-    folder = Path(tempfile.mkdtemp(prefix="feedsvc-baseline-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(folder), ref], cwd=REPO,
-                   check=True, capture_output=True)  # fmt: skip
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=REPO,
-                       check=True, capture_output=True)  # fmt: skip
 
 
 def baseline_rows(ref: str, settings: Settings, args: argparse.Namespace) -> list[Row]:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -125,3 +126,16 @@ events {{ worker_connections 4096; }}
 http {{ access_log off; sendfile on; include {work}/site.conf; }}
 """)
     return conf
+
+
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[Path]:
+    """The project at `ref`, checked out beside this one for as long as it is measured."""
+    folder = Path(tempfile.mkdtemp(prefix="feedsvc-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), ref], cwd=REPO,
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=REPO,
+                       check=True, capture_output=True)  # fmt: skip
