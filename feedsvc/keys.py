@@ -73,6 +73,11 @@ class Keys:
         """Sorted set: paper ids of a topic, scored by their last update (Unix seconds)."""
         return f"{self.prefix}:topic:{slug}:papers"
 
+    def union_papers(self, language: str) -> str:
+        """Sorted set, kept a minute: the papers of every topic with `language`, scored as in
+        topic_papers; made by the web when it renders the feed of every topic."""
+        return f"{self.prefix}:all:{language}:papers"
+
     def topic_status(self, slug: str) -> str:
         """Hash: last fetch time, last error and its time for a topic."""
         return f"{self.prefix}:topic:{slug}:status"

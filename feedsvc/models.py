@@ -223,6 +223,7 @@ class FeedItem:
     paper: Paper
     enrichment: Enrichment | None
     failed: bool = False  # no enrichment and the worker gave up on it
+    topics: tuple[str, ...] = ()  # the slugs of every topic that holds the paper
 
     @property
     def updated(self) -> datetime:

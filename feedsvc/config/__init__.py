@@ -8,15 +8,18 @@ from feedsvc.config.settings import (
     settings_markdown,
 )
 from feedsvc.config.topics import (
+    ALL,
     ARXIV_PAGE_LIMIT,
     DEFAULT_TOPICS_FILE,
     LANGUAGE_PATTERN,
     SLUG_PATTERN,
     Topic,
+    all_topics,
     load_topics,
 )
 
 __all__ = [
+    "ALL",
     "ARXIV_PAGE_LIMIT",
     "DEFAULT_ARXIV_API_URL",
     "DEFAULT_PRICES",
@@ -25,6 +28,7 @@ __all__ = [
     "SLUG_PATTERN",
     "Settings",
     "Topic",
+    "all_topics",
     "load_topics",
     "redact_url",
     "settings_markdown",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 # Traditional Chinese is written in Taiwan, Hong Kong and Macau: one title or catalogue
 # serves them all.
 TRADITIONAL_CHINESE = frozenset({"zh-tw", "zh-hk", "zh-mo", "zh-hant"})
+SOURCE = "en"
+ALL = "all"  # the feed of every topic, /feeds/all.atom: no topic may take the slug
 TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
 ARXIV_PAGE_LIMIT = 2000
 
@@ -33,10 +35,18 @@ class Topic:
     languages: tuple[str, ...]
     max_results: int = 50
     titles: tuple[tuple[str, str], ...] = ()  # (language, title) given per language
+    parts: tuple[Topic, ...] = ()  # the topics it unites: only the feed of every topic has any
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    def parts_in(self, language: str) -> tuple[str, ...]:
+        """The slugs whose papers this topic lists in `language`: its own, or its parts'
+        that have that language."""
+        if not self.parts:
+            return (self.slug,)
+        return tuple(part.slug for part in self.parts if language in part.languages)
 
     def title_in(self, language: str) -> str:
         """The title given for the language (in any case), else for its script ('zh-TW' for
@@ -73,6 +83,8 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
 
     if not SLUG_PATTERN.fullmatch(slug):
         raise fail("slug", "use lowercase letters, digits, '-' and '_' (at most 64)")
+    if slug == ALL:
+        raise fail("slug", f"'{ALL}' is kept for the feed of every topic, /feeds/{ALL}.atom")
     if not isinstance(table, dict):
         raise fail("slug", "must be a table: [topics.<slug>]")
     unknown = sorted(set(table) - TOPIC_FIELDS)
@@ -128,3 +140,16 @@ def _parse_languages(value: Any, fail: Callable[[str, str], ConfigError]) -> tup
     if len(set(value)) != len(value):
         raise fail("languages", "lists a language twice")
     return tuple(value)
+
+
+def all_topics(topics: Sequence[Topic], titles: Sequence[tuple[str, str]]) -> Topic:
+    """The feed of every topic: each paper once, in every language a topic has (English
+    first when any topic has it), with `titles` per language; its query is theirs, joined."""
+    languages = tuple(dict.fromkeys(language for topic in topics for language in topic.languages))
+    if SOURCE in languages:
+        languages = (SOURCE, *(language for language in languages if language != SOURCE))
+    query = " OR ".join(f"({topic.query})" for topic in topics)
+    title = dict(titles).get(SOURCE, ALL)
+    return Topic(
+        ALL, title, query, languages or (SOURCE,), titles=tuple(titles), parts=tuple(topics)
+    )

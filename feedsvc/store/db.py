@@ -121,6 +121,10 @@ class Batch(StreamCommands):
     def zrem(self, key: str, *members: str) -> Reply[int]:
         return self._queue(int, "zrem", key, *members)
 
+    def zunionstore(self, destination: str, keys: Sequence[str]) -> Reply[int]:
+        """`destination` holds every member of the sorted sets, at its highest score."""
+        return self._queue(int, "zunionstore", destination, list(keys), aggregate="MAX")
+
     def zcard(self, key: str) -> Reply[int]:
         return self._queue(int, "zcard", key)
 

@@ -15,6 +15,7 @@ from feedsvc.store.db import Batch, Db
 from feedsvc.store.records import DayPage, DigestListing, FeedPage
 
 RENDERED_TTL_SECONDS = 7 * 86400
+UNION_TTL_SECONDS = 60
 MAX_DIGEST_PAPERS = 5000
 
 
@@ -49,16 +50,24 @@ class FeedStore:
         self.db = db
         self.keys = keys
 
-    def feed_version(self, slug: str, language: str) -> str:
-        """The version of one feed's content: one round trip."""
-        names = [self.keys.topic_version(slug), self.keys.feed_version(slug, language)]
-        topic, feed = self.db.one(lambda b: b.mget(names))
-        return f"{topic or 0}.{feed or 0}"
+    def feed_version(self, slug: str, language: str, parts: Sequence[str] = ()) -> str:
+        """The version of one feed's content (of its parts' for the feed of every topic):
+        one round trip."""
+        names = []
+        for part in parts or (slug,):
+            names += [self.keys.topic_version(part), self.keys.feed_version(part, language)]
+        return ".".join(value or "0" for value in self.db.one(lambda b: b.mget(names)))
 
-    def page_version(self, slug: str, language: str) -> str:
-        """The version of a topic's page in one language: its feed's and the topic's fetch
-        status (the page shows when it was last fetched); one round trip."""
-        return self.site_version([slug], language)
+    def page_version(self, slug: str, language: str, parts: Sequence[str] = ()) -> str:
+        """The version of a topic's page in one language (of its parts' for the feed of
+        every topic): its feed's and the topic's fetch status (the page shows when it was
+        last fetched); one round trip."""
+        return self.site_version(parts or [slug], language)
+
+    def count(self, topic: Topic, language: str) -> int:
+        """How many papers the topic lists in `language` (each once)."""
+        key = self.listing(topic, language)
+        return self.db.one(lambda b: b.zcard(key))
 
     def site_version(self, slugs: Sequence[str], language: str = "") -> str:
         """The version of what the pages show of these topics: their papers, their fetch
@@ -99,7 +108,7 @@ class FeedStore:
         first seen (then shown with the abstract and a pending or failed note). Raises
         PageNotFound past the last page.
         """
-        key = self.keys.topic_papers(topic.slug)
+        key = self.listing(topic, language)
         batch = self.db.batch()
         total = batch.zcard(key)
         ids = batch.zrevrange(key, (page - 1) * size, page * size - 1)
@@ -117,7 +126,7 @@ class FeedStore:
         and the nearest newer and older days with papers; DayNotFound when it has none."""
         if not is_announcement_day(day):
             raise DayNotFound(topic.slug, day.isoformat())
-        key = self.keys.topic_papers(topic.slug)
+        key = self.listing(topic, language)
         start, end = (moment.timestamp() for moment in announcement_window(day))
         batch = self.db.batch()
         ids = batch.zrevrangebyscore(key, f"({end}", start, MAX_DIGEST_PAPERS)
@@ -133,7 +142,7 @@ class FeedStore:
         """The announcement days of the topic's papers updated since `since`, newest first,
         each with its papers and the version its digest piece must match: two round trips
         however many papers, none of them read."""
-        key = self.keys.topic_papers(topic.slug)
+        key = self.listing(topic, language)
         scored = self.db.one(
             lambda b: b.zrevrangebyscore_scored(key, "+inf", since.timestamp(), MAX_DIGEST_PAPERS)
         )
@@ -145,14 +154,32 @@ class FeedStore:
             return []
         names = [day.isoformat() for day in days]
         batch = self.db.batch()
-        topic_counts = batch.hmget(self.keys.topic_days(topic.slug), names)
-        feed_counts = batch.hmget(self.keys.feed_days(topic.slug, language), names)
+        counts = [
+            (batch.hmget(self.keys.topic_days(slug), names),
+             batch.hmget(self.keys.feed_days(slug, language), names))
+            for slug in topic.parts_in(language)
+        ]  # fmt: skip
         batch.run()
-        rows = zip(days.items(), topic_counts.value, feed_counts.value, strict=True)
-        return [
-            DigestListing(day, tuple(i for i, _ in papers), _day_version(t, f, papers))
-            for (day, papers), t, f in rows
+        per_day = [
+            ".".join(f"{t.value[n] or 0}.{f.value[n] or 0}" for t, f in counts)
+            for n in range(len(names))
         ]
+        return [
+            DigestListing(day, tuple(i for i, _ in papers), _day_version(counters, papers))
+            for (day, papers), counters in zip(days.items(), per_day, strict=True)
+        ]
+
+    def listing(self, topic: Topic, language: str) -> str:
+        """The sorted set of the topic's papers; for the feed of every topic, the union of
+        its parts' in that language, made now and kept a minute."""
+        if not topic.parts:
+            return self.keys.topic_papers(topic.slug)
+        key = self.keys.union_papers(language)
+        batch = self.db.batch(atomic=True)
+        batch.zunionstore(key, [self.keys.topic_papers(s) for s in topic.parts_in(language)])
+        batch.expire(key, UNION_TTL_SECONDS)
+        batch.run()
+        return key
 
     def day_items(
         self, ids: Sequence[str], language: str, grace_seconds: float, now: datetime
@@ -169,13 +196,14 @@ class FeedStore:
                 batch.hgetall(self.keys.paper(paper_id)),
                 batch.hgetall(self.keys.enrichment(paper_id, language)),
                 batch.hexists(self.keys.enrich_failed(), work_member(paper_id, language)),
+                batch.smembers(self.keys.paper_topics(paper_id)),
             )
             for paper_id in ids
         ]
         batch.run()
         items: list[FeedItem] = []
         next_visible: datetime | None = None
-        for paper_data, enrichment_data, failed in rows:
+        for paper_data, enrichment_data, failed, topics in rows:
             if not paper_data.value:
                 continue
             paper = Paper.from_redis(paper_data.value)
@@ -184,7 +212,7 @@ class FeedStore:
             )
             visible_at = paper.first_seen + timedelta(seconds=grace_seconds)
             if enrichment is not None or visible_at <= now:
-                items.append(FeedItem(paper, enrichment, failed=failed.value))
+                items.append(FeedItem(paper, enrichment, failed.value, tuple(sorted(topics.value))))
             elif next_visible is None or visible_at < next_visible:
                 next_visible = visible_at
         items.sort(key=lambda item: item.paper.updated, reverse=True)
@@ -195,7 +223,7 @@ def _day_of(scored: list[tuple[str, float]]) -> date | None:
     return announcement_day(datetime.fromtimestamp(scored[0][1], UTC)) if scored else None
 
 
-def _day_version(topic: str | None, feed: str | None, papers: list[tuple[str, float]]) -> str:
+def _day_version(counters: str, papers: list[tuple[str, float]]) -> str:
     """The day's counters and its papers with their update times: any change moves it."""
     listed = hashlib.sha256(repr(papers).encode()).hexdigest()[:16]
-    return f"{topic or 0}.{feed or 0}.{listed}"
+    return f"{counters}.{listed}"

@@ -35,6 +35,7 @@ from feedsvc.web.deferred import DEFERRED
 from feedsvc.web.digest import DigestPieces
 from feedsvc.web.fastpath import FeedFastPath
 from feedsvc.web.metrics import RequestMetrics
+from feedsvc.web.render.chrome import feed_of_every_topic
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
 from feedsvc.web.shape import render_fingerprint
@@ -67,15 +68,18 @@ def create_app(
     )
     topics_by_slug = {t.slug: t for t in topics}
     shape = render_fingerprint(settings, topics)
+    every = feed_of_every_topic(topics)
     cache = FeedCache(
-        store, settings.version_check_seconds, shape=shape, site_slugs=tuple(topics_by_slug)
-    )
-    app.extensions["feedsvc"] = Services(
-        settings, topics_by_slug, store, cache,
-        DigestPieces(licence=GENERATED_LICENCES[settings.generated_license]),
+        store, settings.version_check_seconds, shape=shape, site_slugs=tuple(topics_by_slug),
+        unions={every.slug: every},
     )  # fmt: skip
+    svc = Services(
+        settings, topics_by_slug, store, cache,
+        DigestPieces(licence=GENERATED_LICENCES[settings.generated_license]), every,
+    )  # fmt: skip
+    app.extensions["feedsvc"] = svc
     _register(app)
-    fast_path = FeedFastPath(app.wsgi_app, cache, topics_by_slug, settings.cache_max_age_seconds)
+    fast_path = FeedFastPath(app.wsgi_app, cache, svc.routes, settings.cache_max_age_seconds)
     lines = None
     if access_log and settings.access_log:
         lines = AccessLog(json_lines=settings.log_format == "json")

@@ -16,12 +16,13 @@ import gzip
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property
 
+from feedsvc.config import Topic
 from feedsvc.store import Store
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.metrics import TALLY, observe_render
@@ -127,9 +128,11 @@ class FeedCache:
         max_bytes: int = MEMORY_BYTES,
         shape: str = "",
         site_slugs: tuple[str, ...] = (),
+        unions: Mapping[str, Topic] | None = None,
     ) -> None:
         self.store = store
         self.site_slugs = site_slugs  # every topic, for the index's version
+        self.unions = unions or {}  # the feed of every topic, by slug: its parts' versions
         self.version_ttl_seconds = version_ttl_seconds
         self.shape = shape  # what else shapes the bytes (feedsvc.web.shape): part of the version
         self.memory: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
@@ -152,13 +155,15 @@ class FeedCache:
         return version
 
     def _content_version(self, slug: str, language: str, kind: str) -> str:
+        union = self.unions.get(slug)
+        parts = union.parts_in(language) if union else ()
         if kind == "page":
-            return self.store.feeds.page_version(slug, language)
+            return self.store.feeds.page_version(slug, language, parts)
         if kind == "index":
             return self.store.feeds.site_version(self.site_slugs)
         if kind == "static":
             return "static"
-        return self.store.feeds.feed_version(slug, language)
+        return self.store.feeds.feed_version(slug, language, parts)
 
     def current(self, slug: str, language: str, variant: str) -> Rendered | None:
         """This process's rendering of the variant if it is current, else None."""

@@ -25,7 +25,7 @@ DIGEST_DAYS = 14
 
 def feed(svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str, Any]) -> Reply:
     """The feed `name` asks for: 200 or 304, gzipped when the client accepts it."""
-    wanted = parse_feed_request(name, args.get("page", "1"), svc.topics)
+    wanted = parse_feed_request(name, args.get("page", "1"), svc.routes)
     now = datetime.now(UTC)
     rendered = svc.cache.get(
         wanted.topic.slug, wanted.language, wanted.variant,
@@ -48,12 +48,13 @@ def _digest_document(
     svc: Services, wanted: FeedRequest, now: datetime
 ) -> tuple[FeedDocument, datetime | None]:
     topic, language = wanted.topic, wanted.language
-    status = svc.topic_status(topic)
+    status = svc.topic_status(topic, language)
     days, expires = svc.digest_days(topic, language, now - timedelta(days=DIGEST_DAYS), now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
                        updated_if_empty=status.last_fetched or EPOCH, daily=True,
                        licence=GENERATED_LICENCES[svc.settings.generated_license],
-                       base_url=svc.settings.public_url)  # fmt: skip
+                       base_url=svc.settings.public_url,
+                       topic_titles=topic_titles(svc, language))  # fmt: skip
     return doc, expires
 
 
@@ -61,12 +62,13 @@ def _papers_document(
     svc: Services, wanted: FeedRequest, now: datetime
 ) -> tuple[FeedDocument, datetime | None]:
     topic, language = wanted.topic, wanted.language
-    status = svc.topic_status(topic)
+    status = svc.topic_status(topic, language)
     result = svc.feed_page(topic, language, wanted.page, now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=result.pages),
                        items=result.items, updated_if_empty=status.last_fetched or EPOCH,
                        licence=GENERATED_LICENCES[svc.settings.generated_license],
-                       base_url=svc.settings.public_url)  # fmt: skip
+                       base_url=svc.settings.public_url,
+                       topic_titles=topic_titles(svc, language))  # fmt: skip
     return doc, result.next_visible_at
 
 
@@ -86,3 +88,8 @@ def feed_links(svc: Services, wanted: FeedRequest, pages: int) -> FeedLinks:
         next_url=url(page + 1) if page < pages else "",
         previous_url=url(page - 1) if page > 1 else "",
     )
+
+
+def topic_titles(svc: Services, language: str) -> tuple[tuple[str, str], ...]:
+    """(slug, title in `language`) of every topic: entries name the topics that hold them."""
+    return tuple((topic.slug, topic.title_in(language)) for topic in svc.topics.values())

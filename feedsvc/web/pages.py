@@ -87,6 +87,7 @@ def _index_built(svc: Services, language: str, now: datetime) -> Built:
         "index.html", language,
         page_lang=language if has_catalogue(language) else "en",
         topics=topics,
+        every=svc.every,
         statuses=statuses,
         now=now,
         stale_after=stale_after,
@@ -124,7 +125,7 @@ def topic_page(
     svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str, Any]
 ) -> Reply:
     """/topics/<slug>[.<lang>]?page=N: the papers of one page, newest first."""
-    wanted = parse_page_request(name, args.get("page", "1"), svc.topics, args.get("day", ""))
+    wanted = parse_page_request(name, args.get("page", "1"), svc.routes, args.get("day", ""))
     now = datetime.now(UTC)
     rendered = svc.cache.get(*wanted.key, lambda: _topic_built(svc, wanted, now), now)
     return cached_reply(rendered, environ, svc.settings.cache_max_age_seconds)
@@ -137,7 +138,7 @@ def _topic_built(svc: Services, wanted: PageRequest, now: datetime) -> Built:
         shown = svc.feed_page(topic, language, wanted.page, now)
     else:
         shown = svc.day_page(topic, language, wanted.day, now)
-    status = svc.topic_status(topic)
+    status = svc.topic_status(topic, language)
     html = topic_html(topic, language, shown, status, _licence(svc))
     stamps = [item.updated for item in shown.items]
     last_modified = max([*stamps, status.last_fetched or EPOCH])
@@ -193,7 +194,7 @@ def _opml(svc: Services) -> bytes:
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = "feedsvc: arXiv topic feeds"
     body = etree.SubElement(root, "body")
-    for topic in svc.topics.values():
+    for topic in svc.routes.values():  # the feed of every topic first
         topic_title = html_text(topic.title)  # readers show it: no controls of any kind
         group = etree.SubElement(body, "outline", text=topic_title, title=topic_title)
         for language in topic.languages:

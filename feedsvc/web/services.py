@@ -27,12 +27,26 @@ class Services:
     store: Store
     cache: FeedCache
     digest: DigestPieces
+    every: Topic | None = None  # the feed of every topic (/feeds/all.atom)
+
+    @property
+    def routes(self) -> dict[str, Topic]:
+        """The topics a feed or page URL may name: the feed of every topic, then each one."""
+        return {self.every.slug: self.every, **self.topics} if self.every else self.topics
 
     def topic_statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:
         return self.store.topics.statuses(topics)
 
-    def topic_status(self, topic: Topic) -> TopicStatus:
-        return self.store.topics.statuses([topic])[topic.slug]
+    def topic_status(self, topic: Topic, language: str = "") -> TopicStatus:
+        """A topic's status; for the feed of every topic, its parts': the oldest fetch and
+        the papers it lists in `language`."""
+        if not topic.parts:
+            return self.store.topics.statuses([topic])[topic.slug]
+        parts = self.store.topics.statuses(topic.parts).values()
+        fetched = [status.last_fetched for status in parts]
+        oldest = None if None in fetched else min(f for f in fetched if f is not None)
+        count = self.store.feeds.count(topic, language or topic.default_language)
+        return TopicStatus(paper_count=count, last_fetched=oldest)
 
     def feed_page(self, topic: Topic, language: str, page: int, now: datetime) -> FeedPage:
         """One page of the topic's ready papers, `feed_size` a page."""

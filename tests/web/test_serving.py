@@ -161,6 +161,8 @@ def test_opml_lists_every_feed(client: FlaskClient) -> None:
     root = etree.fromstring(response.data)
     urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
     assert urls == [
+        "http://feeds.test/feeds/all.atom", "http://feeds.test/feeds/all.zh.atom",
+        "http://feeds.test/feeds/all.ja.atom",
         "http://feeds.test/feeds/testing.atom", "http://feeds.test/feeds/testing.en.atom",
         "http://feeds.test/feeds/also.atom", "http://feeds.test/feeds/also.ja.atom",
     ]  # fmt: skip

@@ -23,7 +23,7 @@ from feedsvc.web.render.document import (
     safe_url,
     xml_text,
 )
-from feedsvc.web.render.html import render_entry_html
+from feedsvc.web.render.html import entry_html
 from feedsvc.web.render.latex import prose_text
 
 
@@ -62,11 +62,11 @@ def _add_paper_entry(feed: FeedGenerator, item: FeedItem, doc: FeedDocument) -> 
         entry.author({"name": xml_text(name) or "?"})
     for category in paper.categories:
         entry.category({"term": xml_text(category)})
+    for slug, title in doc.topic_categories(item):
+        entry.category({"term": slug, "scheme": doc.topic_scheme, "label": xml_text(title)})
     if enrichment is not None:
         entry.summary(xml_text(prose_text(enrichment.summary)))
-    entry.content(
-        xml_text(render_entry_html(item, language, doc.licence, doc.base_url)), type="html"
-    )
+    entry.content(xml_text(entry_html(doc, item)), type="html")
     entry.entrylinks.links = entry_links(item, language)
 
 

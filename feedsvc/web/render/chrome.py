@@ -5,13 +5,20 @@ catalogues (feedsvc/web/i18n.py); a language without a catalogue reads English.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from feedsvc.config import Topic
+from feedsvc.config import Topic, all_topics
 from feedsvc.licences import ARXIV_METADATA, Licence
 from feedsvc.models import SOURCE_LANGUAGE, Enrichment
 from feedsvc.venues import split_venue
-from feedsvc.web.i18n import SOURCE_LOCALE, catalogue_locale, language_name, words_for
+from feedsvc.web.i18n import (
+    SOURCE_LOCALE,
+    catalogue_locale,
+    catalogue_locales,
+    language_name,
+    words_for,
+)
 
 
 def feed_title(topic: Topic, language: str, *, daily: bool = False) -> str:
@@ -109,3 +116,13 @@ def venue_shown(venue: str, language: str) -> str:
         "presented": words.gettext("Presented at %(venue)s"),
     }
     return phrases[status] % {"venue": name}
+
+
+def feed_of_every_topic(topics: Sequence[Topic]) -> Topic:
+    """The feed of every topic (/feeds/all.atom), titled "All topics" in each language."""
+    every = all_topics(topics, ())
+    languages = dict.fromkeys(
+        [*every.languages, *(c.replace("_", "-") for c in catalogue_locales())]
+    )
+    titles = [(language, words_for(language).gettext("All topics")) for language in languages]
+    return all_topics(topics, titles)

@@ -59,12 +59,30 @@ class FeedDocument:
     updated_if_empty: datetime = EPOCH
     daily: bool = False
     base_url: str = ""  # the service's public URL, for links to its own files
+    topic_titles: tuple[tuple[str, str], ...] = ()  # (slug, title) of every topic
     licence: Licence = field(default=GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE])
 
     @property
     def updated(self) -> datetime:
         stamps = [i.updated for i in self.items] + [d.updated for d in self.days]
         return max(stamps, default=self.updated_if_empty)
+
+    def topics_of(self, item: FeedItem) -> list[tuple[str, str]]:
+        """(slug, title) of the topics an entry names: the others that hold its paper, or,
+        in the feed of every topic, all of them."""
+        titles = dict(self.topic_titles)
+        shown = [slug for slug in item.topics if slug != self.topic.slug and slug in titles]
+        return [(slug, titles[slug]) for slug in shown]
+
+    def topic_categories(self, item: FeedItem) -> list[tuple[str, str]]:
+        """(slug, title) of every topic that holds the entry's paper, as categories."""
+        titles = dict(self.topic_titles)
+        return [(slug, titles[slug]) for slug in item.topics if slug in titles]
+
+    @property
+    def topic_scheme(self) -> str:
+        """The categories' scheme for topics: their pages."""
+        return f"{self.base_url}/topics/"
 
     @property
     def title(self) -> str:

@@ -19,7 +19,7 @@ from feedsvc.licences import Licence
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
 from feedsvc.web.i18n import localized
 from feedsvc.web.render.chrome import disclaimer, licence_line, provenance, venue_shown
-from feedsvc.web.render.document import entry_title, html_text, safe_url
+from feedsvc.web.render.document import FeedDocument, entry_title, html_text, safe_url
 from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
 from feedsvc.web.urls import paper_url
@@ -65,9 +65,19 @@ def _environment() -> Environment:
 _templates = localized(_environment)
 
 
-def render_entry_html(item: FeedItem, language: str, licence: Licence, base_url: str = "") -> str:
+def entry_html(doc: FeedDocument, item: FeedItem) -> str:
+    """An entry's HTML content in its feed: with the other topics that hold the paper."""
+    return render_entry_html(item, doc.language, doc.licence, doc.base_url,
+                             doc.topics_of(item), every=bool(doc.topic.parts))  # fmt: skip
+
+
+def render_entry_html(
+    item: FeedItem, language: str, licence: Licence, base_url: str = "",
+    topics: Sequence[tuple[str, str]] = (), *, every: bool = False,
+) -> str:  # fmt: skip
     """The entry's HTML content: every field escaped by the template, only http(s) links;
-    given the service's public URL, links to the paper's BibTeX and RIS files."""
+    given the service's public URL, links to the paper's BibTeX and RIS files and to the
+    `topics` (slug, title) named: the others that hold it, or all (`every`)."""
     revision = item.paper.revision
     template = _templates(language).get_template("entry_content.html")
     return template.render(
@@ -81,6 +91,8 @@ def render_entry_html(item: FeedItem, language: str, licence: Licence, base_url:
         licence_line=licence_line(language, licence),
         venue=lambda venue: venue_shown(venue, language),
         citation_url=partial(paper_url, base=base_url) if base_url else None,
+        topics=[(title, page_url_of(slug, base_url)) for slug, title in topics],
+        every=every,
         safe_url=safe_url,
         doi_url=doi_url,
     )
@@ -99,3 +111,8 @@ def render_digest_html(items: Sequence[FeedItem], language: str, licence: Licenc
         venue=lambda venue: venue_shown(venue, language),
         licence_line=licence_line(language, licence),
     )  # fmt: skip
+
+
+def page_url_of(slug: str, base_url: str) -> str:
+    """A topic's page in its default language (the slug alone names it)."""
+    return f"{base_url}/topics/{slug}" if base_url else ""

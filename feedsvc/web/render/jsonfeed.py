@@ -17,7 +17,7 @@ from feedsvc.web.render.document import (
     safe_url,
     xml_text,
 )
-from feedsvc.web.render.html import render_entry_html
+from feedsvc.web.render.html import entry_html
 from feedsvc.web.render.latex import prose_text
 
 
@@ -47,11 +47,12 @@ def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
         "id": entry_id(paper, language),
         "url": paper.abs_url,
         "title": entry_title(item),
-        "content_html": xml_text(render_entry_html(item, language, doc.licence, doc.base_url)),
+        "content_html": xml_text(entry_html(doc, item)),
         "date_published": paper.published.isoformat(),
         "date_modified": item.updated.isoformat(),
         "authors": [{"name": xml_text(name)} for name in paper.authors],
-        "tags": [xml_text(c) for c in paper.categories],
+        "tags": [xml_text(c) for c in paper.categories]
+        + [slug for slug, _title in doc.topic_categories(item)],
         "language": language,
     }
     if enrichment is not None:

@@ -23,7 +23,7 @@ from feedsvc.web.render.document import (
     html_text,
     xml_text,
 )
-from feedsvc.web.render.html import render_entry_html
+from feedsvc.web.render.html import entry_html
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -62,12 +62,14 @@ def _rss_item(channel: Any, item: FeedItem, doc: FeedDocument) -> None:
     _sub(
         element,
         "description",
-        xml_text(render_entry_html(item, language, doc.licence, doc.base_url)),
+        xml_text(entry_html(doc, item)),
     )
     for name in paper.authors:
         _sub(element, f"{{{DC_NS}}}creator", xml_text(name))
     for category in paper.categories:
         _sub(element, "category", xml_text(category))
+    for slug, _title in doc.topic_categories(item):
+        _sub(element, "category", slug, domain=doc.topic_scheme)
 
 
 def _rss_digest_item(channel: Any, day: DigestDay, doc: FeedDocument) -> None:
