@@ -8,7 +8,7 @@ feed bytes as static files (plain, gzip, 304), the app under gunicorn (the shipp
 one sync worker... as shipped) and under granian, the app behind the shipped nginx
 configuration (deploy/nginx.conf), the app's first render (in-process: a version bump
 before every render), and the app's 200 and 304 with 1,000 and 100,000 papers stored: for
-the feed, and for its topic page and the index, each against the feed's 200.
+the feed, and for its topic page, the index and a filtered feed, each against the feed's 200.
 nginx and wrk come from Debian packages, installed when missing (needs root).
 Redis: FEEDSVC_BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), under a prefix of its
 own, deleted afterwards.
@@ -25,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.serve_data import FEED_PATH, PAGE_PATH, dataset
+from bench.serve_data import FEED_PATH, FILTERED_PATH, PAGE_PATH, dataset
 from bench.serve_measure import GZIP, Row, etag_of, fetch, first_render, measure
 from bench.serve_setup import (
     app_env,
@@ -94,13 +94,16 @@ def app_rows(
     port = free_port()
     with server(command, port, app_env(settings, port)) as app:
         feed = f"app 200 gzip, {server_name} ({label} papers)"
+        fetch(app + FEED_PATH, GZIP)  # every row measures a rendering already made
         rows = [
             measure(feed, app + FEED_PATH, args, GZIP, "nginx static gzip"),
             measure(f"app 304, {server_name} ({label} papers)", app + FEED_PATH, args,
                     {**GZIP, "If-None-Match": etag_of(app + FEED_PATH, GZIP)}, "nginx static 304"),
         ]  # fmt: skip
-        for name, path in (("topic page", PAGE_PATH), ("index", "/")):
+        pages = (("topic page", PAGE_PATH), ("index", "/"), ("filtered feed", FILTERED_PATH))
+        for name, path in pages:
             url = app + path
+            fetch(url, GZIP)  # rendered once before it is measured
             rows.append(measure(f"  {name} 200 gzip", url, args, GZIP, feed))
             rows.append(measure(f"  {name} 304", url, args,
                                 {**GZIP, "If-None-Match": etag_of(url, GZIP)}, feed))  # fmt: skip

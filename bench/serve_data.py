@@ -23,6 +23,7 @@ REDIS_URL = os.environ.get("FEEDSVC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14
 TOPIC = Topic("bench", "Benchmark topic", "all:bench", ("en",), 50)
 FEED_PATH = "/feeds/bench.atom"
 PAGE_PATH = "/topics/bench"
+FILTERED_PATH = "/feeds/bench.atom?include=contrastive&exclude=%22paper+7%22"
 
 
 def abstract(n: int) -> str:

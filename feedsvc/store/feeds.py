@@ -64,6 +64,11 @@ class FeedStore:
         last fetched); one round trip."""
         return self.site_version(parts or [slug], language)
 
+    def newest_ids(self, topic: Topic, language: str, limit: int) -> list[str]:
+        """The ids of the topic's newest papers, at most `limit` of them."""
+        key = self.listing(topic, language)
+        return self.db.one(lambda b: b.zrevrange(key, 0, limit - 1))
+
     def count(self, topic: Topic, language: str) -> int:
         """How many papers the topic lists in `language` (each once)."""
         key = self.listing(topic, language)

@@ -16,7 +16,8 @@ import gzip
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -30,6 +31,10 @@ from feedsvc.web.replies import protective_headers
 
 SITE = "_site"  # the slug of what belongs to no one topic: no slug starts with "_"
 MEMORY_ENTRIES = 512
+# Filtered renderings are kept apart, in memory only: a client that sends a new filter on
+# every request can fill this and no more, and evicts no plain feed.
+FILTERED_ENTRIES = 256
+FILTERED_BYTES = 16 << 20
 MEMORY_BYTES = 64 << 20  # per process: a 50-entry feed page and its gzip take about 200 KB
 ENTRY_OVERHEAD = 1024
 NEVER = float("inf")
@@ -138,8 +143,12 @@ class FeedCache:
         self.memory: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
             max_entries, max_bytes, rendered_size
         )
+        self.filtered: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
+            FILTERED_ENTRIES, FILTERED_BYTES, rendered_size
+        )
         self.versions: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.lock = threading.Lock()
+        self._rendering: dict[tuple[str, str, str], tuple[threading.Lock, int]] = {}
         self.hits = {"memory": 0, "redis": 0, "render": 0}
 
     def version(self, slug: str, language: str, variant: str = "") -> str:
@@ -170,8 +179,11 @@ class FeedCache:
         version = self.version(slug, language, variant)
         return self._in_memory((slug, language, variant), version, time.time())
 
+    def _memory_of(self, variant: str) -> BoundedLru[tuple[str, str, str], Rendered]:
+        return self.filtered if is_filtered(variant) else self.memory
+
     def _in_memory(self, key: tuple[str, str, str], version: str, now: float) -> Rendered | None:
-        entry = self.memory.get(key)
+        entry = self._memory_of(key[2]).get(key)
         if entry is not None and entry.fresh(version, now):
             self._count("memory")
             return entry
@@ -180,26 +192,61 @@ class FeedCache:
     def get(
         self, slug: str, language: str, variant: str, build: Callable[[], Built], now: datetime
     ) -> Rendered:
-        """The feed variant at its current version, rendering it only if nobody has."""
+        """The feed variant at its current version, rendering it only if nobody has; requests
+        that miss together wait for one rendering instead of each making their own."""
         version = self.version(slug, language, variant)
         key = (slug, language, variant)
         entry = self._in_memory(key, version, now.timestamp())
         if entry is not None:
             return entry
-        fields = self.store.feeds.load_rendered(slug, language, variant)
+        with self._one_at_a_time(key):
+            entry = self._in_memory(key, version, now.timestamp())
+            if entry is not None:
+                return entry
+            return self._load_or_render(key, version, build, now)
+
+    @contextmanager
+    def _one_at_a_time(self, key: tuple[str, str, str]) -> Iterator[None]:
+        """A lock of the key's own, kept only while someone holds or waits for it."""
+        with self.lock:
+            lock, waiting = self._rendering.get(key, (threading.Lock(), 0))
+            self._rendering[key] = (lock, waiting + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self.lock:
+                lock, waiting = self._rendering[key]
+                if waiting == 1:
+                    del self._rendering[key]
+                else:
+                    self._rendering[key] = (lock, waiting - 1)
+
+    def _load_or_render(
+        self, key: tuple[str, str, str], version: str, build: Callable[[], Built], now: datetime
+    ) -> Rendered:
+        slug, language, variant = key
+        shared = not is_filtered(variant)  # filtered renderings stay in this process
+        fields = self.store.feeds.load_rendered(slug, language, variant) if shared else {}
         entry = Rendered.from_fields(fields) if fields else None
         if entry is not None and entry.fresh(version, now.timestamp()):
             self._count("redis")
         else:
             entry = Rendered.build(version, observe_render(build))
-            self.store.feeds.save_rendered(slug, language, variant, entry.to_fields())
+            if shared:
+                self.store.feeds.save_rendered(slug, language, variant, entry.to_fields())
             self._count("render")
-        self.memory.put(key, entry)
+        self._memory_of(variant).put(key, entry)
         return entry
 
     def _count(self, where: str) -> None:
         TALLY.add("cache", where)
         self.hits[where] += 1  # for tests; the exact counts, across threads, are the tally's
+
+
+def is_filtered(variant: str) -> bool:
+    """Whether a variant is a filtered feed's (its name ends in `.f<filter key>`)."""
+    return variant.rsplit(".", 1)[-1].startswith("f")
 
 
 def variant_kind(variant: str) -> str:

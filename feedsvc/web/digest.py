@@ -55,34 +55,36 @@ class DigestPieces:
 
     def days(
         self, topic: Topic, language: str, listings: list[DigestListing], read: DayReader,
-        now: datetime,
+        now: datetime, marks: tuple[str, ...] = (),
     ) -> tuple[list[DigestDay], datetime | None]:  # fmt: skip
-        """The digest's days, newest first, and when the next hidden paper appears."""
-        pieces = [self._piece(topic, language, listing, read, now) for listing in listings]
+        """The digest's days, newest first, and when the next hidden paper appears; `marks`:
+        what to highlight (a filter's, whose key the listings' versions carry)."""
+        pieces = [self._piece(topic, language, listing, read, now, marks) for listing in listings]
         expiries = [piece.expires_at for piece in pieces if piece.expires_at is not None]
         days = [piece.day for piece in pieces if piece.day is not None]
         return days, min(expiries, default=None)
 
     def _piece(
         self, topic: Topic, language: str, listing: DigestListing, read: DayReader,
-        now: datetime,
+        now: datetime, marks: tuple[str, ...],
     ) -> Piece:  # fmt: skip
         key = (topic.slug, language, listing.day, listing.version)
         piece = self.memory.get(key)
         if piece is None or (piece.expires_at is not None and piece.expires_at <= now):
-            piece = self._render(listing, language, read, now)
+            piece = self._render(listing, language, read, now, marks)
             self.memory.put(key, piece)
         return piece
 
     def _render(
-        self, listing: DigestListing, language: str, read: DayReader, now: datetime
-    ) -> Piece:
+        self, listing: DigestListing, language: str, read: DayReader, now: datetime,
+        marks: tuple[str, ...],
+    ) -> Piece:  # fmt: skip
         self.rendered += 1
         items, expires_at = read(listing.ids, language, now)
         if not items:
             return Piece(None, expires_at)
         updated = max(item.updated for item in items)
-        html = render_digest_html(items, language, self.licence)
+        html = render_digest_html(items, language, self.licence, marks)
         return Piece(DigestDay(listing.day, len(items), updated, html), expires_at)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -19,10 +20,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from feedsvc.config import Topic
-from feedsvc.errors import FeedsvcError, StoreError
+from feedsvc.errors import BadRequest, FeedsvcError, StoreError
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
-from feedsvc.web.feedpath import parse_feed_request
+from feedsvc.web.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.filters import FIELDS, parse_filter
 from feedsvc.web.replies import Reply, protective_headers, storage_unavailable
 from feedsvc.web.variants import OPML_KEY, CacheKey, index_key, parse_page_request
 
@@ -31,7 +33,9 @@ FEEDS = "/feeds/"
 TOPICS = "/topics/"
 PARSED_ENTRIES = 4096
 PARSED_BYTES = 1 << 20
-PARSED_ENTRY_OVERHEAD = 512  # the key tuple, the FeedRequest and the map's own node
+PARSED_ENTRY_OVERHEAD = 512
+FILTERED_QUERIES = 1024
+FILTERED_QUERY_BYTES = 1 << 20  # the key tuple, the FeedRequest and the map's own node
 log = logging.getLogger(__name__)
 
 
@@ -47,6 +51,9 @@ class FeedFastPath:
         self.cache_control = cache_control_value(max_age)
         self.parsed: BoundedLru[tuple[str, str, str], CacheKey] = BoundedLru(
             PARSED_ENTRIES, PARSED_BYTES, parsed_entry_size
+        )
+        self.filtered: BoundedLru[tuple[str, str, str], CacheKey] = BoundedLru(
+            FILTERED_QUERIES, FILTERED_QUERY_BYTES, parsed_entry_size
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -67,6 +74,8 @@ class FeedFastPath:
     def _parse(self, path: str, query: str) -> CacheKey | None:
         """The cache key of what is asked, remembered by path and argument; None (Flask
         answers) for anything else."""
+        if path.startswith(FEEDS) and any(f"{name}=" in query for name in FIELDS):
+            return self._filtered_key(path, query)
         argument = query_arg(query, *(("lang", "en") if path == "/" else ("page", "1")))
         day = query_arg(query, "day", "") if path.startswith(TOPICS) else ""
         if argument is None or day is None:
@@ -81,9 +90,25 @@ class FeedFastPath:
             self.parsed.put(remembered, key)
         return key
 
-    def _key(self, path: str, argument: str, day: str) -> CacheKey:
+    def _filtered_key(self, path: str, query: str) -> CacheKey | None:
+        """A filtered feed's key, remembered by its whole query, apart from the others: a
+        client sending a new filter each time evicts only other filters."""
+        remembered = (path, query, "")
+        key = self.filtered.get(remembered)
+        if key is None:
+            page = query_arg(query, "page", "1")
+            if page is None:
+                return None
+            try:
+                key = self._key(path, page, "", query)
+            except FeedsvcError:
+                return None
+            self.filtered.put(remembered, key)
+        return key
+
+    def _key(self, path: str, argument: str, day: str, query: str = "") -> CacheKey:
         if path.startswith(FEEDS):
-            wanted = parse_feed_request(path[len(FEEDS) :], argument, self.topics)
+            wanted = feed_request(path[len(FEEDS) :], argument, self.topics, query)
             return (wanted.topic.slug, wanted.language, wanted.variant)
         if path.startswith(TOPICS):
             return parse_page_request(path[len(TOPICS) :], argument, self.topics, day).key
@@ -108,6 +133,25 @@ def answer_reply(reply: Reply, start_response: Callable[..., Any], head: bool) -
         headers += [("Content-Type", reply.content_type), ("Content-Length", str(len(body)))]
     start_response(f"{reply.status} {HTTPStatus(reply.status).phrase.upper()}", headers)
     return [] if head else [body]
+
+
+def feed_request(name: str, page: str, topics: Mapping[str, Topic], query: str) -> FeedRequest:
+    """The feed a name, page and query ask for, with its filter (BadRequest if malformed)."""
+    wanted = parse_feed_request(name, page, topics)
+    pairs = query_pairs(query)
+    if pairs is None:
+        raise BadRequest("the query string is not UTF-8")
+    found = parse_filter(pairs)
+    return replace(wanted, filter=found) if found.active else wanted
+
+
+def query_pairs(query: str) -> list[tuple[str, str]] | None:
+    """Every (name, value) of the query as Flask reads it; None when its bytes are not UTF-8."""
+    try:
+        text = query.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    return parse_qsl(text, keep_blank_values=True)
 
 
 def _cached_route(path: str) -> bool:

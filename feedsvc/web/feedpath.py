@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from feedsvc.config import LANGUAGE_PATTERN, Topic
 from feedsvc.errors import BadRequest, PageNotFound, TopicNotFound
+
+if TYPE_CHECKING:  # feedsvc.web.filters reads its errors' texts from here
+    from feedsvc.web.filters import FeedFilter
 
 FORMATS = ("atom", "rss", "json")
 PAGE_DIGITS = 9  # pages 1 to 999999999
@@ -23,10 +27,13 @@ class FeedRequest:
     daily: bool
     fmt: str
     page: int
+    filter: FeedFilter | None = None  # ?include= and the like (feedsvc.web.filters)
 
     @property
     def variant(self) -> str:
-        return f"{'daily' if self.daily else 'papers'}.{self.fmt}.p{self.page}"
+        """The cache's name of the rendering; a filtered one ends in `.f<filter key>`."""
+        base = f"{'daily' if self.daily else 'papers'}.{self.fmt}.p{self.page}"
+        return f"{base}.f{self.filter.key}" if self.filter and self.filter.active else base
 
 
 def parse_feed_request(name: str, page: str, topics: Mapping[str, Topic]) -> FeedRequest:

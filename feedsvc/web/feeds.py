@@ -12,8 +12,8 @@ from typing import Any
 
 from feedsvc.licences import GENERATED_LICENCES
 from feedsvc.web.cache import Built
-from feedsvc.web.fastpath import cached_reply
-from feedsvc.web.feedpath import FeedRequest, parse_feed_request
+from feedsvc.web.fastpath import cached_reply, feed_request
+from feedsvc.web.feedpath import FeedRequest
 from feedsvc.web.render import CONTENT_TYPES, RENDERERS
 from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks
 from feedsvc.web.replies import Reply
@@ -25,7 +25,7 @@ DIGEST_DAYS = 14
 
 def feed(svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str, Any]) -> Reply:
     """The feed `name` asks for: 200 or 304, gzipped when the client accepts it."""
-    wanted = parse_feed_request(name, args.get("page", "1"), svc.routes)
+    wanted = feed_request(name, args.get("page", "1"), svc.routes, environ.get("QUERY_STRING", ""))
     now = datetime.now(UTC)
     rendered = svc.cache.get(
         wanted.topic.slug, wanted.language, wanted.variant,
@@ -49,12 +49,14 @@ def _digest_document(
 ) -> tuple[FeedDocument, datetime | None]:
     topic, language = wanted.topic, wanted.language
     status = svc.topic_status(topic, language)
-    days, expires = svc.digest_days(topic, language, now - timedelta(days=DIGEST_DAYS), now)
+    since = now - timedelta(days=DIGEST_DAYS)
+    days, expires = svc.digest_days(topic, language, since, now, wanted.filter)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
                        updated_if_empty=status.last_fetched or EPOCH, daily=True,
                        licence=GENERATED_LICENCES[svc.settings.generated_license],
                        base_url=svc.settings.public_url,
-                       topic_titles=topic_titles(svc, language))  # fmt: skip
+                       topic_titles=topic_titles(svc, language),
+                       marks=marks_of(wanted))  # fmt: skip
     return doc, expires
 
 
@@ -63,13 +65,22 @@ def _papers_document(
 ) -> tuple[FeedDocument, datetime | None]:
     topic, language = wanted.topic, wanted.language
     status = svc.topic_status(topic, language)
-    result = svc.feed_page(topic, language, wanted.page, now)
+    if wanted.filter:
+        result = svc.filtered_page(topic, language, wanted.filter, wanted.page, now)
+    else:
+        result = svc.feed_page(topic, language, wanted.page, now)
     doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=result.pages),
                        items=result.items, updated_if_empty=status.last_fetched or EPOCH,
                        licence=GENERATED_LICENCES[svc.settings.generated_license],
                        base_url=svc.settings.public_url,
-                       topic_titles=topic_titles(svc, language))  # fmt: skip
+                       topic_titles=topic_titles(svc, language),
+                       marks=marks_of(wanted))  # fmt: skip
     return doc, result.next_visible_at
+
+
+def marks_of(wanted: FeedRequest) -> tuple[str, ...]:
+    """What the entries highlight: the filter's `include` terms."""
+    return wanted.filter.include if wanted.filter else ()
 
 
 def feed_links(svc: Services, wanted: FeedRequest, pages: int) -> FeedLinks:
@@ -77,8 +88,10 @@ def feed_links(svc: Services, wanted: FeedRequest, pages: int) -> FeedLinks:
     topic, language, page = wanted.topic, wanted.language, wanted.page
     base = svc.settings.public_url
 
+    query = wanted.filter.query() if wanted.filter else []
+
     def url(n: int) -> str:
-        return feed_url(topic, language, wanted.fmt, wanted.daily, n, base=base)
+        return feed_url(topic, language, wanted.fmt, wanted.daily, n, base=base, query=query)
 
     return FeedLinks(
         self_url=url(page),

@@ -8,16 +8,22 @@ the store themselves).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from feedsvc.config import Settings, Topic
+from feedsvc.errors import PageNotFound
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage, Store
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.digest import DigestPieces
+from feedsvc.web.filters import FeedFilter
 from feedsvc.web.render.document import DigestDay
+
+# A filter looks at the newest papers of a topic, as many as this: a filtered feed is
+# rendered from them.
+MAX_FILTERED = 2000
 
 
 @dataclass(frozen=True)
@@ -61,12 +67,38 @@ class Services:
         return self.store.feeds.day_page(topic, language, day, grace, now)
 
     def digest_days(
-        self, topic: Topic, language: str, since: datetime, now: datetime
-    ) -> tuple[list[DigestDay], datetime | None]:
+        self, topic: Topic, language: str, since: datetime, now: datetime,
+        chosen: FeedFilter | None = None,
+    ) -> tuple[list[DigestDay], datetime | None]:  # fmt: skip
         """The announcement days of the topic's ready papers updated since `since`, newest
-        first, each rendered once per version of that day; and when a hidden paper appears."""
+        first, each rendered once per version of that day (and filter); and when a hidden
+        paper appears."""
         listings = self.store.feeds.digest_days(topic, language, since)
-        return self.digest.days(topic, language, listings, self._day_items, now)
+        if chosen is None:
+            return self.digest.days(topic, language, listings, self._day_items, now)
+
+        def kept(
+            ids: tuple[str, ...], language: str, now: datetime
+        ) -> tuple[list[FeedItem], datetime | None]:
+            items, next_visible = self._day_items(ids, language, now)
+            return [item for item in items if chosen.keeps(item)], next_visible
+
+        listings = [replace(day, version=f"{day.version}.f{chosen.key}") for day in listings]
+        return self.digest.days(topic, language, listings, kept, now, marks=chosen.include)
+
+    def filtered_page(
+        self, topic: Topic, language: str, chosen: FeedFilter, page: int, now: datetime
+    ) -> FeedPage:
+        """One page of the topic's ready papers that pass the filter, among its newest
+        MAX_FILTERED ones; PageNotFound past the last."""
+        ids = self.store.feeds.newest_ids(topic, language, MAX_FILTERED)
+        items, next_visible = self._day_items(tuple(ids), language, now)
+        kept = [item for item in items if chosen.keeps(item)]
+        size = self.settings.feed_size
+        pages = max(1, -(-len(kept) // size))
+        if page > pages:
+            raise PageNotFound(topic.slug, page, pages)
+        return FeedPage(kept[(page - 1) * size : page * size], page, pages, next_visible)
 
     def _day_items(
         self, ids: tuple[str, ...], language: str, now: datetime

@@ -6,17 +6,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
 from feedsvc.config import Topic
 
 
 def feed_url(
     topic: Topic, language: str, fmt: str = "atom", daily: bool = False, page: int = 1,
-    base: str = "",
+    base: str = "", query: Sequence[tuple[str, str]] = (),
 ) -> str:  # fmt: skip
+    """A feed's URL; `query`: more of its arguments (a filter's), kept on every page."""
     kind = ".daily" if daily else ""
     path = f"/feeds/{topic.slug}{_suffix(topic, language)}{kind}.{fmt}"
-    if page > 1:
-        path += f"?page={page}"
+    arguments = [*query, *([("page", str(page))] if page > 1 else [])]
+    if arguments:
+        path += f"?{urlencode(arguments)}"
     return base + path
 
 

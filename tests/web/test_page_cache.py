@@ -5,6 +5,8 @@ they show (a paper, an enrichment, a fetch, a topic turning stale)."""
 from __future__ import annotations
 
 import gzip
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +19,7 @@ from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.status import TopicStatus
 from feedsvc.store import Store
+from feedsvc.web.cache import Built
 from feedsvc.web.pages import next_stale
 from tests.web.test_cache import commands_run
 from tests.web.test_web import paper, publish
@@ -94,3 +97,24 @@ def test_made_up_index_languages_share_one_rendering(app: Flask, client: FlaskCl
         assert client.get(f"/?lang={tag}").status_code == 200
     cache = app.extensions["feedsvc"].cache
     assert len(cache.memory) == 2 and cache.hits["render"] == 2, "English and German"
+
+
+def test_requests_that_miss_together_wait_for_one_rendering(app: Flask) -> None:
+    """A herd of readers on a new version (or a new filter) costs one rendering, not one
+    each: on one core, 32 concurrent renderings of a 0.4 s filtered feed took 13 s."""
+    cache = app.extensions["feedsvc"].cache
+    builds: list[int] = []
+
+    def slow_build() -> Built:
+        builds.append(1)
+        time.sleep(0.2)
+        return Built(b"body", "text/plain", datetime.now(UTC))
+
+    now = datetime.now(UTC)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        entries = list(pool.map(
+            lambda _: cache.get("testing", "en", "papers.atom.p1.fabc", slow_build, now),
+            range(8),
+        ))  # fmt: skip
+    assert len(builds) == 1 and len({id(entry) for entry in entries}) == 1
+    assert not cache._rendering, "no lock is kept once nobody waits"

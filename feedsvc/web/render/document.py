@@ -60,6 +60,7 @@ class FeedDocument:
     daily: bool = False
     base_url: str = ""  # the service's public URL, for links to its own files
     topic_titles: tuple[tuple[str, str], ...] = ()  # (slug, title) of every topic
+    marks: tuple[str, ...] = ()  # what the entries highlight (a filter's include terms)
     licence: Licence = field(default=GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE])
 
     @property

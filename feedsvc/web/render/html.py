@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from feedsvc.licences import Licence
 from feedsvc.models import SOURCE_LANGUAGE, FeedItem
+from feedsvc.web.filters import highlighted
 from feedsvc.web.i18n import localized
 from feedsvc.web.render.chrome import disclaimer, licence_line, provenance, venue_shown
 from feedsvc.web.render.document import FeedDocument, entry_title, html_text, safe_url
@@ -58,6 +59,7 @@ def _environment() -> Environment:
         finalize=printable,
     )
     environment.filters["latex"] = latex_html
+    environment.filters["mark"] = marked
     environment.filters["prose"] = prose_html
     return environment
 
@@ -68,12 +70,13 @@ _templates = localized(_environment)
 def entry_html(doc: FeedDocument, item: FeedItem) -> str:
     """An entry's HTML content in its feed: with the other topics that hold the paper."""
     return render_entry_html(item, doc.language, doc.licence, doc.base_url,
-                             doc.topics_of(item), every=bool(doc.topic.parts))  # fmt: skip
+                             doc.topics_of(item), every=bool(doc.topic.parts),
+                             marks=doc.marks)  # fmt: skip
 
 
 def render_entry_html(
     item: FeedItem, language: str, licence: Licence, base_url: str = "",
-    topics: Sequence[tuple[str, str]] = (), *, every: bool = False,
+    topics: Sequence[tuple[str, str]] = (), *, every: bool = False, marks: Sequence[str] = (),
 ) -> str:  # fmt: skip
     """The entry's HTML content: every field escaped by the template, only http(s) links;
     given the service's public URL, links to the paper's BibTeX and RIS files and to the
@@ -93,6 +96,7 @@ def render_entry_html(
         citation_url=partial(paper_url, base=base_url) if base_url else None,
         topics=[(title, page_url_of(slug, base_url)) for slug, title in topics],
         every=every,
+        marks=marks,
         safe_url=safe_url,
         doi_url=doi_url,
     )
@@ -103,16 +107,26 @@ def doi_url(doi: str) -> str:
     return f"https://doi.org/{quote(doi, safe='/:;()._-')}"
 
 
-def render_digest_html(items: Sequence[FeedItem], language: str, licence: Licence) -> str:
+def render_digest_html(
+    items: Sequence[FeedItem], language: str, licence: Licence, marks: Sequence[str] = ()
+) -> str:
     """The HTML of one digest day: each paper's title, authors, venue, summary and links."""
     template = _templates(language).get_template("digest_content.html")
     return template.render(
         items=items, disclaimer=disclaimer(language), title=entry_title, safe_url=safe_url,
         venue=lambda venue: venue_shown(venue, language),
         licence_line=licence_line(language, licence),
+        marks=marks,
     )  # fmt: skip
 
 
 def page_url_of(slug: str, base_url: str) -> str:
     """A topic's page in its default language (the slug alone names it)."""
     return f"{base_url}/topics/{slug}" if base_url else ""
+
+
+def marked(value: str, marks: Sequence[str]) -> Markup:
+    """Text (escaped here, without isolate closers, unless it is Markup already) with what a
+    filter matched in <mark> (feedsvc.web.filters)."""
+    escaped = value if isinstance(value, Markup) else escape(_without_isolate_closers(value))
+    return Markup(highlighted(str(escaped), marks)) if marks else escaped
