@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -76,10 +76,11 @@ class FeedFastPath:
         answers) for anything else."""
         if path.startswith(FEEDS) and any(f"{name}=" in query for name in FIELDS):
             return self._filtered_key(path, query)
-        argument = query_arg(query, *(("lang", "en") if path == "/" else ("page", "1")))
-        day = query_arg(query, "day", "") if path.startswith(TOPICS) else ""
-        if argument is None or day is None:
+        pairs = query_pairs(query) if query else []  # no query: nearly every reader's request
+        if pairs is None:
             return None
+        argument = first_value(pairs, *(("lang", "en") if path == "/" else ("page", "1")))
+        day = first_value(pairs, "day", "") if path.startswith(TOPICS) else ""
         remembered = (path, argument, day)
         key = self.parsed.get(remembered)
         if key is None:
@@ -163,16 +164,12 @@ def query_arg(query: str, name: str, default: str) -> str | None:
     none. None when Flask would refuse the query: its bytes (a WSGI string holds them as
     latin-1) are not UTF-8.
     """
-    if not query:
-        return default  # nearly every reader's request
-    try:
-        text = query.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return None
-    for field, value in parse_qsl(text, keep_blank_values=True):
-        if field == name:
-            return value
-    return default
+    pairs = query_pairs(query) if query else []
+    return None if pairs is None else first_value(pairs, name, default)
+
+
+def first_value(pairs: Sequence[tuple[str, str]], name: str, default: str) -> str:
+    return next((value for field, value in pairs if field == name), default)
 
 
 def parsed_entry_size(key: tuple[str, str, str], wanted: CacheKey) -> int:

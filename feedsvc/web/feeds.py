@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feedsvc.licences import GENERATED_LICENCES
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply, feed_request
 from feedsvc.web.feedpath import FeedRequest
@@ -47,35 +46,34 @@ def build_feed(svc: Services, wanted: FeedRequest, now: datetime) -> Built:
 def _digest_document(
     svc: Services, wanted: FeedRequest, now: datetime
 ) -> tuple[FeedDocument, datetime | None]:
-    topic, language = wanted.topic, wanted.language
-    status = svc.topic_status(topic, language)
     since = now - timedelta(days=DIGEST_DAYS)
-    days, expires = svc.digest_days(topic, language, since, now, wanted.filter)
-    doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=1), days=days,
-                       updated_if_empty=status.last_fetched or EPOCH, daily=True,
-                       licence=GENERATED_LICENCES[svc.settings.generated_license],
-                       base_url=svc.settings.public_url,
-                       topic_titles=topic_titles(svc, language),
-                       marks=marks_of(wanted))  # fmt: skip
-    return doc, expires
+    days, expires = svc.digest_days(wanted.topic, wanted.language, since, now, wanted.filter)
+    return _document(svc, wanted, pages=1, days=days, daily=True), expires
 
 
 def _papers_document(
     svc: Services, wanted: FeedRequest, now: datetime
 ) -> tuple[FeedDocument, datetime | None]:
     topic, language = wanted.topic, wanted.language
-    status = svc.topic_status(topic, language)
     if wanted.filter:
         result = svc.filtered_page(topic, language, wanted.filter, wanted.page, now)
     else:
         result = svc.feed_page(topic, language, wanted.page, now)
-    doc = FeedDocument(topic, language, feed_links(svc, wanted, pages=result.pages),
-                       items=result.items, updated_if_empty=status.last_fetched or EPOCH,
-                       licence=GENERATED_LICENCES[svc.settings.generated_license],
-                       base_url=svc.settings.public_url,
-                       topic_titles=topic_titles(svc, language),
-                       marks=marks_of(wanted))  # fmt: skip
+    doc = _document(svc, wanted, pages=result.pages, items=result.items)
     return doc, result.next_visible_at
+
+
+def _document(svc: Services, wanted: FeedRequest, pages: int, **content: Any) -> FeedDocument:
+    """The feed's document: its `content` (items or days) and what every feed carries."""
+    return FeedDocument(
+        wanted.topic, wanted.language, feed_links(svc, wanted, pages),
+        updated_if_empty=svc.last_fetched(wanted.topic) or EPOCH,
+        licence=svc.licence,
+        base_url=svc.settings.public_url,
+        topic_titles=topic_titles(svc, wanted.language),
+        marks=marks_of(wanted),
+        **content,
+    )  # fmt: skip
 
 
 def marks_of(wanted: FeedRequest) -> tuple[str, ...]:

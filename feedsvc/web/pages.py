@@ -11,7 +11,7 @@ from lxml import etree
 
 from feedsvc.calendar import announcement_day
 from feedsvc.config import Topic
-from feedsvc.licences import GENERATED_LICENCES, Licence
+from feedsvc.licences import Licence
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage
@@ -94,7 +94,7 @@ def _index_built(svc: Services, language: str, now: datetime) -> Built:
         page_languages=[locale.replace("_", "-") for locale in catalogue_locales()],
         topic_language=lambda topic: _shown_language(topic, language),
         disclaimer=disclaimer(language),
-        licence_line=licence_line(language, _licence(svc)),
+        licence_line=licence_line(language, svc.licence),
     )  # fmt: skip
     fetched = [status.last_fetched for status in statuses.values() if status.last_fetched]
     return Built(html.encode(), HTML, max(fetched, default=EPOCH),
@@ -139,7 +139,7 @@ def _topic_built(svc: Services, wanted: PageRequest, now: datetime) -> Built:
     else:
         shown = svc.day_page(topic, language, wanted.day, now)
     status = svc.topic_status(topic, language)
-    html = topic_html(topic, language, shown, status, _licence(svc))
+    html = topic_html(topic, language, shown, status, svc.licence)
     stamps = [item.updated for item in shown.items]
     last_modified = max([*stamps, status.last_fetched or EPOCH])
     return Built(html.encode(), HTML, last_modified, shown.next_visible_at)
@@ -151,10 +151,6 @@ def by_day(items: Sequence[FeedItem]) -> list[tuple[date, list[FeedItem]]]:
     for item in items:
         days.setdefault(announcement_day(item.paper.updated), []).append(item)
     return sorted(days.items(), key=lambda pair: pair[0], reverse=True)
-
-
-def _licence(svc: Services) -> Licence:
-    return GENERATED_LICENCES[svc.settings.generated_license]
 
 
 def topic_html(

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 
 from feedsvc.config import Settings, Topic
 from feedsvc.errors import PageNotFound
+from feedsvc.licences import GENERATED_LICENCES, Licence
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage, Store
@@ -35,10 +37,15 @@ class Services:
     digest: DigestPieces
     every: Topic | None = None  # the feed of every topic (/feeds/all.atom)
 
-    @property
+    @cached_property
     def routes(self) -> dict[str, Topic]:
         """The topics a feed or page URL may name: the feed of every topic, then each one."""
         return {self.every.slug: self.every, **self.topics} if self.every else self.topics
+
+    @property
+    def licence(self) -> Licence:
+        """The licence stated for the generated text (FEEDSVC_GENERATED_LICENSE)."""
+        return GENERATED_LICENCES[self.settings.generated_license]
 
     def topic_statuses(self, topics: Sequence[Topic]) -> dict[str, TopicStatus]:
         return self.store.topics.statuses(topics)
@@ -48,11 +55,15 @@ class Services:
         the papers it lists in `language`."""
         if not topic.parts:
             return self.store.topics.statuses([topic])[topic.slug]
-        parts = self.store.topics.statuses(topic.parts).values()
-        fetched = [status.last_fetched for status in parts]
-        oldest = None if None in fetched else min(f for f in fetched if f is not None)
         count = self.store.feeds.count(topic, language or topic.default_language)
-        return TopicStatus(paper_count=count, last_fetched=oldest)
+        return TopicStatus(paper_count=count, last_fetched=self.last_fetched(topic))
+
+    def last_fetched(self, topic: Topic) -> datetime | None:
+        """When the topic was last fetched; for the feed of every topic, its stalest part's
+        (None while one was never fetched). Feeds need no more of the status."""
+        statuses = self.store.topics.statuses(topic.parts or [topic]).values()
+        fetched = [status.last_fetched for status in statuses]
+        return None if None in fetched else min(f for f in fetched if f is not None)
 
     def feed_page(self, topic: Topic, language: str, page: int, now: datetime) -> FeedPage:
         """One page of the topic's ready papers, `feed_size` a page."""

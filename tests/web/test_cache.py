@@ -18,14 +18,13 @@ from feedsvc.config import Settings, load_topics
 from feedsvc.models import Paper
 from feedsvc.store import Store
 from tests.web.test_serving import parsed
-from tests.web.test_web import paper, publish
+from tests.web.test_web import offline_app, paper, publish
 from worker.enrich import ExtractiveEnricher
 
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=4)
-    return create_app(offline, store)
+    return offline_app(settings, store, feed_size=4)
 
 
 @pytest.fixture

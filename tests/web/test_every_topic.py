@@ -3,7 +3,6 @@ categories; a topic's entry names the other topics that hold its paper."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
@@ -13,12 +12,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc.app import create_app
 from feedsvc.config import Settings, load_topics
 from feedsvc.errors import ConfigError
 from feedsvc.models import Paper
 from feedsvc.store import Store
-from tests.web.test_web import paper
+from tests.web.test_web import offline_app, paper
 from worker.enrich import ExtractiveEnricher
 
 
@@ -33,8 +31,7 @@ def store_in(store: Store, settings: Settings, slug: str, papers: list[Paper]) -
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=2)
-    return create_app(offline, store)
+    return offline_app(settings, store, feed_size=2)
 
 
 @pytest.fixture

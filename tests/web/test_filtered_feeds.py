@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -19,13 +18,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
-from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.models import Paper
 from feedsvc.store import Store
 from feedsvc.web.cache import FILTERED_ENTRIES
 from feedsvc.web.fastpath import FILTERED_QUERIES
-from tests.web.test_web import paper, publish
+from tests.web.test_web import offline_app, paper, publish
 
 PAPERS = [
     paper(1, title="Contrastive learning for medical image segmentation",
@@ -74,8 +72,7 @@ def kept_by_hand(p: Paper, query: str) -> bool:
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=2)
-    return create_app(offline, store)
+    return offline_app(settings, store, feed_size=2)
 
 
 @pytest.fixture

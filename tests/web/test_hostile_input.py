@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import tracemalloc
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,13 +12,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.store import Store
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import Built, FeedCache
 from feedsvc.web.fastpath import PARSED_BYTES, PARSED_ENTRIES
-from tests.web.test_web import paper, publish
+from tests.web.test_web import offline_app, paper, publish
 
 PAGED = ("/feeds/testing.en.atom", "/feeds/testing.rss", "/feeds/testing.en.json",
          "/topics/testing", "/topics/testing.en")  # fmt: skip
@@ -27,8 +25,7 @@ PAGED = ("/feeds/testing.en.atom", "/feeds/testing.rss", "/feeds/testing.en.json
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=2)
-    return create_app(offline, store)
+    return offline_app(settings, store, feed_size=2)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,22 +14,20 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.status import TopicStatus
 from feedsvc.store import Store
 from feedsvc.web.cache import Built
 from feedsvc.web.pages import next_stale
 from tests.web.test_cache import commands_run
-from tests.web.test_web import paper, publish
+from tests.web.test_web import offline_app, paper, publish
 
 PAGES = ["/topics/testing", "/topics/testing.en?page=1", "/", "/?lang=de", "/opml"]
 
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=4)
-    return create_app(offline, store)
+    return offline_app(settings, store, feed_size=4)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import locale
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,18 +13,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
-from feedsvc.app import create_app
 from feedsvc.config import Settings
 from feedsvc.store import Store
-from tests.web.test_web import paper, publish
+from tests.web.test_web import offline_app, paper, publish
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    offline = replace(settings, openai_base_url=None, openai_api_key=None, feed_size=4)
-    return create_app(offline, store)
+    return offline_app(settings, store, feed_size=4)
 
 
 @pytest.fixture

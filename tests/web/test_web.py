@@ -41,9 +41,16 @@ def paper(n: int, **changes: object) -> Paper:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+def offline_app(settings: Settings, store: Store, **changes: object) -> Flask:
+    """The app without a model (offline enrichment), with `changes` to its settings."""
+    return create_app(
+        replace(settings, openai_base_url=None, openai_api_key=None, **changes), store
+    )
+
+
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
-    return create_app(replace(settings, openai_base_url=None, openai_api_key=None), store)
+    return offline_app(settings, store)
 
 
 @pytest.fixture
