@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from feedsvc.times import decode_time, encode_time
 
@@ -147,11 +148,42 @@ class Paper:
 
 
 @dataclass(frozen=True)
+class Relevance:
+    """How well a paper serves one topic's stated interest, as scored with its enrichment."""
+
+    topic: str  # the topic's slug
+    score: int  # 0 (unrelated) to 10 (just what its reader looks for)
+    reason: str  # one line in the enrichment's language; "" when scored offline
+    interest: str  # the key of the interest it was scored against (Topic.interest_key)
+    matched: tuple[str, ...] = ()  # scored offline: the interest's words the paper has
+    words: int = 0  # scored offline: how many words the interest has
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"topic": self.topic, "score": self.score, "reason": self.reason,
+                "interest": self.interest, "matched": list(self.matched),
+                "words": self.words}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Relevance:
+        return cls(str(data["topic"]), int(data["score"]), str(data["reason"]),
+                   str(data["interest"]), tuple(data.get("matched", ())),
+                   int(data.get("words", 0)))  # fmt: skip
+
+
+def interests_stamp(pairs: Iterable[tuple[str, str]]) -> str:
+    """(topic, interest key) pairs as one stamp: which interests an enrichment was scored
+    against, compared with the ones its topics state now."""
+    return ",".join(sorted(f"{topic}:{key}" for topic, key in pairs))
+
+
+@dataclass(frozen=True)
 class Enrichment:
     """What was made from one paper for one language, and how it was made."""
 
     SOURCE_HASH_FIELD: ClassVar[str] = "source_hash"
-    STAMP_FIELDS: ClassVar[tuple[str, ...]] = ("method", "model", "prompt_version", "source_hash")
+    STAMP_FIELDS: ClassVar[tuple[str, ...]] = (
+        "method", "model", "prompt_version", "source_hash", "interests",
+    )  # fmt: skip
 
     language: str
     method: EnrichmentMethod
@@ -170,6 +202,17 @@ class Enrichment:
     unverified_numbers: tuple[str, ...] = ()
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     adjustments: tuple[str, ...] = ()  # what was cut from the model's answer to fit
+    relevance: tuple[Relevance, ...] = ()  # per topic that states an interest
+
+    @property
+    def interests(self) -> str:
+        """The interests it was scored against, as a stamp (see interests_stamp)."""
+        return interests_stamp((r.topic, r.interest) for r in self.relevance)
+
+    def relevance_for(self, topic: str, interest: str) -> Relevance | None:
+        """Its score for the topic, if made against that interest (a key)."""
+        found = (r for r in self.relevance if r.topic == topic and r.interest == interest)
+        return next(found, None) if interest else None
 
     def to_redis(self) -> dict[str, str]:
         return {
@@ -190,6 +233,8 @@ class Enrichment:
             "unverified_numbers": json.dumps(list(self.unverified_numbers)),
             "created_at": encode_time(self.created_at),
             "adjustments": json.dumps(list(self.adjustments), ensure_ascii=False),
+            "relevance": json.dumps([r.to_dict() for r in self.relevance], ensure_ascii=False),
+            "interests": self.interests,
         }
 
     @classmethod
@@ -213,6 +258,9 @@ class Enrichment:
             unverified_numbers=tuple(json.loads(data.get("unverified_numbers", "[]"))),
             created_at=decode_time(data["created_at"]),
             adjustments=tuple(json.loads(data.get("adjustments", "[]"))),
+            relevance=tuple(
+                Relevance.from_dict(r) for r in json.loads(data.get("relevance", "[]"))
+            ),
         )
 
 

@@ -66,7 +66,7 @@ def assemble(
     `usage`, when given, is where the enricher reports its calls."""
     policy = policy or EnrichPolicy()
     stop = stop or threading.Event()
-    intake = Intake(store, consumer, policy, enricher.identity, clock, stop, usage)
+    intake = Intake(store, consumer, policy, enricher.identity, clock, stop, usage, topics)
     dispatcher: Dispatcher
     if batch and isinstance(enricher, LLMEnricher):
         dispatcher = BatchDispatcher(intake, enricher, store, clock)

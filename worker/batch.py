@@ -17,6 +17,7 @@ from feedsvc.errors import EnrichmentFailed
 from feedsvc.store import Store, WorkItem
 from worker.enrich import LLMEnricher
 from worker.enrich.llm import BatchEndpoint
+from worker.enrich.prompt import Interest
 from worker.intake import Intake
 from worker.outcome import CycleReport, Outcome
 
@@ -74,7 +75,7 @@ class BatchDispatcher:
         for item in items:
             paper = self.store.papers.load_paper(item.paper_id)
             if paper is not None:
-                body = self.enricher.request_body(paper, item.language)
+                body = self.enricher.request_body(paper, item.language, self._interests(item))
                 line = {"custom_id": item.member, "method": "POST", "url": ENDPOINT, "body": body}
                 lines.append(json.dumps(line, ensure_ascii=False))
         payload = "\n".join(lines).encode()
@@ -98,6 +99,12 @@ class BatchDispatcher:
             log.info("batch %s %s: %d results applied", batch_id, batch.status, len(results))
         return outcomes
 
+    def _interests(self, item: WorkItem) -> tuple[Interest, ...]:
+        """What the item's paper is scored against: read again when its result comes back (a
+        topic that took the paper in between makes the answer fail, and be asked again)."""
+        topics, _ = self.store.enrichments.feed_place(item.paper_id)
+        return self.intake.interests(topics, item.language)
+
     def _lines(self, file_id: str | None) -> dict[str, dict[str, Any]]:
         if not file_id:
             return {}
@@ -114,8 +121,9 @@ class BatchDispatcher:
         try:
             completion = _completion_of(line, status)
             enrichment = self.enricher.enrichment_from_completion(
-                paper, item.language, completion, self.enricher.model + BATCH_SUFFIX
-            )
+                paper, item.language, completion, self.enricher.model + BATCH_SUFFIX,
+                self._interests(item),
+            )  # fmt: skip
         except EnrichmentFailed as exc:
             return self.intake.retry_later(item, paper, exc)
         return self.intake.complete(item, enrichment)

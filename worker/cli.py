@@ -1,4 +1,5 @@
-"""feedsvc-worker: fetch and enrich arXiv topics (once, run, backfill, retry-failed, stats)."""
+"""feedsvc-worker: fetch and enrich arXiv topics (once, run, backfill, rescore, retry-failed,
+stats)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from types import FrameType
 
 from feedsvc.config import Settings, Topic, load_topics
@@ -18,6 +20,7 @@ from feedsvc.errors import ConfigError, StoreError
 from feedsvc.logs import configure_logging
 from feedsvc.store import Store, connect
 from worker.assembly import Worker, build_worker, utc_now
+from worker.outcome import CycleReport
 from worker.stats import collect_stats, format_stats
 
 log = logging.getLogger("worker")
@@ -77,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("slug", help="the topic's slug, as in the topics file")
     backfill.add_argument("--days", type=_days, required=True, help="how many days back (1-3650)")
     backfill.set_defaults(command=command_backfill)
+    rescore = commands.add_parser(
+        "rescore", help="score a topic's last N days against its interest as it reads now"
+    )
+    rescore.add_argument("slug", help="the topic's slug, as in the topics file")
+    rescore.add_argument("--days", type=_days, required=True, help="how many days back (1-3650)")
+    rescore.set_defaults(command=command_rescore)
     stats = commands.add_parser("stats", help="papers, enrichment state, LLM calls, tokens, cost")
     stats.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     stats.set_defaults(command=command_stats)
@@ -111,10 +120,8 @@ def _days(raw: str) -> int:
 
 
 def command_backfill(context: Context, args: argparse.Namespace) -> int:
-    topic = next((t for t in context.topics if t.slug == args.slug), None)
+    topic = _topic_named(context, args.slug)
     if topic is None:
-        known = ", ".join(t.slug for t in context.topics)
-        print(f"feedsvc-worker: unknown topic {args.slug!r}; topics: {known}", file=sys.stderr)
         return 2
     worker = context.worker()
     _stop_on_signals(worker, context.settings.shutdown_seconds)
@@ -127,6 +134,35 @@ def command_backfill(context: Context, args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def command_rescore(context: Context, args: argparse.Namespace) -> int:
+    """Enrich again the topic's papers of the last N days that were scored against another
+    interest (or none): a changed interest is otherwise applied to new papers only."""
+    topic = _topic_named(context, args.slug)
+    if topic is None:
+        return 2
+    worker = context.worker()
+    _stop_on_signals(worker, context.settings.shutdown_seconds)
+    queued = worker.intake.queue_rescoring(topic, utc_now() - timedelta(days=args.days))
+    report = CycleReport()
+    worker.dispatcher.enrich_due(report)
+    worker.intake.retire()
+    print(f"rescore {topic.slug}: {queued} queued, {report.enriched} enriched")
+    if report.failures:
+        print(f"feedsvc-worker: {len(report.failures)} failed and will be retried; first: "
+              f"{report.failures[0]}", file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _topic_named(context: Context, slug: str) -> Topic | None:
+    """The topic with that slug; None, having said which topics there are, if none."""
+    topic = next((t for t in context.topics if t.slug == slug), None)
+    if topic is None:
+        known = ", ".join(t.slug for t in context.topics)
+        print(f"feedsvc-worker: unknown topic {slug!r}; topics: {known}", file=sys.stderr)
+    return topic
 
 
 def _stop_on_signals(worker: Worker, shutdown_seconds: float) -> None:

@@ -83,7 +83,8 @@ class SyncDispatcher:
         if inputs is None:
             return Outcome.skipped()
         try:
-            enrichment = self.enricher.enrich(inputs.paper, item.language)
+            interests = self.intake.interests(inputs.topics, item.language)
+            enrichment = self.enricher.enrich(inputs.paper, item.language, interests)
         except EnrichmentFailed as exc:
             if exc.kind == "stopped":
                 return Outcome.skipped()  # stays pending, reclaimed later

@@ -6,16 +6,17 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.logs import ids
-from feedsvc.models import Enrichment, Paper
+from feedsvc.models import Enrichment, Paper, interests_stamp
 from feedsvc.store import EnrichmentInputs, Store, WorkItem
+from worker.enrich.prompt import Interest
 from worker.outcome import CycleReport, EnrichPolicy, Outcome
-from worker.outdated import Identity, is_current, queue_outdated
+from worker.outdated import Identity, is_current, queue_outdated, queue_rescoring
 from worker.usage import PendingUsage
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,10 @@ class Intake:
         clock: Callable[[], datetime],
         stop: threading.Event,
         usage: PendingUsage | None = None,
+        topics: Sequence[Topic] = (),
     ) -> None:
         self.store = store
+        self.topics = {topic.slug: topic for topic in topics}
         self.consumer = consumer
         self.policy = policy
         self.identity = identity
@@ -82,7 +85,10 @@ class Intake:
         """What enriching the item needs (one round trip), if it still needs this
         enrichment; else the item is acknowledged."""
         inputs = self.store.enrichments.enrichment_inputs(item)
-        if inputs is None or is_current(inputs.stamp, inputs.paper, self.identity):
+        if inputs is None or is_current(
+            inputs.stamp, inputs.paper, self.identity,
+            interests_stamp((i.topic, i.key) for i in self.interests(inputs.topics, item.language)),
+        ):  # fmt: skip
             self.store.queue.ack(item, self.usage.take())
             return None
         return inputs
@@ -153,6 +159,25 @@ class Intake:
             return 0.0
         backoff = retry_delay_seconds(attempt, self.policy.retry_base_seconds)
         return max(backoff, exc.retry_after_seconds or 0.0)
+
+    def interests(self, topics: Iterable[str], language: str) -> tuple[Interest, ...]:
+        """The interests a paper of these topics is scored against in `language`: those of
+        its topics that state one and have that language."""
+        stated = (self.topics.get(slug) for slug in sorted(topics))
+        return tuple(
+            Interest(topic.slug, topic.interest, topic.interest_key) for topic in stated
+            if topic is not None and topic.interest and language in topic.languages
+        )  # fmt: skip
+
+    def queue_rescoring(self, topic: Topic, since: datetime) -> int:
+        """Queue the topic's papers since `since` that were scored against other interests
+        than their topics state now (or none): `feedsvc-worker rescore`."""
+
+        def wanted(paper_id: str, language: str) -> str:
+            topics = self.store.enrichments.feed_place(paper_id)[0]
+            return interests_stamp((i.topic, i.key) for i in self.interests(topics, language))
+
+        return queue_rescoring(self.store, topic, wanted, since)
 
     def queue_outdated(self, topics: Sequence[Topic]) -> int:
         """Queue what another model or prompt made, once per change (worker.outdated)."""

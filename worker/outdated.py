@@ -8,7 +8,7 @@ from the one last checked against (kept in Redis) and once a day, not every cycl
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from feedsvc.config import Topic
@@ -60,11 +60,39 @@ def _queue_made_otherwise(store: Store, identity: Identity, topics: Sequence[Top
     return queued
 
 
-def is_current(stamp: EnrichmentStamp | None, paper: Paper, identity: Identity) -> bool:
-    """The stored enrichment was made from this text by this enricher."""
+def queue_rescoring(
+    store: Store, topic: Topic, interests: Callable[[str, str], str], since: datetime
+) -> int:
+    """Queue the topic's papers updated since `since` whose enrichment in one of its
+    languages was scored against other interests than `interests(paper_id, language)` (a
+    stamp) says; returns how many."""
+    queued = 0
+    for language in topic.languages:
+        paper_ids = store.feeds.ids_since(topic, language, since)
+        stamps = store.enrichments.enrichment_stamps(paper_ids, language)
+        stale = [
+            (paper_id, language)
+            for paper_id, stamp in zip(paper_ids, stamps, strict=True)
+            if stamp is not None and stamp.interests != interests(paper_id, language)
+        ]  # fmt: skip
+        queued += store.queue.enqueue(stale)
+    return queued
+
+
+def is_current(
+    stamp: EnrichmentStamp | None, paper: Paper, identity: Identity, interests: str = ""
+) -> bool:
+    """The stored enrichment was made from this text by this enricher, and scored against
+    the `interests` its topics state now (a stamp: feedsvc.models.interests_stamp). Only a
+    queued item is checked: a changed interest scores the papers enriched from then on, and
+    those `rescore` queues, not every stored paper (worker.cli)."""
     if stamp is None or stamp.source_hash != paper.source_hash:
         return False
-    return made_by(stamp, identity)
+    if identity[0] == "extractive" and stamp.method == "extractive":
+        return stamp.interests == interests  # scoring offline again costs nothing
+    return made_by(stamp, identity) and (
+        identity[0] == "extractive" or stamp.interests == interests
+    )
 
 
 def made_by(stamp: EnrichmentStamp, identity: Identity) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -21,8 +22,11 @@ LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 TRADITIONAL_CHINESE = frozenset({"zh-tw", "zh-hk", "zh-mo", "zh-hant"})
 SOURCE = "en"
 ALL = "all"  # the feed of every topic, /feeds/all.atom: no topic may take the slug
-TOPIC_FIELDS = {"title", "query", "languages", "max_results"}
+TOPIC_FIELDS = {"title", "query", "languages", "max_results", "highlight", "exclude", "interest"}
 ARXIV_PAGE_LIMIT = 2000
+MAX_TOPIC_TERMS = 20
+MAX_TERM_CHARS = 100
+MAX_INTEREST_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,16 @@ class Topic:
     max_results: int = 50
     titles: tuple[tuple[str, str], ...] = ()  # (language, title) given per language
     parts: tuple[Topic, ...] = ()  # the topics it unites: only the feed of every topic has any
+    highlight: tuple[str, ...] = ()  # words or phrases its feeds mark wherever they occur
+    exclude: tuple[str, ...] = ()  # words or phrases that keep a paper out of its feeds
+    interest: str = ""  # its reader's interest in a sentence: the model scores papers by it
+
+    @property
+    def interest_key(self) -> str:
+        """A short name of the interest: a score made for another interest is not shown."""
+        if not self.interest:
+            return ""
+        return hashlib.sha256(self.interest.encode()).hexdigest()[:8]
 
     @property
     def default_language(self) -> str:
@@ -98,7 +112,37 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
         raise fail("max_results", "must be a whole number")
     if not 1 <= max_results <= ARXIV_PAGE_LIMIT:
         raise fail("max_results", f"must be between 1 and {ARXIV_PAGE_LIMIT}")
-    return Topic(slug, title, query, languages, max_results, titles)
+    highlight = _parse_terms(table.get("highlight", []), "highlight", fail)
+    exclude = _parse_terms(table.get("exclude", []), "exclude", fail)
+    interest = _parse_interest(table.get("interest", ""), fail)
+    return Topic(slug, title, query, languages, max_results, titles, (), highlight, exclude,
+                 interest)  # fmt: skip
+
+
+def _parse_terms(value: Any, name: str, fail: Callable[[str, str], ConfigError]) -> tuple[str, ...]:
+    """A list of words or phrases, each matched as the feeds' ?include= and ?exclude= match."""
+    example = f'{name} = ["diffusion", "large language model"]'
+    if not isinstance(value, list):
+        raise fail(name, f"must be a list of words or phrases, such as {example}")
+    if len(value) > MAX_TOPIC_TERMS:
+        raise fail(name, f"takes at most {MAX_TOPIC_TERMS} words or phrases")
+    terms = []
+    for term in value:
+        if not isinstance(term, str) or not term.strip() or '"' in term:
+            raise fail(name, f"{term!r} is not a word or phrase, such as {example}")
+        if len(term) > MAX_TERM_CHARS:
+            raise fail(name, f"{term[:20]!r}... is over {MAX_TERM_CHARS} characters")
+        terms.append(" ".join(term.split()))
+    return tuple(terms)
+
+
+def _parse_interest(value: Any, fail: Callable[[str, str], ConfigError]) -> str:
+    if not isinstance(value, str):
+        raise fail("interest", "must be a sentence saying what its reader looks for")
+    interest = " ".join(value.split())
+    if len(interest) > MAX_INTEREST_CHARS:
+        raise fail("interest", f"at most {MAX_INTEREST_CHARS} characters, one or two sentences")
+    return interest
 
 
 def _parse_title(

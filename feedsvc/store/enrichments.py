@@ -121,7 +121,9 @@ class EnrichmentStore:
 
 
 def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:
-    method, model, prompt_version, source_hash = fields
+    method, model, prompt_version, source_hash, interests = fields
     if not method:
         return None
-    return EnrichmentStamp(method, model or "", prompt_version or "", source_hash or "")
+    return EnrichmentStamp(
+        method, model or "", prompt_version or "", source_hash or "", interests or ""
+    )

@@ -69,6 +69,14 @@ class FeedStore:
         key = self.listing(topic, language)
         return self.db.one(lambda b: b.zrevrange(key, 0, limit - 1))
 
+    def ids_since(self, topic: Topic, language: str, since: datetime) -> list[str]:
+        """The ids of the topic's papers updated since `since`, newest first."""
+        key = self.listing(topic, language)
+        scored = self.db.one(
+            lambda b: b.zrevrangebyscore_scored(key, "+inf", since.timestamp(), -1)  # -1: all
+        )
+        return [paper_id for paper_id, _ in scored]
+
     def count(self, topic: Topic, language: str) -> int:
         """How many papers the topic lists in `language` (each once)."""
         key = self.listing(topic, language)

@@ -88,6 +88,7 @@ class EnrichmentStamp:
     model: str
     prompt_version: str
     source_hash: str
+    interests: str = ""  # the interests its relevance was scored against (interests_stamp)
 
     FIELDS = Enrichment.STAMP_FIELDS
 

@@ -71,20 +71,20 @@ class DigestPieces:
         key = (topic.slug, language, listing.day, listing.version)
         piece = self.memory.get(key)
         if piece is None or (piece.expires_at is not None and piece.expires_at <= now):
-            piece = self._render(listing, language, read, now, marks)
+            piece = self._render(topic, listing, language, read, now, marks)
             self.memory.put(key, piece)
         return piece
 
     def _render(
-        self, listing: DigestListing, language: str, read: DayReader, now: datetime,
-        marks: tuple[str, ...],
+        self, topic: Topic, listing: DigestListing, language: str, read: DayReader,
+        now: datetime, marks: tuple[str, ...],
     ) -> Piece:  # fmt: skip
         self.rendered += 1
         items, expires_at = read(listing.ids, language, now)
         if not items:
             return Piece(None, expires_at)
         updated = max(item.updated for item in items)
-        html = render_digest_html(items, language, self.licence, marks)
+        html = render_digest_html(items, language, self.licence, marks, topic)
         return Piece(DigestDay(listing.day, len(items), updated, html), expires_at)
 
 

@@ -25,6 +25,7 @@ from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
 from feedsvc.web.filters import FIELDS, parse_filter
+from feedsvc.web.relevance import scored
 from feedsvc.web.replies import Reply, protective_headers, storage_unavailable
 from feedsvc.web.variants import OPML_KEY, CacheKey, index_key, parse_page_request
 
@@ -143,6 +144,11 @@ def feed_request(name: str, page: str, topics: Mapping[str, Topic], query: str) 
     if pairs is None:
         raise BadRequest("the query string is not UTF-8")
     found = parse_filter(pairs)
+    if found.min_score is not None and not scored(wanted.topic):
+        raise BadRequest(
+            f"min_score needs a topic that states an interest; {wanted.topic.slug} states none"
+            " (interest in the topics file)"
+        )
     return replace(wanted, filter=found) if found.active else wanted
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply, feed_request
 from feedsvc.web.feedpath import FeedRequest
+from feedsvc.web.filters import topic_marks
 from feedsvc.web.render import CONTENT_TYPES, RENDERERS
 from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks
 from feedsvc.web.replies import Reply
@@ -77,8 +78,9 @@ def _document(svc: Services, wanted: FeedRequest, pages: int, **content: Any) ->
 
 
 def marks_of(wanted: FeedRequest) -> tuple[str, ...]:
-    """What the entries highlight: the filter's `include` terms."""
-    return wanted.filter.include if wanted.filter else ()
+    """What the entries highlight: the topic's `highlight` and the filter's `include`."""
+    chosen = wanted.filter.include if wanted.filter else ()
+    return tuple(dict.fromkeys((*topic_marks(wanted.topic), *chosen)))
 
 
 def feed_links(svc: Services, wanted: FeedRequest, pages: int) -> FeedLinks:

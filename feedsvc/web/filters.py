@@ -17,13 +17,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
+from feedsvc.config import Topic
 from feedsvc.errors import BadRequest
 from feedsvc.models import FeedItem
 from feedsvc.web.feedpath import shown
 
-FIELDS = ("include", "exclude", "author", "category")
+FIELDS = ("include", "exclude", "author", "category", "min_score")
+TERM_FIELDS = FIELDS[:4]
+MAX_SCORE = 10
 MAX_TERMS = 20
 MAX_TERM_CHARS = 100
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
@@ -40,21 +43,23 @@ class FeedFilter:
     exclude: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    min_score: int | None = None  # the least score against the topic's interest
 
     @property
     def active(self) -> bool:
-        return bool(self.include or self.exclude or self.authors or self.categories)
+        terms = self.include or self.exclude or self.authors or self.categories
+        return bool(terms) or self.min_score is not None
 
     def query(self) -> list[tuple[str, str]]:
         """The filter as query arguments, normalised: what its feed's links carry."""
-        names = dict(
-            zip(FIELDS, (self.include, self.exclude, self.authors, self.categories), strict=True)
-        )
-        return [
+        terms = (self.include, self.exclude, self.authors, self.categories)
+        names = dict(zip(TERM_FIELDS, terms, strict=True))
+        pairs = [
             (name, " ".join(_quoted(term) for term in terms))
             for name, terms in names.items()
             if terms
         ]
+        return pairs + ([("min_score", str(self.min_score))] if self.min_score is not None else [])
 
     @property
     def key(self) -> str:
@@ -89,11 +94,39 @@ class FeedFilter:
         return not self._include or any(pattern.search(text) for pattern in self._include)
 
 
+def topic_marks(topic: Topic) -> tuple[str, ...]:
+    """What the topic's feeds mark wherever it occurs (its `highlight` in the topics file;
+    for the feed of every topic, every topic's)."""
+    terms = (term for part in topic.parts or (topic,) for term in part.highlight)
+    return tuple(dict.fromkeys(fold(term) for term in terms))
+
+
+def leaves_out(topic: Topic) -> bool:
+    """Whether the topics file keeps some papers out of the topic's feeds (`exclude`)."""
+    return any(part.exclude for part in topic.parts or (topic,))
+
+
+def kept_by_topic(topic: Topic, item: FeedItem) -> bool:
+    """Whether the topic's `exclude` lets the entry through; the feed of every topic leaves
+    a paper out only when every topic that holds it does."""
+    holders = [part for part in topic.parts if part.slug in item.topics] or [topic]
+    return any(_exclusion(part.exclude).keeps(item) for part in holders)
+
+
+@cache
+def _exclusion(terms: tuple[str, ...]) -> FeedFilter:
+    """A topic's `exclude` as a filter: one per topic, made once."""
+    return FeedFilter(exclude=tuple(fold(term) for term in terms))
+
+
 def parse_filter(values: Iterable[tuple[str, str]]) -> FeedFilter:
     """The filter in a query's (name, value) pairs; BadRequest saying what is wrong."""
-    terms: dict[str, list[str]] = {name: [] for name in FIELDS}
+    terms: dict[str, list[str]] = {name: [] for name in TERM_FIELDS}
+    min_score = None
     for name, value in values:
-        if name in terms and value.strip():  # a form's empty field filters nothing
+        if name == "min_score" and value.strip():
+            min_score = parse_score(value)
+        elif name in terms and value.strip():  # a form's empty field filters nothing
             terms[name] += parse_terms(name, value)
     if sum(len(found) for found in terms.values()) > MAX_TERMS:
         raise BadRequest(f"a filter takes at most {MAX_TERMS} terms in all")
@@ -102,7 +135,20 @@ def parse_filter(values: Iterable[tuple[str, str]]) -> FeedFilter:
             raise BadRequest(
                 f"category must be an arXiv category such as cs.CV, not {shown(category)}"
             )
-    return FeedFilter(*(tuple(sorted(set(terms[name]))) for name in FIELDS))
+    include, exclude, authors, categories = (
+        tuple(sorted(set(terms[name]))) for name in TERM_FIELDS
+    )
+    return FeedFilter(include, exclude, authors, categories, min_score)
+
+
+def parse_score(raw: str) -> int:
+    """A min_score: a whole number from 0 to MAX_SCORE, else BadRequest."""
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_SCORE:
+        raise BadRequest(
+            f"min_score must be a whole number from 0 to {MAX_SCORE}, not {shown(raw)}"
+        )
+    return int(value)
 
 
 def parse_terms(name: str, raw: str) -> list[str]:

@@ -17,6 +17,7 @@ from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply
+from feedsvc.web.filters import topic_marks
 from feedsvc.web.i18n import (
     catalogue_locales,
     format_day,
@@ -24,6 +25,7 @@ from feedsvc.web.i18n import (
     language_name,
     localized,
 )
+from feedsvc.web.relevance import scored
 from feedsvc.web.render.chrome import (
     disclaimer,
     feed_title,
@@ -33,7 +35,7 @@ from feedsvc.web.render.chrome import (
 )
 from feedsvc.web.render.citation import coins
 from feedsvc.web.render.document import EPOCH, html_text, safe_url
-from feedsvc.web.render.html import isolated, printable
+from feedsvc.web.render.html import isolated, marked, printable, titled_scores
 from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
 from feedsvc.web.replies import HTML, Reply
@@ -61,6 +63,7 @@ def _environment() -> Environment:
     environment.filters["isolated"] = isolated
     environment.filters["latex"] = latex_html
     environment.filters["prose"] = prose_html
+    environment.filters["mark"] = marked
     return environment
 
 
@@ -172,6 +175,10 @@ def topic_html(
         venue=lambda venue: venue_shown(venue, language),
         disclaimer=disclaimer(language),
         licence_line=licence_line(language, licence),
+        marks=topic_marks(topic),
+        scores=lambda item: titled_scores(topic, item, language),
+        scored=scored(topic),
+        left_out=topic.exclude,
     )  # fmt: skip
 
 

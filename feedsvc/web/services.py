@@ -20,7 +20,8 @@ from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage, Store
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.digest import DigestPieces
-from feedsvc.web.filters import FeedFilter
+from feedsvc.web.filters import FeedFilter, kept_by_topic, leaves_out, topic_marks
+from feedsvc.web.relevance import best_score
 from feedsvc.web.render.document import DigestDay
 
 # A filter looks at the newest papers of a topic, as many as this: a filtered feed is
@@ -66,7 +67,10 @@ class Services:
         return None if None in fetched else min(f for f in fetched if f is not None)
 
     def feed_page(self, topic: Topic, language: str, page: int, now: datetime) -> FeedPage:
-        """One page of the topic's ready papers, `feed_size` a page."""
+        """One page of the topic's ready papers, `feed_size` a page, without those its
+        `exclude` leaves out."""
+        if leaves_out(topic):
+            return self.filtered_page(topic, language, None, page, now)
         return self.store.feeds.feed_page(
             topic, language, page, self.settings.feed_size, self.settings.publish_grace_seconds,
             now,
@@ -75,7 +79,10 @@ class Services:
     def day_page(self, topic: Topic, language: str, day: date, now: datetime) -> DayPage:
         """The topic's papers announced on `day`, ready in `language`, and the days around."""
         grace = self.settings.publish_grace_seconds
-        return self.store.feeds.day_page(topic, language, day, grace, now)
+        shown = self.store.feeds.day_page(topic, language, day, grace, now)
+        if not leaves_out(topic):
+            return shown
+        return replace(shown, items=[i for i in shown.items if kept_by_topic(topic, i)])
 
     def digest_days(
         self, topic: Topic, language: str, since: datetime, now: datetime,
@@ -85,31 +92,45 @@ class Services:
         first, each rendered once per version of that day (and filter); and when a hidden
         paper appears."""
         listings = self.store.feeds.digest_days(topic, language, since)
-        if chosen is None:
-            return self.digest.days(topic, language, listings, self._day_items, now)
+        marks = topic_marks(topic)
+        if chosen is None and not leaves_out(topic):
+            return self.digest.days(topic, language, listings, self._day_items, now, marks)
 
         def kept(
             ids: tuple[str, ...], language: str, now: datetime
         ) -> tuple[list[FeedItem], datetime | None]:
             items, next_visible = self._day_items(ids, language, now)
-            return [item for item in items if chosen.keeps(item)], next_visible
+            return self._kept(topic, items, chosen), next_visible
 
-        listings = [replace(day, version=f"{day.version}.f{chosen.key}") for day in listings]
-        return self.digest.days(topic, language, listings, kept, now, marks=chosen.include)
+        if chosen is not None:
+            listings = [replace(day, version=f"{day.version}.f{chosen.key}") for day in listings]
+            marks = tuple(dict.fromkeys((*marks, *chosen.include)))
+        return self.digest.days(topic, language, listings, kept, now, marks)
 
     def filtered_page(
-        self, topic: Topic, language: str, chosen: FeedFilter, page: int, now: datetime
+        self, topic: Topic, language: str, chosen: FeedFilter | None, page: int, now: datetime
     ) -> FeedPage:
-        """One page of the topic's ready papers that pass the filter, among its newest
-        MAX_FILTERED ones; PageNotFound past the last."""
+        """One page of the topic's ready papers that pass the filter and the topic's
+        `exclude`, among its newest MAX_FILTERED ones; PageNotFound past the last."""
         ids = self.store.feeds.newest_ids(topic, language, MAX_FILTERED)
         items, next_visible = self._day_items(tuple(ids), language, now)
-        kept = [item for item in items if chosen.keeps(item)]
+        kept = self._kept(topic, items, chosen)
         size = self.settings.feed_size
         pages = max(1, -(-len(kept) // size))
         if page > pages:
             raise PageNotFound(topic.slug, page, pages)
         return FeedPage(kept[(page - 1) * size : page * size], page, pages, next_visible)
+
+    @staticmethod
+    def _kept(topic: Topic, items: list[FeedItem], chosen: FeedFilter | None) -> list[FeedItem]:
+        """The items the topic's `exclude` and the chosen filter both let through; a
+        `min_score` keeps only papers scored at least that against the current interest."""
+        least = chosen.min_score if chosen is not None else None
+        return [
+            item for item in items
+            if kept_by_topic(topic, item) and (chosen is None or chosen.keeps(item))
+            and (least is None or (best_score(topic, item) or -1) >= least)
+        ]  # fmt: skip
 
     def _day_items(
         self, ids: tuple[str, ...], language: str, now: datetime

@@ -24,6 +24,7 @@ GATEWAYS = {
     "hanzidentifier": {"worker/enrich/language.py"},
     "pylatexenc": {"feedsvc/web/render/latex.py"},
     "babel": {"feedsvc/web/i18n.py"},
+    "snowballstemmer": {"worker/enrich/offline.py"},
 }
 
 

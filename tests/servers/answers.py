@@ -42,6 +42,13 @@ CANNED = {
     ),
 }
 INJECTION_MARKER = "ignore previous instructions"
+# The fake model's reason for a score, per language.
+REASONS = {
+    "Simplified Chinese": "相关：论文讨论了「{w}」，与该兴趣有{n}处重合。",
+    "English": "Relevant: the paper is about {w}, {n} words in common with the interest.",
+    "German": "Relevant: Die Arbeit behandelt „{w}“ und teilt {n} Wörter mit dem Interesse.",
+    "Japanese": "関連：「{w}」を扱い、関心と{n}語が重なる論文である。",
+}
 
 
 def topic_word(title: str) -> str:
@@ -74,7 +81,26 @@ def fake_fields(request: PromptRequest, takeaways: int = 4) -> dict[str, Any]:
         + request.paper["title"],
         "abstract_translated": translation.format(w=word),
     }
-    return {name: canned[name] for name in output_schema(request.translate)["properties"]}
+    fields = {name: canned[name] for name in output_schema(request.translate)["properties"]}
+    return with_relevance(fields, request)
+
+
+def with_relevance(fields: dict[str, Any], request: PromptRequest) -> dict[str, Any]:
+    """The fields with a score and reason for each interest the prompt states: 3 for each
+    of the interest's longer words in the title and abstract, at most 10."""
+    if not request.interests:
+        return fields
+    text = f"{request.paper['title']} {request.paper['abstract']}".lower()
+    reason = REASONS.get(request.language_name, REASONS["English"])
+    word = topic_word(request.paper["title"])
+    relevance = {}
+    for topic, interest in request.interests.items():
+        shared = {w for w in interest.lower().split() if len(w) > 3 and w in text}
+        relevance[topic] = {
+            "score": min(10, 3 * len(shared)),
+            "reason": reason.format(w=word, n=len(shared)),
+        }
+    return {**fields, "relevance": relevance}
 
 
 def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
@@ -86,6 +112,13 @@ def spoil(fields: dict[str, Any], outcome: str) -> dict[str, Any]:
         "markdown": {"summary": "**Summary**: " + fields["summary"]},
         "wrong_language": {"summary": english, "takeaways": [english] * 3},
         "invented_number": {"summary": fields["summary"] + " Accuracy 97.25%."},
+        "score_out_of_range": {
+            "relevance": {
+                t: {"score": 11, "reason": r["reason"]}
+                for t, r in fields.get("relevance", {}).items()
+            }
+        },
+        "no_relevance": {"relevance": {}},
     }
     return {**fields, **spoilt.get(outcome, {})}
 
@@ -95,7 +128,7 @@ def successful_content(
 ) -> tuple[str, str]:
     """The message content and finish reason of a call that answers 200: the `recorded`
     answer of a real model when there is one, else the canned fields."""
-    fields = recorded if recorded is not None else fake_fields(request)
+    fields = with_relevance(recorded, request) if recorded is not None else fake_fields(request)
     content = json.dumps(spoil(fields, outcome), ensure_ascii=False)
     if outcome == "broken_json":
         content = content[: len(content) // 2]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 
-from feedsvc.models import Enrichment, Paper
-from worker.enrich.prompt import MAX_TAKEAWAYS
+import snowballstemmer
+
+from feedsvc.models import Enrichment, Paper, Relevance
+from worker.enrich.prompt import MAX_SCORE, MAX_TAKEAWAYS, Interest
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(\"'])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.")
@@ -19,6 +22,13 @@ _STOPWORDS = frozenset(
         "both each more most other some only paper propose proposed show shows present"
     ).split()
 )
+# Words an interest is phrased with, which say nothing of what it is in.
+_INTEREST_STOPWORDS = _STOPWORDS | frozenset(
+    "papers work works method methods approach approaches new novel interested interest "
+    "looking want wants anything something about any all how what who whether without "
+    "especially particularly mainly rather reader readers rarely".split()
+)
+_stemmer = snowballstemmer.stemmer("english")
 
 
 class ExtractiveEnricher:
@@ -26,7 +36,7 @@ class ExtractiveEnricher:
 
     identity = ("extractive", "", "")
 
-    def enrich(self, paper: Paper, language: str) -> Enrichment:
+    def enrich(self, paper: Paper, language: str, interests: Sequence[Interest] = ()) -> Enrichment:
         sentences = split_sentences(paper.abstract)
         ranked = rank_sentences(sentences)
         summary_picks = sorted(ranked[:2])
@@ -38,7 +48,25 @@ class ExtractiveEnricher:
             takeaways=tuple(sentences[i] for i in takeaway_picks),
             source_version=paper.version,
             source_hash=paper.source_hash,
+            relevance=tuple(overlap_score(paper, interest) for interest in interests),
         )
+
+
+def overlap_score(paper: Paper, interest: Interest) -> Relevance:
+    """The share of the interest's words (stemmed: "segmenting" finds "segmentation") that
+    the paper's title and abstract have, out of MAX_SCORE; the words found say why."""
+    wanted = dict.fromkeys(
+        word.lower() for word in _WORD.findall(interest.text)
+        if word.lower() not in _INTEREST_STOPWORDS
+    )  # fmt: skip
+    present = {_stem(word.lower()) for word in _WORD.findall(f"{paper.title} {paper.abstract}")}
+    matched = tuple(word for word in wanted if _stem(word) in present)
+    score = round(MAX_SCORE * len(matched) / len(wanted)) if wanted else 0
+    return Relevance(interest.topic, score, "", interest.key, matched, len(wanted))
+
+
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word.replace("-", "")))
 
 
 def split_sentences(text: str) -> list[str]:

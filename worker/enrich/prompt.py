@@ -1,12 +1,15 @@
 """The prompt: instructions, the paper as data, the output schema, and reading a request back.
 
 Any change to the text here must change PROMPT_VERSION: stored enrichments stamped with
-another version are made again.
+another version are made again. The relevance part is only there for a paper of a topic
+that states an interest; which interests were asked is stamped on the result apart
+(Enrichment.interests), so adding it left the prompt of every other paper as it was.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +26,8 @@ LANGUAGE_NAMES = {
 }  # fmt: skip
 SUMMARY_FIELDS = ("summary", "takeaways")
 TRANSLATION_FIELDS = ("title_translated", "abstract_translated")
+RELEVANCE_FIELD = "relevance"
+MAX_SCORE = 10
 
 _INTRO = (
     "You summarise arXiv papers for researchers. The paper arrives as JSON between "
@@ -34,23 +39,41 @@ _CLOSING = (
     "Use only numbers that appear in the abstract. "
     "No greetings, no comments about the task, no Markdown."
 )
+_INTERESTS = "Interests by key, as JSON: "
 _PAPER_OPEN, _PAPER_CLOSE = "<paper>\n", "\n</paper>"
 _REJECTED = "Your answer was rejected: "
 _CORRECT_IT = ". Return the corrected JSON object only, following every instruction above."
+
+
+@dataclass(frozen=True)
+class Interest:
+    """A topic's interest, as the prompt asks the model to score a paper against it."""
+
+    topic: str  # the topic's slug: the key of its score in the answer
+    text: str
+    key: str  # Topic.interest_key: stamped on the score
 
 
 def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, LANGUAGE_NAMES.get(code.split("-")[0], f"the language {code}"))
 
 
-def output_fields(translate: bool) -> tuple[str, ...]:
+def output_fields(translate: bool, scored: bool = False) -> tuple[str, ...]:
     """The fields of the JSON object the model returns, in the order the prompt names them."""
-    return (SUMMARY_FIELDS + TRANSLATION_FIELDS) if translate else SUMMARY_FIELDS
+    fields = (SUMMARY_FIELDS + TRANSLATION_FIELDS) if translate else SUMMARY_FIELDS
+    return (*fields, RELEVANCE_FIELD) if scored else fields
 
 
-def output_schema(translate: bool) -> dict[str, Any]:
+def output_schema(translate: bool, interests: Sequence[Interest] = ()) -> dict[str, Any]:
     """The JSON schema of the model's output (strict: every field required, no others)."""
     properties = {name: _field_schema(name) for name in output_fields(translate)}
+    if interests:
+        scores = {interest.topic: _score_schema() for interest in interests}
+        properties[RELEVANCE_FIELD] = _closed_object(scores)
+    return _closed_object(properties)
+
+
+def _closed_object(properties: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": properties,
@@ -59,14 +82,21 @@ def output_schema(translate: bool) -> dict[str, Any]:
     }
 
 
+def _score_schema() -> dict[str, Any]:
+    return _closed_object({"score": {"type": "integer"}, "reason": {"type": "string"}})
+
+
 def _field_schema(name: str) -> dict[str, Any]:
     if name == "takeaways":
         return {"type": "array", "items": {"type": "string"}}
     return {"type": "string"}
 
 
-def build_messages(paper: Paper, language: str, translate: bool) -> list[dict[str, str]]:
-    """System instructions and the paper as delimited data; the model writes in `language`."""
+def build_messages(
+    paper: Paper, language: str, translate: bool, interests: Sequence[Interest] = ()
+) -> list[dict[str, str]]:
+    """System instructions and the paper as delimited data; the model writes in `language`
+    and scores the paper against each of the `interests`."""
     data = {
         "arxiv_id": paper.id,
         "title": paper.title,
@@ -76,14 +106,14 @@ def build_messages(paper: Paper, language: str, translate: bool) -> list[dict[st
     # "<" escaped, so no text inside the data can close the <paper> delimiter.
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return [
-        {"role": "system", "content": system_prompt(language_name(language), translate)},
+        {"role": "system", "content": system_prompt(language_name(language), translate, interests)},
         {"role": "user", "content": f"{_PAPER_OPEN}{payload}{_PAPER_CLOSE}"},
     ]
 
 
-def system_prompt(name: str, translate: bool) -> str:
+def system_prompt(name: str, translate: bool, interests: Sequence[Interest] = ()) -> str:
     """The instructions for output in the language called `name` (e.g. "Japanese")."""
-    fields = ", ".join(output_fields(translate))
+    fields = ", ".join(output_fields(translate, bool(interests)))
     system = (
         f"{_INTRO}{_WRITE_IN}{name}{_RETURN_ONLY}{fields}.\n"
         f"- summary: at most {MAX_SUMMARY_SENTENCES} sentences on what the paper does and finds.\n"
@@ -95,7 +125,20 @@ def system_prompt(name: str, translate: bool) -> str:
             f"- title_translated: the title in {name}.\n"
             f"- abstract_translated: the whole abstract in {name}, faithfully, LaTeX kept.\n"
         )
+    if interests:
+        system += _relevance_instructions(name, interests)
     return system + _CLOSING
+
+
+def _relevance_instructions(name: str, interests: Sequence[Interest]) -> str:
+    stated = json.dumps({i.topic: i.text for i in interests}, ensure_ascii=False)
+    stated = stated.replace("<", "\\u003c")  # as in the paper: no closing of a delimiter
+    return (
+        "- relevance: for each interest below, under its key, an object with score, a whole "
+        f"number from 0 (unrelated) to {MAX_SCORE} (just what that reader looks for), and "
+        f"reason, one line in {name} saying what the paper offers or lacks for it.\n"
+        f"{_INTERESTS}{stated}\n"
+    )
 
 
 def correction_messages(reason: str) -> list[dict[str, str]]:
@@ -114,6 +157,7 @@ class PromptRequest:
     language_name: str  # as the prompt names it, e.g. "Simplified Chinese"
     translate: bool
     corrective: bool  # the second chance after a rejected output
+    interests: dict[str, str]  # by topic: what the paper is scored against
 
 
 def read_request(body: dict[str, Any]) -> PromptRequest:
@@ -124,21 +168,26 @@ def read_request(body: dict[str, Any]) -> PromptRequest:
     messages: list[dict[str, str]] = body["messages"]
     if [m["role"] for m in messages[:2]] != ["system", "user"]:
         raise ValueError("a feedsvc prompt starts with a system and a user message")
-    name, translate = _read_system(messages[0]["content"])
+    name, translate, interests = _read_system(messages[0]["content"])
     return PromptRequest(
         paper=_read_paper(messages[1]["content"]),
         language_name=name,
         translate=translate,
         corrective=_read_corrective(messages[2:]),
+        interests={interest.topic: interest.text for interest in interests},
     )
 
 
-def _read_system(system: str) -> tuple[str, bool]:
-    """The language name and translate flag that rebuild exactly this system prompt."""
+def _read_system(system: str) -> tuple[str, bool, tuple[Interest, ...]]:
+    """The language name, translate flag and interests that rebuild exactly this system
+    prompt."""
     name = system.removeprefix(f"{_INTRO}{_WRITE_IN}").partition(_RETURN_ONLY)[0]
+    stated = system.partition(_INTERESTS)[2].partition("\n")[0]
+    texts: dict[str, str] = json.loads(stated) if stated else {}
+    interests = tuple(Interest(topic, text, "") for topic, text in texts.items())
     for translate in (False, True):
-        if system_prompt(name, translate) == system:
-            return name, translate
+        if system_prompt(name, translate, interests) == system:
+            return name, translate, interests
     raise ValueError(f"not a system prompt of prompt version {PROMPT_VERSION}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,12 +20,20 @@ from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import SOURCE_LANGUAGE, Paper
 from worker.enrich.language import MIN_VARIANT_SHARE, chinese_variant_share, identify, known
 from worker.enrich.llm import Completion
-from worker.enrich.prompt import MAX_SUMMARY_SENTENCES, MAX_TAKEAWAYS, MIN_TAKEAWAYS
+from worker.enrich.prompt import (
+    MAX_SCORE,
+    MAX_SUMMARY_SENTENCES,
+    MAX_TAKEAWAYS,
+    MIN_TAKEAWAYS,
+    RELEVANCE_FIELD,
+    Interest,
+)
 
 MAX_SUMMARY_CHARS = 1200  # the hard cap: a longer summary is cut at a sentence boundary
 MAX_TAKEAWAY_CHARS = 400
 MAX_TITLE_CHARS = 500
 MAX_TRANSLATION_CHARS = 8000
+MAX_REASON_CHARS = 300
 CJK_LANGUAGES = {"zh", "ja"}
 MIN_SCRIPT_SHARE = 0.3
 MIN_LATIN_SHARE = 0.7
@@ -63,39 +72,78 @@ class ModelOutput:
     abstract_translated: str = ""
     unverified_numbers: tuple[str, ...] = ()  # numbers the abstract does not have
     adjustments: tuple[str, ...] = ()  # what was cut to fit, said in the stored record
+    scores: tuple[tuple[str, int, str], ...] = ()  # (topic, score, reason) per interest asked
 
 
-def accept_output(completion: Completion, paper: Paper, language: str) -> ModelOutput:
+def accept_output(
+    completion: Completion, paper: Paper, language: str, interests: Sequence[Interest] = ()
+) -> ModelOutput:
     """The checked output of a completion; EnrichmentFailed says why it is not acceptable.
 
     A cut-off answer counts as a failed call (kind "call"), so it gets no second chance.
     """
     if completion.finish_reason not in ("", "stop"):
         raise EnrichmentFailed(f"model stopped early: finish_reason={completion.finish_reason}")
-    output = parse_llm_output(completion.content, language != SOURCE_LANGUAGE)
+    output = parse_llm_output(completion.content, language != SOURCE_LANGUAGE, interests)
     return replace(output, unverified_numbers=validate_output(output, paper, language))
 
 
-def parse_llm_output(content: str, translate: bool) -> ModelOutput:
+def parse_llm_output(
+    content: str, translate: bool, interests: Sequence[Interest] = ()
+) -> ModelOutput:
     """The model's JSON, checked field by field; raise EnrichmentFailed on any problem."""
     data = _json_object(content)
     adjustments: list[str] = []
     summary = _summary(data.get("summary"), adjustments)
     takeaways = _takeaways(data.get("takeaways"), adjustments)
+    scores = _scores(data.get(RELEVANCE_FIELD), interests, adjustments) if interests else ()
     if not translate:
-        return ModelOutput(summary, takeaways, adjustments=tuple(adjustments))
+        return ModelOutput(summary, takeaways, adjustments=tuple(adjustments), scores=scores)
     title = _clean_text(data.get("title_translated"), "title", MAX_TITLE_CHARS)
     abstract = _clean_text(
         data.get("abstract_translated"), "abstract_translated", MAX_TRANSLATION_CHARS
     )
-    return ModelOutput(summary, takeaways, title, abstract, adjustments=tuple(adjustments))
+    return ModelOutput(
+        summary, takeaways, title, abstract, adjustments=tuple(adjustments), scores=scores
+    )
+
+
+def _scores(
+    value: Any, interests: Sequence[Interest], adjustments: list[str]
+) -> tuple[tuple[str, int, str], ...]:
+    """A score and a reason for each interest asked, in their order; one not asked is
+    dropped."""
+    asked = [interest.topic for interest in interests]
+    if not isinstance(value, dict):
+        raise _invalid(f"relevance must be an object with a score and a reason for {asked}")
+    if extra := sorted(set(value) - set(asked)):
+        adjustments.append(f"relevance for {extra}, not asked, dropped")
+    return tuple((topic, *_score(value.get(topic), topic, adjustments)) for topic in asked)
+
+
+def _score(value: Any, topic: str, adjustments: list[str]) -> tuple[int, str]:
+    if not isinstance(value, dict):
+        raise _invalid(f"relevance has no score and reason for {topic!r}")
+    score = value.get("score")
+    if isinstance(score, float) and score.is_integer():
+        score = int(score)
+    if not isinstance(score, int) or isinstance(score, bool) or not 0 <= score <= MAX_SCORE:
+        raise _invalid(f"the score for {topic!r} must be a whole number from 0 to {MAX_SCORE}")
+    reason = _clean_text(value.get("reason"), f"the reason for {topic!r}", max_chars=None)
+    if len(reason) > MAX_REASON_CHARS:
+        reason = cut_at_sentence(reason, MAX_REASON_CHARS)
+        adjustments.append(f"the reason for {topic!r} cut to {len(reason)} characters")
+    return score, reason
 
 
 def validate_output(output: ModelOutput, paper: Paper, language: str) -> tuple[str, ...]:
     """Reject chatter, Markdown and the wrong language; return numbers not in the abstract."""
-    written = [output.summary, *output.takeaways]
+    reasons = [reason for _, _, reason in output.scores]
+    written = [output.summary, *output.takeaways, *reasons]
     check_plain_text(output.summary, "summary")
     check_plain_text(" ".join(output.takeaways), "takeaways")
+    if reasons:
+        check_plain_text(" ".join(reasons), "relevance reasons")
     check_language(" ".join(written), language)
     if output.abstract_translated:
         check_plain_text(output.abstract_translated, "abstract_translated")

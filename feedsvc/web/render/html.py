@@ -15,10 +15,12 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from feedsvc.config import Topic
 from feedsvc.licences import Licence
-from feedsvc.models import SOURCE_LANGUAGE, FeedItem
+from feedsvc.models import SOURCE_LANGUAGE, FeedItem, Relevance
 from feedsvc.web.filters import highlighted
 from feedsvc.web.i18n import localized
+from feedsvc.web.relevance import by_score, scored, scores_of
 from feedsvc.web.render.chrome import disclaimer, licence_line, provenance, venue_shown
 from feedsvc.web.render.document import FeedDocument, entry_title, html_text, safe_url
 from feedsvc.web.render.latex import latex_html, prose_html
@@ -68,15 +70,18 @@ _templates = localized(_environment)
 
 
 def entry_html(doc: FeedDocument, item: FeedItem) -> str:
-    """An entry's HTML content in its feed: with the other topics that hold the paper."""
+    """An entry's HTML content in its feed: with the other topics that hold the paper and
+    its scores against their interests."""
+    scores = titled_scores(doc.topic, item, doc.language)
     return render_entry_html(item, doc.language, doc.licence, doc.base_url,
                              doc.topics_of(item), every=bool(doc.topic.parts),
-                             marks=doc.marks)  # fmt: skip
+                             marks=doc.marks, scores=scores)  # fmt: skip
 
 
 def render_entry_html(
     item: FeedItem, language: str, licence: Licence, base_url: str = "",
     topics: Sequence[tuple[str, str]] = (), *, every: bool = False, marks: Sequence[str] = (),
+    scores: Sequence[tuple[str, Relevance]] = (),
 ) -> str:  # fmt: skip
     """The entry's HTML content: every field escaped by the template, only http(s) links;
     given the service's public URL, links to the paper's BibTeX and RIS files and to the
@@ -97,6 +102,7 @@ def render_entry_html(
         topics=[(title, page_url_of(slug, base_url)) for slug, title in topics],
         every=every,
         marks=marks,
+        scores=scores,
         safe_url=safe_url,
         doi_url=doi_url,
     )
@@ -108,16 +114,28 @@ def doi_url(doi: str) -> str:
 
 
 def render_digest_html(
-    items: Sequence[FeedItem], language: str, licence: Licence, marks: Sequence[str] = ()
-) -> str:
-    """The HTML of one digest day: each paper's title, authors, venue, summary and links."""
+    items: Sequence[FeedItem], language: str, licence: Licence, marks: Sequence[str] = (),
+    topic: Topic | None = None,
+) -> str:  # fmt: skip
+    """The HTML of one digest day: each paper's title, authors, venue, summary and links;
+    for a topic that states an interest, highest score first, each with its score."""
     template = _templates(language).get_template("digest_content.html")
+    if topic is not None and scored(topic):
+        items = by_score(topic, items)
     return template.render(
         items=items, disclaimer=disclaimer(language), title=entry_title, safe_url=safe_url,
         venue=lambda venue: venue_shown(venue, language),
         licence_line=licence_line(language, licence),
         marks=marks,
+        scores=lambda item: titled_scores(topic, item, language) if topic else [],
     )  # fmt: skip
+
+
+def titled_scores(topic: Topic, item: FeedItem, language: str) -> list[tuple[str, Relevance]]:
+    """(topic title, score) of the item's current scores; the title is "" in a topic's own
+    feed or page, where it goes without saying."""
+    titles = {part.slug: part.title_in(language) for part in topic.parts}
+    return [(titles.get(r.topic, ""), r) for r in scores_of(topic, item)]
 
 
 def page_url_of(slug: str, base_url: str) -> str:
