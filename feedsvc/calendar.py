@@ -7,7 +7,8 @@ Eastern are announced at 20:00 the same day, Sunday to Thursday; Thursday 14:00 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
@@ -62,3 +63,32 @@ def announcement_window(day: date) -> tuple[datetime, datetime]:
 def _cutoff(announced: date) -> datetime:
     closing = announced - timedelta(days=_CUTOFF_BACK[announced.weekday()])
     return datetime(closing.year, closing.month, closing.day, CUTOFF_HOURS, tzinfo=EASTERN)
+
+
+# -- ISO weeks (UTC): a topic's weekly archives ---------------------------------------
+
+WEEK = timedelta(days=7)
+_ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+def iso_week(moment: datetime) -> str:
+    """The ISO week (UTC) that holds `moment`, as 2026-W47."""
+    year, week, _ = moment.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_iso_week(name: str) -> datetime | None:
+    """The start (Monday 00:00 UTC) of an ISO week named 2026-W47; None if it names none."""
+    found = _ISO_WEEK.fullmatch(name)
+    if found is None:
+        return None
+    try:
+        monday = date.fromisocalendar(int(found[1]), int(found[2]), 1)
+    except ValueError:
+        return None
+    return datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+
+
+def week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of the ISO week that holds `moment`."""
+    return parse_iso_week(iso_week(moment)) or moment

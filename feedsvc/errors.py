@@ -45,6 +45,15 @@ class DayNotFound(FeedsvcError):
         self.day = day
 
 
+class WeekNotFound(FeedsvcError):
+    """A week that has not begun yet: it has no archive."""
+
+    def __init__(self, slug: str, week: str) -> None:
+        super().__init__(f"{slug}: week {week} has not begun")
+        self.slug = slug
+        self.week = week
+
+
 class PaperNotFound(FeedsvcError):
     """No such paper is stored, or the name is not a paper's file."""
 

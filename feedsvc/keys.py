@@ -73,6 +73,16 @@ class Keys:
         """Sorted set: paper ids of a topic, scored by their last update (Unix seconds)."""
         return f"{self.prefix}:topic:{slug}:papers"
 
+    def topic_arrivals(self, slug: str) -> str:
+        """Sorted set: paper ids of a topic, scored by when each joined it (Unix seconds),
+        which never changes: the topic's weekly archives."""
+        return f"{self.prefix}:topic:{slug}:arrivals"
+
+    def archive(self, slug: str, language: str, variant: str) -> str:
+        """Hash: a week's archive as first rendered once the week was over (gzip body, etag
+        ...), kept for good: its bytes never change."""
+        return f"{self.prefix}:feed:{slug}:{language}:archive:{variant}"
+
     def union_papers(self, language: str) -> str:
         """Sorted set, kept a minute: the papers of every topic with `language`, scored as in
         topic_papers; made by the web when it renders the feed of every topic."""

@@ -87,7 +87,7 @@ class Batch(StreamCommands):
     def hset(self, key: str, mapping: Mapping[str, str | bytes]) -> Reply[int]:
         return self._queue(int, "hset", key, mapping=dict(mapping))
 
-    def hsetnx(self, key: str, field: str, value: str) -> Reply[bool]:
+    def hsetnx(self, key: str, field: str, value: str | bytes) -> Reply[bool]:
         return self._queue(bool, "hsetnx", key, field, value)
 
     def hdel(self, key: str, *fields: str) -> Reply[int]:
@@ -117,6 +117,10 @@ class Batch(StreamCommands):
 
     def zadd(self, key: str, scores: Mapping[str, float]) -> Reply[int]:
         return self._queue(int, "zadd", key, dict(scores))
+
+    def zadd_new(self, key: str, scores: Mapping[str, float]) -> Reply[int]:
+        """Add members not in the set yet; those in it keep their score."""
+        return self._queue(int, "zadd", key, dict(scores), nx=True)
 
     def zrem(self, key: str, *members: str) -> Reply[int]:
         return self._queue(int, "zrem", key, *members)

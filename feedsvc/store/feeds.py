@@ -77,6 +77,50 @@ class FeedStore:
         )
         return [paper_id for paper_id, _ in scored]
 
+    def arrivals(self, topic: Topic, language: str, start: datetime, end: datetime) -> list[str]:
+        """The ids of the papers that joined the topic (its parts with `language`) in
+        [start, end), the latest first: a week's archive."""
+        batch = self.db.batch()
+        replies = [
+            batch.zrangebyscore_scored(self.keys.topic_arrivals(slug), start.timestamp(),
+                                       f"({end.timestamp()}", -1)
+            for slug in topic.parts_in(language)
+        ]  # fmt: skip
+        batch.run()
+        joined: dict[str, float] = {}
+        for reply in replies:
+            for paper_id, at in reply.value:
+                joined[paper_id] = min(at, joined.get(paper_id, at))
+        return sorted(joined, key=lambda paper_id: (-joined[paper_id], paper_id))
+
+    def last_arrival_before(self, topic: Topic, language: str, end: datetime) -> datetime | None:
+        """When the latest paper that joined the topic before `end` joined it; None if none."""
+        batch = self.db.batch()
+        replies = [
+            batch.zrevrangebyscore_scored(self.keys.topic_arrivals(slug), f"({end.timestamp()}",
+                                          "-inf", 1)
+            for slug in topic.parts_in(language)
+        ]  # fmt: skip
+        batch.run()
+        found = [scored[0][1] for scored in (reply.value for reply in replies) if scored]
+        return datetime.fromtimestamp(max(found), UTC) if found else None
+
+    def load_archive(self, slug: str, language: str, variant: str) -> dict[str, bytes]:
+        """A week's archive as first rendered after the week, as raw bytes per field."""
+        return self.db.hgetall_bytes(self.keys.archive(slug, language, variant))
+
+    def keep_archive(
+        self, slug: str, language: str, variant: str, fields: dict[str, bytes]
+    ) -> dict[str, bytes]:
+        """Keep a week's archive for good, unless a rendering is kept already: the one kept
+        first is the one every process serves, and it is returned."""
+        key = self.keys.archive(slug, language, variant)
+        batch = self.db.batch(atomic=True)
+        for name, value in fields.items():
+            batch.hsetnx(key, name, value)
+        batch.run()
+        return self.load_archive(slug, language, variant)
+
     def count(self, topic: Topic, language: str) -> int:
         """How many papers the topic lists in `language` (each once)."""
         key = self.listing(topic, language)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from feedsvc.keys import MIGRATION_LOCK, Keys
 from feedsvc.store.db import Db
+from feedsvc.times import decode_time
 
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 600
+CHUNK = 1000
 WAIT_SECONDS = 0.2
 
 
@@ -46,7 +48,42 @@ def index_enriched_papers(db: Db, keys: Keys) -> int:
     return indexed
 
 
-MIGRATIONS = (Migration(2, "index the enriched papers per language", index_enriched_papers),)
+def record_arrivals(db: Db, keys: Keys) -> int:
+    """Schema 3: when each paper joined each topic, for the weekly archives; for papers
+    stored before it was kept, when the paper was first seen."""
+    recorded = 0
+    for topic_keys in db.scan_batches(keys.topic_papers("*")):
+        for topic_key in topic_keys:
+            slug = topic_key.removeprefix(f"{keys.prefix}:topic:").removesuffix(":papers")
+            recorded += _record_arrivals_of(db, keys, topic_key, slug)
+    return recorded
+
+
+def _record_arrivals_of(db: Db, keys: Keys, topic_key: str, slug: str) -> int:
+    paper_ids = db.one(lambda b: b.zrangebyscore(topic_key, "-inf", "+inf"))
+    recorded = 0
+    for start in range(0, len(paper_ids), CHUNK):
+        chunk = paper_ids[start : start + CHUNK]
+        batch = db.batch()
+        seen = [batch.hget(keys.paper(paper_id), "first_seen") for paper_id in chunk]
+        batch.run()
+        arrivals = {
+            paper_id: decode_time(reply.value).timestamp()
+            for paper_id, reply in zip(chunk, seen, strict=True)
+            if reply.value
+        }
+        if arrivals:
+            batch = db.batch()
+            batch.zadd_new(keys.topic_arrivals(slug), arrivals)
+            batch.run()
+            recorded += len(arrivals)
+    return recorded
+
+
+MIGRATIONS = (
+    Migration(2, "index the enriched papers per language", index_enriched_papers),
+    Migration(3, "record when each paper joined each topic", record_arrivals),
+)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -114,6 +114,7 @@ class PaperStore:
         older or unchanged one only links it to the topic.
         """
         batch.sadd(self.keys.paper_topics(fetched.id), topic.slug)
+        batch.zadd_new(self.keys.topic_arrivals(topic.slug), {fetched.id: now.timestamp()})
         if old is None:
             result.new.append(fetched.id)
             self._write_paper(batch, [topic.slug], fetched, fetched.updated)

@@ -23,6 +23,7 @@ from feedsvc.errors import (
     PaperNotFound,
     StoreError,
     TopicNotFound,
+    WeekNotFound,
 )
 from feedsvc.keys import Keys
 from feedsvc.licences import GENERATED_LICENCES
@@ -109,6 +110,7 @@ def _register(app: Flask) -> None:
     app.register_error_handler(TopicNotFound, topic_not_found)
     app.register_error_handler(PageNotFound, page_not_found)
     app.register_error_handler(DayNotFound, day_not_found)
+    app.register_error_handler(WeekNotFound, week_not_found)
     app.register_error_handler(PaperNotFound, paper_not_found)
     app.register_error_handler(BadRequest, bad_request)
 
@@ -202,6 +204,10 @@ def page_not_found(exc: PageNotFound) -> Response:
 
 def day_not_found(exc: DayNotFound) -> Response:
     return respond(replies.day_not_found(exc))
+
+
+def week_not_found(exc: WeekNotFound) -> Response:
+    return respond(replies.week_not_found(exc))
 
 
 def paper_not_found(exc: PaperNotFound) -> Response:

@@ -25,6 +25,7 @@ from functools import cached_property
 
 from feedsvc.config import Topic
 from feedsvc.store import Store
+from feedsvc.web.archives import ARCHIVED, is_archived
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.metrics import TALLY, observe_render
 from feedsvc.web.replies import protective_headers
@@ -82,10 +83,13 @@ class Rendered:
     def fresh(self, version: str, now: float) -> bool:
         return self.version == version and now < self.expires_at
 
-    def to_fields(self) -> dict[str, bytes]:
+    def to_fields(self, with_body: bool = True) -> dict[str, bytes]:
+        """The rendering as hash fields; without its body (an archive, kept for good, keeps
+        only the gzip one)."""
+        body = {"body": self.body} if with_body else {}
         return {
             "version": self.version.encode(),
-            "body": self.body,
+            **body,
             "gzip_body": self.gzip_body,
             "etag": self.etag.encode(),
             "content_type": self.content_type.encode(),
@@ -98,7 +102,7 @@ class Rendered:
     def from_fields(cls, fields: dict[str, bytes]) -> Rendered:
         return cls(
             version=fields["version"].decode(),
-            body=fields["body"],
+            body=fields["body"] if "body" in fields else gzip.decompress(fields["gzip_body"]),
             gzip_body=fields["gzip_body"],
             etag=fields["etag"].decode(),
             content_type=fields["content_type"].decode(),
@@ -153,8 +157,10 @@ class FeedCache:
 
     def version(self, slug: str, language: str, variant: str = "") -> str:
         """The version of the variant's content, and its shape: Redis is asked for the
-        content's at most once per `version_ttl_seconds`."""
+        content's at most once per `version_ttl_seconds`. An archived week's never moves."""
         kind = variant_kind(variant)
+        if kind == "week" and is_archived(variant.rsplit(".", 1)[-1], datetime.now(UTC)):
+            return ARCHIVED
         key = (slug, language, kind)
         known = self.versions.get(key)
         if known is not None and time.monotonic() - known[1] < self.version_ttl_seconds:
@@ -226,6 +232,8 @@ class FeedCache:
         self, key: tuple[str, str, str], version: str, build: Callable[[], Built], now: datetime
     ) -> Rendered:
         slug, language, variant = key
+        if version == ARCHIVED:
+            return self._archive(key, build)
         shared = not is_filtered(variant)  # filtered renderings stay in this process
         fields = self.store.feeds.load_rendered(slug, language, variant) if shared else {}
         entry = Rendered.from_fields(fields) if fields else None
@@ -237,6 +245,20 @@ class FeedCache:
                 self.store.feeds.save_rendered(slug, language, variant, entry.to_fields())
             self._count("render")
         self._memory_of(variant).put(key, entry)
+        return entry
+
+    def _archive(self, key: tuple[str, str, str], build: Callable[[], Built]) -> Rendered:
+        """An archived week as it was first rendered once archived, by this process or
+        another: kept in Redis for good."""
+        fields = self.store.feeds.load_archive(*key)
+        if fields:
+            self._count("redis")
+        else:
+            rendered = Rendered.build(ARCHIVED, observe_render(build))
+            fields = self.store.feeds.keep_archive(*key, rendered.to_fields(with_body=False))
+            self._count("render")
+        entry = Rendered.from_fields(fields)
+        self.memory.put(key, entry)
         return entry
 
     def _count(self, where: str) -> None:
@@ -251,9 +273,9 @@ def is_filtered(variant: str) -> bool:
 
 def variant_kind(variant: str) -> str:
     """What a variant's version follows: "page" (a topic page), "index", "static" (the
-    OPML) or "feed"."""
+    OPML), "week" (a week's archive: the feed's until archived) or "feed"."""
     head = variant.split(".", 1)[0]
-    return {"page": "page", "index": "index", "opml": "static"}.get(head, "feed")
+    return {"page": "page", "index": "index", "opml": "static", "week": "week"}.get(head, "feed")
 
 
 _Headers = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]

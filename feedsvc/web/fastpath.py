@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from feedsvc.config import Topic
 from feedsvc.errors import BadRequest, FeedsvcError, StoreError
+from feedsvc.web.archives import week_named
 from feedsvc.web.bounded import BoundedLru
 from feedsvc.web.cache import FeedCache, Rendered
 from feedsvc.web.feedpath import FeedRequest, parse_feed_request
@@ -31,6 +32,7 @@ from feedsvc.web.variants import OPML_KEY, CacheKey, index_key, parse_page_reque
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 FEEDS = "/feeds/"
+QUERIED = (*FIELDS, "week")  # feed arguments beyond the page: the query names the rendering
 TOPICS = "/topics/"
 PARSED_ENTRIES = 4096
 PARSED_BYTES = 1 << 20
@@ -75,7 +77,7 @@ class FeedFastPath:
     def _parse(self, path: str, query: str) -> CacheKey | None:
         """The cache key of what is asked, remembered by path and argument; None (Flask
         answers) for anything else."""
-        if path.startswith(FEEDS) and any(f"{name}=" in query for name in FIELDS):
+        if path.startswith(FEEDS) and any(f"{name}=" in query for name in QUERIED):
             return self._filtered_key(path, query)
         pairs = query_pairs(query) if query else []  # no query: nearly every reader's request
         if pairs is None:
@@ -138,11 +140,15 @@ def answer_reply(reply: Reply, start_response: Callable[..., Any], head: bool) -
 
 
 def feed_request(name: str, page: str, topics: Mapping[str, Topic], query: str) -> FeedRequest:
-    """The feed a name, page and query ask for, with its filter (BadRequest if malformed)."""
+    """The feed a name, page and query ask for, with its filter or week (BadRequest if
+    malformed)."""
     wanted = parse_feed_request(name, page, topics)
     pairs = query_pairs(query)
     if pairs is None:
         raise BadRequest("the query string is not UTF-8")
+    week = first_value(pairs, "week", "")
+    if week:
+        return week_request(wanted, week, pairs)
     found = parse_filter(pairs)
     if found.min_score is not None and not scored(wanted.topic):
         raise BadRequest(
@@ -150,6 +156,13 @@ def feed_request(name: str, page: str, topics: Mapping[str, Topic], query: str) 
             " (interest in the topics file)"
         )
     return replace(wanted, filter=found) if found.active else wanted
+
+
+def week_request(wanted: FeedRequest, week: str, pairs: list[tuple[str, str]]) -> FeedRequest:
+    """A week's archive: one whole document, not paged, filtered or a digest."""
+    if wanted.daily or wanted.page != 1 or parse_filter(pairs).active:
+        raise BadRequest("a week's archive is the plain feed's: no page, filter or digest")
+    return replace(wanted, week=week_named(wanted.topic, week, datetime.now(UTC)))
 
 
 def query_pairs(query: str) -> list[tuple[str, str]] | None:

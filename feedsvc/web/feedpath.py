@@ -28,10 +28,13 @@ class FeedRequest:
     fmt: str
     page: int
     filter: FeedFilter | None = None  # ?include= and the like (feedsvc.web.filters)
+    week: str = ""  # ?week=2026-W47: that week's archive (feedsvc.web.archives)
 
     @property
     def variant(self) -> str:
         """The cache's name of the rendering; a filtered one ends in `.f<filter key>`."""
+        if self.week:
+            return f"week.{self.fmt}.{self.week}"
         base = f"{'daily' if self.daily else 'papers'}.{self.fmt}.p{self.page}"
         return f"{base}.f{self.filter.key}" if self.filter and self.filter.active else base
 

@@ -7,9 +7,12 @@ is made by feed_reply, as the fast path's is.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedsvc.calendar import WEEK, iso_week, parse_iso_week
+from feedsvc.web.archives import ARCHIVE_DELAY, archived_before, is_archived, next_archiving
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply, feed_request
 from feedsvc.web.feedpath import FeedRequest
@@ -36,7 +39,9 @@ def feed(svc: Services, name: str, args: Mapping[str, str], environ: Mapping[str
 
 def build_feed(svc: Services, wanted: FeedRequest, now: datetime) -> Built:
     """Read the feed's content from Redis and render it in the requested format."""
-    if wanted.daily:
+    if wanted.week:
+        doc, expires = _week_document(svc, wanted, now)
+    elif wanted.daily:
         doc, expires = _digest_document(svc, wanted, now)
     else:
         doc, expires = _papers_document(svc, wanted, now)
@@ -60,14 +65,58 @@ def _papers_document(
         result = svc.filtered_page(topic, language, wanted.filter, wanted.page, now)
     else:
         result = svc.feed_page(topic, language, wanted.page, now)
-    doc = _document(svc, wanted, pages=result.pages, items=result.items)
-    return doc, result.next_visible_at
+    if wanted.filter or wanted.page > 1:
+        doc = _document(svc, wanted, pages=result.pages, items=result.items)
+        return doc, result.next_visible_at
+    # The current feed: its prev-archive moves when the next week is archived.
+    newest = svc.week_before(topic, language, archived_before(now))
+    links = replace(
+        feed_links(svc, wanted, result.pages), prev_archive_url=week_url(svc, wanted, newest)
+    )
+    doc = _document(svc, wanted, pages=result.pages, items=result.items, links=links)
+    return doc, _earliest(result.next_visible_at, next_archiving(now))
 
 
-def _document(svc: Services, wanted: FeedRequest, pages: int, **content: Any) -> FeedDocument:
+def _week_document(
+    svc: Services, wanted: FeedRequest, now: datetime
+) -> tuple[FeedDocument, datetime | None]:
+    """A week's papers: an RFC 5005 archive once archived, the week so far until then."""
+    start = parse_iso_week(wanted.week) or now
+    archived = is_archived(wanted.week, now)
+    items = svc.week_items(wanted.topic, wanted.language, start, now)
+    before = svc.week_before(wanted.topic, wanted.language, start)
+    links = replace(
+        feed_links(svc, replace(wanted, week=""), pages=1),
+        self_url=week_url(svc, wanted, wanted.week),
+        current_url=feed_url(wanted.topic, wanted.language, wanted.fmt,
+                             base=svc.settings.public_url),
+        prev_archive_url=week_url(svc, wanted, before),
+        next_archive_url=week_url(svc, wanted, iso_week(start + WEEK)) if archived else "",
+    )  # fmt: skip
+    doc = _document(svc, wanted, pages=1, items=items, links=links, week=wanted.week,
+                    archived=archived)  # fmt: skip
+    return doc, None if archived else start + WEEK + ARCHIVE_DELAY
+
+
+def week_url(svc: Services, wanted: FeedRequest, week: str) -> str:
+    """The URL of the feed's document of that week; "" for no week."""
+    if not week:
+        return ""
+    return feed_url(wanted.topic, wanted.language, wanted.fmt, base=svc.settings.public_url,
+                    query=[("week", week)])  # fmt: skip
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((moment for moment in moments if moment is not None), default=None)
+
+
+def _document(
+    svc: Services, wanted: FeedRequest, pages: int, links: FeedLinks | None = None,
+    **content: Any,
+) -> FeedDocument:  # fmt: skip
     """The feed's document: its `content` (items or days) and what every feed carries."""
     return FeedDocument(
-        wanted.topic, wanted.language, feed_links(svc, wanted, pages),
+        wanted.topic, wanted.language, links or feed_links(svc, wanted, pages),
         updated_if_empty=svc.last_fetched(wanted.topic) or EPOCH,
         licence=svc.licence,
         base_url=svc.settings.public_url,

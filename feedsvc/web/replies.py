@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from feedsvc.config import Topic
-from feedsvc.errors import BadRequest, DayNotFound, PageNotFound, PaperNotFound, TopicNotFound
+from feedsvc.errors import (
+    BadRequest,
+    DayNotFound,
+    PageNotFound,
+    PaperNotFound,
+    TopicNotFound,
+    WeekNotFound,
+)
 from feedsvc.web.feedpath import shown
 
 REDIS_RETRY_AFTER_SECONDS = 30
@@ -73,6 +80,12 @@ def page_not_found(exc: PageNotFound) -> Reply:
 def day_not_found(exc: DayNotFound) -> Reply:
     return text_reply(f"No paper of topic {exc.slug!r} was announced on {exc.day}: the topic "
                       f"page /topics/{exc.slug} links every day that has some.", 404)  # fmt: skip
+
+
+def week_not_found(exc: WeekNotFound) -> Reply:
+    return text_reply(f"Week {exc.week} has not begun: topic {exc.slug!r} has no archive of "
+                      "it yet. Its current feed links the newest archive (rel=prev-archive).",
+                      404)  # fmt: skip
 
 
 def paper_not_found(exc: PaperNotFound) -> Reply:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 
+from feedsvc.calendar import WEEK, iso_week
 from feedsvc.config import Settings, Topic
 from feedsvc.errors import PageNotFound
 from feedsvc.licences import GENERATED_LICENCES, Licence
@@ -131,6 +132,20 @@ class Services:
             if kept_by_topic(topic, item) and (chosen is None or chosen.keeps(item))
             and (least is None or (best_score(topic, item) or -1) >= least)
         ]  # fmt: skip
+
+    def week_items(
+        self, topic: Topic, language: str, start: datetime, now: datetime
+    ) -> list[FeedItem]:
+        """The ready papers that joined the topic in the week from `start`, latest first,
+        without those its `exclude` leaves out."""
+        ids = self.store.feeds.arrivals(topic, language, start, start + WEEK)
+        items, _ = self._day_items(tuple(ids), language, now)
+        return self._kept(topic, items, None)
+
+    def week_before(self, topic: Topic, language: str, end: datetime) -> str:
+        """The latest week before `end` in which a paper joined the topic ("" if none)."""
+        joined = self.store.feeds.last_arrival_before(topic, language, end)
+        return iso_week(joined) if joined else ""
 
     def _day_items(
         self, ids: tuple[str, ...], language: str, now: datetime

@@ -48,6 +48,8 @@ def test_the_previous_releases_data_is_indexed_once_and_counted_right(
     assert redis_client.scard(store.keys.enriched("zh")) == 7
     assert redis_client.sismember(store.keys.enriched("zh"), "hep-th/9901001")
     assert redis_client.smembers(store.keys.enriched("en")) == {p.id for p in papers[:3]}
+    arrivals = redis_client.zrange(store.keys.topic_arrivals(TOPIC.slug), 0, -1, withscores=True)
+    assert dict(arrivals) == {p.id: p.first_seen.timestamp() for p in papers}
     stats = collect_stats(store, [TOPIC], Settings(), NOW)["topics"][0]
     assert stats["papers"] == 11
     assert stats["languages"]["zh"] == {"enriched": 7, "pending": 3, "failed": 1}
@@ -82,7 +84,7 @@ def test_two_workers_starting_together_migrate_once(
         return migrations.index_enriched_papers(db, keys)
 
     step = replace(migrations.MIGRATIONS[0], apply=slow_index)
-    monkeypatch.setattr(migrations, "MIGRATIONS", (step,))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (step, *migrations.MIGRATIONS[1:]))
     threads = [threading.Thread(target=store.migrate) for _ in range(2)]
     for thread in threads:
         thread.start()

@@ -13,6 +13,7 @@ from feedsvc.web.i18n import words_for
 from feedsvc.web.render.chrome import digest_title, feed_subtitle, rights
 from feedsvc.web.render.document import (
     GENERATOR,
+    HISTORY_NS,
     DigestDay,
     FeedDocument,
     digest_link,
@@ -48,7 +49,15 @@ def render_atom(doc: FeedDocument) -> bytes:
         _add_paper_entry(feed, item, doc)
     for day in doc.days:
         _add_digest_entry(feed, day, doc)
-    return bytes(feed.atom_str(pretty=False))
+    body = bytes(feed.atom_str(pretty=False))
+    return marked_as_archive(body) if doc.archived else body
+
+
+def marked_as_archive(body: bytes) -> bytes:
+    """The Atom document with RFC 5005's <fh:archive/>: it is an archive, never to change."""
+    root = etree.fromstring(body)
+    root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def _add_paper_entry(feed: FeedGenerator, item: FeedItem, doc: FeedDocument) -> None:

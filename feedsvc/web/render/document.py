@@ -34,6 +34,9 @@ class FeedLinks:
     first_url: str = ""
     next_url: str = ""  # older entries
     previous_url: str = ""  # newer entries
+    current_url: str = ""  # a week's archive: the feed it archives
+    prev_archive_url: str = ""  # the archive of the week before (RFC 5005)
+    next_archive_url: str = ""  # the archive of the week after
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class FeedDocument:
     topic_titles: tuple[tuple[str, str], ...] = ()  # (slug, title) of every topic
     marks: tuple[str, ...] = ()  # what the entries highlight (a filter's include terms)
     licence: Licence = field(default=GENERATED_LICENCES[DEFAULT_GENERATED_LICENCE])
+    week: str = ""  # a week's document: 2026-W47
+    archived: bool = False  # an RFC 5005 archive document: it never changes
 
     @property
     def updated(self) -> datetime:
@@ -87,7 +92,8 @@ class FeedDocument:
 
     @property
     def title(self) -> str:
-        return xml_text(feed_title(self.topic, self.language, daily=self.daily))
+        title = xml_text(feed_title(self.topic, self.language, daily=self.daily))
+        return f"{title} · {self.week}" if self.week else title
 
 
 def xml_text(value: str) -> str:
@@ -106,12 +112,17 @@ def safe_url(url: str) -> str:
     return xml_text(url) if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
+
+
 def feed_link_pairs(links: FeedLinks) -> list[tuple[str, str]]:
     """(rel, url) of every feed-level link that is set, in the order feeds list them."""
     pairs = [("self", links.self_url), ("alternate", links.alternate_url)]
     pairs += [("first", links.first_url), ("next", links.next_url)]
     # RFC 5005 says "previous"; "prev" is its registered synonym that some readers expect.
     pairs += [("previous", links.previous_url), ("prev", links.previous_url)]
+    pairs += [("current", links.current_url), ("prev-archive", links.prev_archive_url),
+              ("next-archive", links.next_archive_url)]  # fmt: skip
     return [(rel, url) for rel, url in pairs if url]
 
 

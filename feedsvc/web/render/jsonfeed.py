@@ -38,7 +38,23 @@ def render_json(doc: FeedDocument) -> bytes:
         feed["icon"] = feed["favicon"] = doc.links.icon_url
     if doc.links.next_url:
         feed["next_url"] = doc.links.next_url
+    if archive := _archive_extension(doc):
+        feed["_archive"] = archive
     return json.dumps(feed, ensure_ascii=False, indent=1).encode()
+
+
+def _archive_extension(doc: FeedDocument) -> dict[str, Any]:
+    """RFC 5005's archive links, which JSON Feed lacks, as an extension (an "_" key)."""
+    links = {
+        "current": doc.links.current_url,
+        "prev_archive": doc.links.prev_archive_url,
+        "next_archive": doc.links.next_archive_url,
+    }
+    found: dict[str, Any] = {name: url for name, url in links.items() if url}
+    if found or doc.archived:
+        found = {"about": "https://www.rfc-editor.org/rfc/rfc5005", "archive": doc.archived,
+                 **found}  # fmt: skip
+    return found
 
 
 def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:

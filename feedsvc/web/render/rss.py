@@ -13,6 +13,7 @@ from feedsvc.models import FeedItem
 from feedsvc.web.render.chrome import digest_title, feed_subtitle, rights
 from feedsvc.web.render.document import (
     GENERATOR,
+    HISTORY_NS,
     DigestDay,
     FeedDocument,
     digest_link,
@@ -31,7 +32,8 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 
 def render_rss(doc: FeedDocument) -> bytes:
     """RSS 2.0 with RFC 822 dates made without `locale` (process-wide, unsafe in threads)."""
-    rss = etree.Element("rss", version="2.0", nsmap={"atom": ATOM_NS, "dc": DC_NS})
+    namespaces = {"atom": ATOM_NS, "dc": DC_NS, **({"fh": HISTORY_NS} if doc.archived else {})}
+    rss = etree.Element("rss", version="2.0", nsmap=namespaces)
     channel = etree.SubElement(rss, "channel")
     _text_sub(channel, "title", doc.title)
     _sub(channel, "link", doc.links.alternate_url)
@@ -44,6 +46,8 @@ def render_rss(doc: FeedDocument) -> bytes:
         if rel != "alternate":
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=url, rel=rel,
                              type="application/rss+xml")  # fmt: skip
+    if doc.archived:
+        etree.SubElement(channel, f"{{{HISTORY_NS}}}archive")
     for item in doc.items:
         _rss_item(channel, item, doc)
     for day in doc.days:
