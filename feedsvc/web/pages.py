@@ -15,6 +15,7 @@ from feedsvc.licences import Licence
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage
+from feedsvc.web.archives import archived_before, next_archiving
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply
 from feedsvc.web.filters import topic_marks
@@ -142,10 +143,15 @@ def _topic_built(svc: Services, wanted: PageRequest, now: datetime) -> Built:
     else:
         shown = svc.day_page(topic, language, wanted.day, now)
     status = svc.topic_status(topic, language)
-    html = topic_html(topic, language, shown, status, svc.licence)
+    newest = svc.week_before(topic, language, archived_before(now))
+    archive = feed_url(topic, language, query=[("week", newest)]) if newest else ""
+    html = topic_html(topic, language, shown, status, svc.licence, archive)
     stamps = [item.updated for item in shown.items]
     last_modified = max([*stamps, status.last_fetched or EPOCH])
-    return Built(html.encode(), HTML, last_modified, shown.next_visible_at)
+    expires = next_archiving(now)  # the archive link moves then
+    if shown.next_visible_at is not None:
+        expires = min(expires, shown.next_visible_at)
+    return Built(html.encode(), HTML, last_modified, expires)
 
 
 def by_day(items: Sequence[FeedItem]) -> list[tuple[date, list[FeedItem]]]:
@@ -158,10 +164,10 @@ def by_day(items: Sequence[FeedItem]) -> list[tuple[date, list[FeedItem]]]:
 
 def topic_html(
     topic: Topic, language: str, shown: FeedPage | DayPage, status: TopicStatus,
-    licence: Licence,
+    licence: Licence, archive_url: str = "",
 ) -> str:  # fmt: skip
     """A page of the topic's papers (or one announcement day's), grouped by the day arXiv
-    announced them."""
+    announced them; `archive_url`: its feed's newest weekly archive."""
     return render_page(
         "topic.html", language,
         topic=topic,
@@ -178,6 +184,7 @@ def topic_html(
         marks=topic_marks(topic),
         scores=lambda item: titled_scores(topic, item, language),
         scored=scored(topic),
+        archive_url=archive_url,
         left_out=topic.exclude,
     )  # fmt: skip
 

@@ -152,6 +152,12 @@ def test_rss_and_json_archives_say_so_too(client: FlaskClient) -> None:
     assert [item["url"] for item in body["items"]] == [paper(4).abs_url]
 
 
+def test_the_topic_page_links_the_newest_archive(client: FlaskClient) -> None:
+    week = iso_week(NOW - timedelta(days=14, hours=1))
+    page = client.get("/topics/testing.en").get_data(as_text=True)
+    assert f'href="/feeds/testing.en.atom?week={week}">weekly archives</a>' in page
+
+
 def test_the_feed_of_every_topic_has_archives(client: FlaskClient) -> None:
     current = client.get("/feeds/all.atom")
     week = links(current.data)["prev-archive"].rsplit("=", 1)[1]
