@@ -44,10 +44,10 @@ CANNED = {
 INJECTION_MARKER = "ignore previous instructions"
 # The fake model's reason for a score, per language.
 REASONS = {
-    "Simplified Chinese": "相关：论文讨论了「{w}」，与该兴趣有{n}处重合。",
-    "English": "Relevant: the paper is about {w}, {n} words in common with the interest.",
-    "German": "Relevant: Die Arbeit behandelt „{w}“ und teilt {n} Wörter mit dem Interesse.",
-    "Japanese": "関連：「{w}」を扱い、関心と{n}語が重なる論文である。",
+    "Simplified Chinese": "相关：论文讨论了「{w}」，与该兴趣的重合处：{n}。",
+    "English": "Relevant: the paper is about {w}, and shares with the interest: {n}.",
+    "German": "Relevant: Die Arbeit behandelt „{w}“ und teilt mit dem Interesse: {n}.",
+    "Japanese": "関連：「{w}」を扱い、関心と重なる語：{n}。",
 }
 
 
@@ -98,7 +98,7 @@ def with_relevance(fields: dict[str, Any], request: PromptRequest) -> dict[str, 
         shared = {w for w in interest.lower().split() if len(w) > 3 and w in text}
         relevance[topic] = {
             "score": min(10, 3 * len(shared)),
-            "reason": reason.format(w=word, n=len(shared)),
+            "reason": reason.format(w=word, n=", ".join(sorted(shared)) or "-"),
         }
     return {**fields, "relevance": relevance}
 
