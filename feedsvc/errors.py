@@ -46,12 +46,13 @@ class DayNotFound(FeedsvcError):
 
 
 class WeekNotFound(FeedsvcError):
-    """A week that has not begun yet: it has no archive."""
+    """A week with no archive: it has not begun, or it ended before the topic's first paper."""
 
-    def __init__(self, slug: str, week: str) -> None:
-        super().__init__(f"{slug}: week {week} has not begun")
+    def __init__(self, slug: str, week: str, why: str = "has not begun") -> None:
+        super().__init__(f"{slug}: week {week} {why}")
         self.slug = slug
         self.week = week
+        self.why = why
 
 
 class PaperNotFound(FeedsvcError):

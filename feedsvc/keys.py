@@ -83,6 +83,12 @@ class Keys:
         ...), kept for good: its bytes never change."""
         return f"{self.prefix}:feed:{slug}:{language}:archive:{variant}"
 
+    def union_arrivals(self, language: str) -> str:
+        """Sorted set, kept a minute: the papers of every topic with `language`, scored by
+        when each first joined one of them; made by the web for the weekly archives of the
+        feed of every topic."""
+        return f"{self.prefix}:all:{language}:arrivals"
+
     def union_papers(self, language: str) -> str:
         """Sorted set, kept a minute: the papers of every topic with `language`, scored as in
         topic_papers; made by the web when it renders the feed of every topic."""

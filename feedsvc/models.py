@@ -147,6 +147,9 @@ class Paper:
         )
 
 
+MAX_SCORE = 10  # a relevance score runs from 0 to this
+
+
 @dataclass(frozen=True)
 class Relevance:
     """How well a paper serves one topic's stated interest, as scored with its enrichment."""

@@ -17,7 +17,7 @@ from feedsvc.errors import EnrichmentFailed
 from feedsvc.store import Store, WorkItem
 from worker.enrich import LLMEnricher
 from worker.enrich.llm import BatchEndpoint
-from worker.enrich.prompt import Interest
+from worker.enrich.prompt import Interest, stamp_of
 from worker.intake import Intake
 from worker.outcome import CycleReport, Outcome
 
@@ -71,17 +71,19 @@ class BatchDispatcher:
 
     def submit(self, items: Sequence[WorkItem]) -> str:
         """Upload the items as a JSONL file, create the batch, and record it in Redis."""
-        lines = []
+        lines, asked = [], {}
         for item in items:
             paper = self.store.papers.load_paper(item.paper_id)
             if paper is not None:
-                body = self.enricher.request_body(paper, item.language, self._interests(item))
+                interests = self._interests(item)
+                asked[item.member] = stamp_of(interests)
+                body = self.enricher.request_body(paper, item.language, interests)
                 line = {"custom_id": item.member, "method": "POST", "url": ENDPOINT, "body": body}
                 lines.append(json.dumps(line, ensure_ascii=False))
         payload = "\n".join(lines).encode()
         # EnrichmentFailed leaves the items queued: the next cycle submits them again.
         batch = self.llm.create_batch(self.llm.upload_batch_input(payload), ENDPOINT)
-        self.store.batches.hand_to_batch(items, batch.id, self.clock())
+        self.store.batches.hand_to_batch(items, batch.id, self.clock(), asked)
         log.info("batch %s submitted: %d requests", batch.id, len(lines))
         return batch.id
 
@@ -93,8 +95,10 @@ class BatchDispatcher:
             if batch.status not in FINAL_STATUSES:
                 continue
             results = self._lines(batch.output_file_id) | self._lines(batch.error_file_id)
+            asked = self.store.batches.batch_interests(batch_id)
             for member in members:
-                outcomes.append(self._apply(member, results.get(member), batch.status))
+                line = results.get(member)
+                outcomes.append(self._apply(member, line, batch.status, asked.get(member)))
             self.store.batches.close_batch(batch_id)
             log.info("batch %s %s: %d results applied", batch_id, batch.status, len(results))
         return outcomes
@@ -112,18 +116,25 @@ class BatchDispatcher:
         lines = (json.loads(line) for line in text.splitlines() if line.strip())
         return {line["custom_id"]: line for line in lines}
 
-    def _apply(self, member: str, line: dict[str, Any] | None, status: str) -> Outcome:
+    def _apply(
+        self, member: str, line: dict[str, Any] | None, status: str, asked: str | None
+    ) -> Outcome:
+        """Store a result line's enrichment; a failure, or a result scored against other
+        interests than the paper's topics state now, is asked for again."""
         item = WorkItem.from_member(member)
         paper = self.store.papers.load_paper(item.paper_id)
         if paper is None:
             self.store.queue.ack(item)
             return Outcome.skipped()
+        interests = self._interests(item)
         try:
+            if asked is not None and asked != stamp_of(interests):
+                raise EnrichmentFailed("the topics' interests changed while the batch ran",
+                                       kind="validation")  # fmt: skip
             completion = _completion_of(line, status)
             enrichment = self.enricher.enrichment_from_completion(
-                paper, item.language, completion, self.enricher.model + BATCH_SUFFIX,
-                self._interests(item),
-            )  # fmt: skip
+                paper, item.language, completion, self.enricher.model + BATCH_SUFFIX, interests
+            )
         except EnrichmentFailed as exc:
             return self.intake.retry_later(item, paper, exc)
         return self.intake.complete(item, enrichment)

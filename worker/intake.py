@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.logs import ids
-from feedsvc.models import Enrichment, Paper, interests_stamp
+from feedsvc.models import Enrichment, Paper
 from feedsvc.store import EnrichmentInputs, Store, WorkItem
-from worker.enrich.prompt import Interest
+from worker.enrich.prompt import Interest, stamp_of
 from worker.outcome import CycleReport, EnrichPolicy, Outcome
 from worker.outdated import Identity, is_current, queue_outdated, queue_rescoring
 from worker.usage import PendingUsage
@@ -87,7 +87,7 @@ class Intake:
         inputs = self.store.enrichments.enrichment_inputs(item)
         if inputs is None or is_current(
             inputs.stamp, inputs.paper, self.identity,
-            interests_stamp((i.topic, i.key) for i in self.interests(inputs.topics, item.language)),
+            stamp_of(self.interests(inputs.topics, item.language)),
         ):  # fmt: skip
             self.store.queue.ack(item, self.usage.take())
             return None
@@ -175,7 +175,7 @@ class Intake:
 
         def wanted(paper_id: str, language: str) -> str:
             topics = self.store.enrichments.feed_place(paper_id)[0]
-            return interests_stamp((i.topic, i.key) for i in self.interests(topics, language))
+            return stamp_of(self.interests(topics, language))
 
         return queue_rescoring(self.store, topic, wanted, since)
 

@@ -66,6 +66,7 @@ def queue_rescoring(
     """Queue the topic's papers updated since `since` whose enrichment in one of its
     languages was scored against other interests than `interests(paper_id, language)` (a
     stamp) says; returns how many."""
+    set_aside = set(store.failures.failed_items()) | set(store.queue.dead_letters())
     queued = 0
     for language in topic.languages:
         paper_ids = store.feeds.ids_since(topic, language, since)
@@ -74,6 +75,7 @@ def queue_rescoring(
             (paper_id, language)
             for paper_id, stamp in zip(paper_ids, stamps, strict=True)
             if stamp is not None and stamp.interests != interests(paper_id, language)
+            and work_member(paper_id, language) not in set_aside
         ]  # fmt: skip
         queued += store.queue.enqueue(stale)
     return queued
@@ -83,16 +85,19 @@ def is_current(
     stamp: EnrichmentStamp | None, paper: Paper, identity: Identity, interests: str = ""
 ) -> bool:
     """The stored enrichment was made from this text by this enricher, and scored against
-    the `interests` its topics state now (a stamp: feedsvc.models.interests_stamp). Only a
-    queued item is checked: a changed interest scores the papers enriched from then on, and
-    those `rescore` queues, not every stored paper (worker.cli)."""
+    the `interests` its topics state now (a stamp: feedsvc.models.interests_stamp).
+
+    Only a queued item is checked: a paper is queued again when it joins a topic whose
+    interest it was not scored against, or by `feedsvc-worker rescore`; an edited interest
+    does not send every stored paper back to the model. An offline result is made again
+    offline when its interests differ (that costs nothing); a model's result is never
+    replaced by an offline one.
+    """
     if stamp is None or stamp.source_hash != paper.source_hash:
         return False
-    if identity[0] == "extractive" and stamp.method == "extractive":
-        return stamp.interests == interests  # scoring offline again costs nothing
-    return made_by(stamp, identity) and (
-        identity[0] == "extractive" or stamp.interests == interests
-    )
+    if identity[0] == "extractive":
+        return stamp.method != "extractive" or stamp.interests == interests
+    return made_by(stamp, identity) and stamp.interests == interests
 
 
 def made_by(stamp: EnrichmentStamp, identity: Identity) -> bool:

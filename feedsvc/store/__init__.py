@@ -85,6 +85,10 @@ class Store:
         """Bring older stored data to today's layout, once (see feedsvc.store.migrations)."""
         return migrations.migrate(self.db, self.keys)
 
+    def migrated(self) -> bool:
+        """Whether the stored data has today's layout (a worker migrates it on start)."""
+        return migrations.stored_version(self.db, self.keys) in (0, migrations.LATEST)
+
 
 def connect(settings: Settings) -> Store:
     """The store at the configured Redis URL and key prefix."""

@@ -125,9 +125,12 @@ class Batch(StreamCommands):
     def zrem(self, key: str, *members: str) -> Reply[int]:
         return self._queue(int, "zrem", key, *members)
 
-    def zunionstore(self, destination: str, keys: Sequence[str]) -> Reply[int]:
-        """`destination` holds every member of the sorted sets, at its highest score."""
-        return self._queue(int, "zunionstore", destination, list(keys), aggregate="MAX")
+    def zunionstore(
+        self, destination: str, keys: Sequence[str], aggregate: str = "MAX"
+    ) -> Reply[int]:
+        """`destination` holds every member of the sorted sets, at its highest score (or, with
+        aggregate="MIN", its lowest)."""
+        return self._queue(int, "zunionstore", destination, list(keys), aggregate=aggregate)
 
     def zcard(self, key: str) -> Reply[int]:
         return self._queue(int, "zcard", key)

@@ -78,32 +78,41 @@ class FeedStore:
         return [paper_id for paper_id, _ in scored]
 
     def arrivals(self, topic: Topic, language: str, start: datetime, end: datetime) -> list[str]:
-        """The ids of the papers that joined the topic (its parts with `language`) in
-        [start, end), the latest first: a week's archive."""
-        batch = self.db.batch()
-        replies = [
-            batch.zrangebyscore_scored(self.keys.topic_arrivals(slug), start.timestamp(),
-                                       f"({end.timestamp()}", -1)
-            for slug in topic.parts_in(language)
-        ]  # fmt: skip
-        batch.run()
-        joined: dict[str, float] = {}
-        for reply in replies:
-            for paper_id, at in reply.value:
-                joined[paper_id] = min(at, joined.get(paper_id, at))
-        return sorted(joined, key=lambda paper_id: (-joined[paper_id], paper_id))
+        """The ids of the papers that joined the topic in [start, end), the latest first: a
+        week's archive. In the feed of every topic a paper joined when it first joined one
+        of its parts with `language`, so it is in one week only."""
+        key = self._arrivals_key(topic, language)
+        joined = self.db.one(
+            lambda b: b.zrevrangebyscore_scored(key, f"({end.timestamp()}", start.timestamp(), -1)
+        )
+        return [paper_id for paper_id, _ in joined]
 
     def last_arrival_before(self, topic: Topic, language: str, end: datetime) -> datetime | None:
         """When the latest paper that joined the topic before `end` joined it; None if none."""
-        batch = self.db.batch()
-        replies = [
-            batch.zrevrangebyscore_scored(self.keys.topic_arrivals(slug), f"({end.timestamp()}",
-                                          "-inf", 1)
-            for slug in topic.parts_in(language)
-        ]  # fmt: skip
+        key = self._arrivals_key(topic, language)
+        joined = self.db.one(lambda b: b.zrevrangebyscore_scored(key, f"({end.timestamp()}",
+                                                                 "-inf", 1))  # fmt: skip
+        return datetime.fromtimestamp(joined[0][1], UTC) if joined else None
+
+    def first_arrival(self, topic: Topic, language: str) -> datetime | None:
+        """When the first paper joined the topic; None while none has."""
+        key = self._arrivals_key(topic, language)
+        first = self.db.one(lambda b: b.zfirst(key))
+        return datetime.fromtimestamp(first[1], UTC) if first else None
+
+    def _arrivals_key(self, topic: Topic, language: str) -> str:
+        """The sorted set of when the topic's papers joined it; for the feed of every topic,
+        the union of its parts' in that language at the earliest, made now and kept a
+        minute."""
+        if not topic.parts:
+            return self.keys.topic_arrivals(topic.slug)
+        key = self.keys.union_arrivals(language)
+        parts = [self.keys.topic_arrivals(slug) for slug in topic.parts_in(language)]
+        batch = self.db.batch(atomic=True)
+        batch.zunionstore(key, parts, aggregate="MIN")
+        batch.expire(key, UNION_TTL_SECONDS)
         batch.run()
-        found = [scored[0][1] for scored in (reply.value for reply in replies) if scored]
-        return datetime.fromtimestamp(max(found), UTC) if found else None
+        return key
 
     def load_archive(self, slug: str, language: str, variant: str) -> dict[str, bytes]:
         """A week's archive as first rendered after the week, as raw bytes per field."""

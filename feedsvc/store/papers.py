@@ -63,7 +63,7 @@ class PaperStore:
         stored, or none of them.
         """
         known = self._known([p.id for p in papers])
-        missing = self._missing_enrichments(papers, topic.languages)
+        missing = self._missing_enrichments(papers, topic)
         result = SaveResult()
         batch = self.db.batch(atomic=True)
         changed = False
@@ -155,19 +155,21 @@ class PaperStore:
             if fields.value
         }
 
-    def _missing_enrichments(
-        self, papers: Sequence[Paper], languages: Sequence[str]
-    ) -> list[tuple[str, str]]:
-        """Each (paper, language) whose enrichment is missing or made from older text.
+    def _missing_enrichments(self, papers: Sequence[Paper], topic: Topic) -> list[tuple[str, str]]:
+        """Each (paper, language) of the topic whose enrichment is missing, made from older
+        text or, when the topic states an interest, not scored against it (a paper that
+        joins a second topic).
 
         An item that gave up on this very text stays failed, and a dead letter stays dead,
         until `requeue_failed`.
         """
-        wanted = [(paper, language) for paper in papers for language in languages]
+        wanted = [(paper, language) for paper in papers for language in topic.languages]
+        scored = f"{topic.slug}:{topic.interest_key}"
         batch = self.db.batch()
+        stamps = [Enrichment.SOURCE_HASH_FIELD, "interests"]
         replies = [
             (
-                batch.hget(self.keys.enrichment(paper.id, language), Enrichment.SOURCE_HASH_FIELD),
+                batch.hmget(self.keys.enrichment(paper.id, language), stamps),
                 batch.hget(self.keys.enrich_failed(), work_member(paper.id, language)),
                 batch.hexists(self.keys.enrich_dead(), work_member(paper.id, language)),
             )
@@ -175,9 +177,12 @@ class PaperStore:
         ]
         batch.run()
         missing = []
-        for (paper, language), (stored_hash, failed, dead) in zip(wanted, replies, strict=True):
+        for (paper, language), (stamp, failed, dead) in zip(wanted, replies, strict=True):
+            stored_hash, interests = stamp.value
             gave_up = failed.value is not None and _failed_hash(failed.value) == paper.source_hash
-            if stored_hash.value != paper.source_hash and not gave_up and not dead.value:
+            unscored = topic.interest and scored not in (interests or "").split(",")
+            current = stored_hash == paper.source_hash and not unscored
+            if not current and not gave_up and not dead.value:
                 missing.append((paper.id, language))
         return missing
 

@@ -70,14 +70,17 @@ class OpenBatch:
 
     members: list[str]
     created: str
+    interests: dict[str, str] = field(default_factory=dict)  # member -> the stamp asked for
 
     def to_json(self) -> str:
-        return json.dumps({"members": self.members, "created": self.created})
+        asked = {"interests": self.interests} if self.interests else {}  # extends the format
+        return json.dumps({"members": self.members, "created": self.created, **asked})
 
     @classmethod
     def from_json(cls, raw: str) -> OpenBatch:
         data = json.loads(raw)
-        return cls([str(member) for member in data["members"]], str(data["created"]))
+        interests = {str(m): str(s) for m, s in data.get("interests", {}).items()}
+        return cls([str(member) for member in data["members"]], str(data["created"]), interests)
 
 
 @dataclass(frozen=True)

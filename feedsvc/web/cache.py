@@ -39,6 +39,9 @@ FILTERED_BYTES = 16 << 20
 MEMORY_BYTES = 64 << 20  # per process: a 50-entry feed page and its gzip take about 200 KB
 ENTRY_OVERHEAD = 1024
 NEVER = float("inf")
+# Weeks' documents (archives, mostly): their own bound, apart from the plain feeds.
+WEEK_ENTRIES = 256
+WEEK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -150,16 +153,22 @@ class FeedCache:
         self.filtered: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
             FILTERED_ENTRIES, FILTERED_BYTES, rendered_size
         )
+        self.weeks: BoundedLru[tuple[str, str, str], Rendered] = BoundedLru(
+            WEEK_ENTRIES, WEEK_BYTES, rendered_size
+        )
         self.versions: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.lock = threading.Lock()
         self._rendering: dict[tuple[str, str, str], tuple[threading.Lock, int]] = {}
         self.hits = {"memory": 0, "redis": 0, "render": 0}
 
-    def version(self, slug: str, language: str, variant: str = "") -> str:
+    def version(
+        self, slug: str, language: str, variant: str = "", now: datetime | None = None
+    ) -> str:
         """The version of the variant's content, and its shape: Redis is asked for the
-        content's at most once per `version_ttl_seconds`. An archived week's never moves."""
+        content's at most once per `version_ttl_seconds`. An archived week's never moves;
+        `now` is the time the rendering, if one is made, is made for."""
         kind = variant_kind(variant)
-        if kind == "week" and is_archived(variant.rsplit(".", 1)[-1], datetime.now(UTC)):
+        if kind == "week" and is_archived(variant.rsplit(".", 1)[-1], now or datetime.now(UTC)):
             return ARCHIVED
         key = (slug, language, kind)
         known = self.versions.get(key)
@@ -186,6 +195,10 @@ class FeedCache:
         return self._in_memory((slug, language, variant), version, time.time())
 
     def _memory_of(self, variant: str) -> BoundedLru[tuple[str, str, str], Rendered]:
+        """Filtered feeds and weeks each in a bounded memory of their own: a client asking
+        for new ones evicts no plain feed."""
+        if variant_kind(variant) == "week":
+            return self.weeks
         return self.filtered if is_filtered(variant) else self.memory
 
     def _in_memory(self, key: tuple[str, str, str], version: str, now: float) -> Rendered | None:
@@ -200,7 +213,7 @@ class FeedCache:
     ) -> Rendered:
         """The feed variant at its current version, rendering it only if nobody has; requests
         that miss together wait for one rendering instead of each making their own."""
-        version = self.version(slug, language, variant)
+        version = self.version(slug, language, variant, now)
         key = (slug, language, variant)
         entry = self._in_memory(key, version, now.timestamp())
         if entry is not None:
@@ -249,16 +262,19 @@ class FeedCache:
 
     def _archive(self, key: tuple[str, str, str], build: Callable[[], Built]) -> Rendered:
         """An archived week as it was first rendered once archived, by this process or
-        another: kept in Redis for good."""
+        another: kept in Redis for good, once complete (no paper of it still hidden) and
+        made from data of today's layout."""
         fields = self.store.feeds.load_archive(*key)
         if fields:
+            entry = Rendered.from_fields(fields)
             self._count("redis")
         else:
-            rendered = Rendered.build(ARCHIVED, observe_render(build))
-            fields = self.store.feeds.keep_archive(*key, rendered.to_fields(with_body=False))
+            entry = Rendered.build(ARCHIVED, observe_render(build))
+            if entry.expires_at == NEVER and self.store.migrated():
+                kept = self.store.feeds.keep_archive(*key, entry.to_fields(with_body=False))
+                entry = Rendered.from_fields(kept)
             self._count("render")
-        entry = Rendered.from_fields(fields)
-        self.memory.put(key, entry)
+        self.weeks.put(key, entry)
         return entry
 
     def _count(self, where: str) -> None:

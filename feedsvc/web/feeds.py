@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedsvc.calendar import WEEK, iso_week, parse_iso_week
-from feedsvc.web.archives import ARCHIVE_DELAY, archived_before, is_archived, next_archiving
+from feedsvc.web.archives import ARCHIVE_DELAY, is_archived, next_archiving
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply, feed_request
 from feedsvc.web.feedpath import FeedRequest
@@ -69,7 +69,7 @@ def _papers_document(
         doc = _document(svc, wanted, pages=result.pages, items=result.items)
         return doc, result.next_visible_at
     # The current feed: its prev-archive moves when the next week is archived.
-    newest = svc.week_before(topic, language, archived_before(now))
+    newest = svc.newest_archive(topic, language, now)
     links = replace(
         feed_links(svc, wanted, result.pages), prev_archive_url=week_url(svc, wanted, newest)
     )
@@ -83,7 +83,7 @@ def _week_document(
     """A week's papers: an RFC 5005 archive once archived, the week so far until then."""
     start = parse_iso_week(wanted.week) or now
     archived = is_archived(wanted.week, now)
-    items = svc.week_items(wanted.topic, wanted.language, start, now)
+    items, next_visible = svc.week_items(wanted.topic, wanted.language, wanted.week, now)
     before = svc.week_before(wanted.topic, wanted.language, start)
     links = replace(
         feed_links(svc, replace(wanted, week=""), pages=1),
@@ -95,7 +95,7 @@ def _week_document(
     )  # fmt: skip
     doc = _document(svc, wanted, pages=1, items=items, links=links, week=wanted.week,
                     archived=archived)  # fmt: skip
-    return doc, None if archived else start + WEEK + ARCHIVE_DELAY
+    return doc, next_visible if archived else _earliest(next_visible, start + WEEK + ARCHIVE_DELAY)
 
 
 def week_url(svc: Services, wanted: FeedRequest, week: str) -> str:

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 
 from feedsvc.config import Topic
+from feedsvc.config.topics import MAX_TERM_CHARS
 from feedsvc.errors import BadRequest
-from feedsvc.models import FeedItem
+from feedsvc.models import MAX_SCORE, FeedItem
 from feedsvc.web.feedpath import shown
+from feedsvc.web.relevance import holders
 
 FIELDS = ("include", "exclude", "author", "category", "min_score")
 TERM_FIELDS = FIELDS[:4]
-MAX_SCORE = 10
 MAX_TERMS = 20
-MAX_TERM_CHARS = 100
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _CATEGORY = re.compile(r"[a-z-]{2,20}(?:\.[a-z-]{2,10})?")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -109,8 +109,7 @@ def leaves_out(topic: Topic) -> bool:
 def kept_by_topic(topic: Topic, item: FeedItem) -> bool:
     """Whether the topic's `exclude` lets the entry through; the feed of every topic leaves
     a paper out only when every topic that holds it does."""
-    holders = [part for part in topic.parts if part.slug in item.topics] or [topic]
-    return any(_exclusion(part.exclude).keeps(item) for part in holders)
+    return any(_exclusion(part.exclude).keeps(item) for part in holders(topic, item))
 
 
 @cache

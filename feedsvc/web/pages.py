@@ -15,7 +15,7 @@ from feedsvc.licences import Licence
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage
-from feedsvc.web.archives import archived_before, next_archiving
+from feedsvc.web.archives import next_archiving
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply
 from feedsvc.web.filters import topic_marks
@@ -143,7 +143,7 @@ def _topic_built(svc: Services, wanted: PageRequest, now: datetime) -> Built:
     else:
         shown = svc.day_page(topic, language, wanted.day, now)
     status = svc.topic_status(topic, language)
-    newest = svc.week_before(topic, language, archived_before(now))
+    newest = svc.newest_archive(topic, language, now)
     archive = feed_url(topic, language, query=[("week", newest)]) if newest else ""
     html = topic_html(topic, language, shown, status, svc.licence, archive)
     stamps = [item.updated for item in shown.items]

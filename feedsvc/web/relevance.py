@@ -18,13 +18,20 @@ def scored(topic: Topic) -> bool:
     return any(part.interest for part in topic.parts or (topic,))
 
 
+def holders(topic: Topic, item: FeedItem) -> list[Topic]:
+    """The topics an entry of the topic's feed stands for: the topic, or in the feed of every
+    topic, those of its parts that hold the paper."""
+    return [part for part in topic.parts if part.slug in item.topics] or [topic]
+
+
 def scores_of(topic: Topic, item: FeedItem) -> list[Relevance]:
     """The entry's current scores in the topic's feed: its own, or in the feed of every
     topic, each of its topics' that states an interest."""
     if item.enrichment is None:
         return []
-    holders = [part for part in topic.parts if part.slug in item.topics] or [topic]
-    found = (item.enrichment.relevance_for(part.slug, part.interest_key) for part in holders)
+    found = (
+        item.enrichment.relevance_for(part.slug, part.interest_key) for part in holders(topic, item)
+    )
     return [relevance for relevance in found if relevance is not None]
 
 
@@ -33,6 +40,17 @@ def best_score(topic: Topic, item: FeedItem) -> int | None:
     return max((relevance.score for relevance in scores_of(topic, item)), default=None)
 
 
+def meets(topic: Topic, item: FeedItem, least: int) -> bool:
+    """Whether the entry has a current score of at least `least`."""
+    score = best_score(topic, item)
+    return score is not None and score >= least
+
+
 def by_score(topic: Topic, items: Sequence[FeedItem]) -> list[FeedItem]:
     """The items, highest score first, those without one last, in their order otherwise."""
-    return sorted(items, key=lambda item: -(best_score(topic, item) or -1))
+
+    def rank(item: FeedItem) -> int:
+        score = best_score(topic, item)
+        return -score if score is not None else 1
+
+    return sorted(items, key=rank)

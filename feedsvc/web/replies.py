@@ -83,8 +83,8 @@ def day_not_found(exc: DayNotFound) -> Reply:
 
 
 def week_not_found(exc: WeekNotFound) -> Reply:
-    return text_reply(f"Week {exc.week} has not begun: topic {exc.slug!r} has no archive of "
-                      "it yet. Its current feed links the newest archive (rel=prev-archive).",
+    return text_reply(f"Week {exc.week} {exc.why}: topic {exc.slug!r} has no archive of it. "
+                      "Its current feed links the newest archive (rel=prev-archive).",
                       404)  # fmt: skip
 
 

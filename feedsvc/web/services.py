@@ -12,17 +12,18 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 
-from feedsvc.calendar import WEEK, iso_week
+from feedsvc.calendar import WEEK, iso_week, parse_iso_week
 from feedsvc.config import Settings, Topic
-from feedsvc.errors import PageNotFound
+from feedsvc.errors import PageNotFound, WeekNotFound
 from feedsvc.licences import GENERATED_LICENCES, Licence
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage, Store
+from feedsvc.web.archives import archived_before
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.digest import DigestPieces
 from feedsvc.web.filters import FeedFilter, kept_by_topic, leaves_out, topic_marks
-from feedsvc.web.relevance import best_score
+from feedsvc.web.relevance import meets
 from feedsvc.web.render.document import DigestDay
 
 # A filter looks at the newest papers of a topic, as many as this: a filtered feed is
@@ -130,22 +131,32 @@ class Services:
         return [
             item for item in items
             if kept_by_topic(topic, item) and (chosen is None or chosen.keeps(item))
-            and (least is None or (best_score(topic, item) or -1) >= least)
+            and (least is None or meets(topic, item, least))
         ]  # fmt: skip
 
     def week_items(
-        self, topic: Topic, language: str, start: datetime, now: datetime
-    ) -> list[FeedItem]:
-        """The ready papers that joined the topic in the week from `start`, latest first,
-        without those its `exclude` leaves out."""
+        self, topic: Topic, language: str, week: str, now: datetime
+    ) -> tuple[list[FeedItem], datetime | None]:
+        """The ready papers that joined the topic in the week, latest first, without those
+        its `exclude` leaves out, and when a hidden one appears; WeekNotFound for a week
+        that ended before the topic's first paper (nothing to archive, nothing to keep)."""
+        start = parse_iso_week(week) or now
+        first = self.store.feeds.first_arrival(topic, language)
+        if first is None or start + WEEK <= first:
+            raise WeekNotFound(topic.slug, week, "ended before the topic's first paper")
         ids = self.store.feeds.arrivals(topic, language, start, start + WEEK)
-        items, _ = self._day_items(tuple(ids), language, now)
-        return self._kept(topic, items, None)
+        items, next_visible = self._day_items(tuple(ids), language, now)
+        return self._kept(topic, items, None), next_visible
 
     def week_before(self, topic: Topic, language: str, end: datetime) -> str:
         """The latest week before `end` in which a paper joined the topic ("" if none)."""
         joined = self.store.feeds.last_arrival_before(topic, language, end)
         return iso_week(joined) if joined else ""
+
+    def newest_archive(self, topic: Topic, language: str, now: datetime) -> str:
+        """The newest archived week that has papers ("" if none): the current feed and the
+        topic page link it, until next_archiving(now)."""
+        return self.week_before(topic, language, archived_before(now))
 
     def _day_items(
         self, ids: tuple[str, ...], language: str, now: datetime

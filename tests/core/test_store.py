@@ -153,6 +153,9 @@ def test_stored_records_keep_their_format(store: Store, redis_client: redis.Redi
     store.batches.hand_to_batch([WorkItem(entry, "2411.00002", "en")], "b-1", NOW)
     batch = json.loads(redis_client.hget(store.keys.llm_batches(), "b-1") or "{}")
     assert batch == {"members": ["2411.00002|en"], "created": NOW.isoformat()}
+    store.batches.hand_to_batch([WorkItem(entry, "2411.00002", "en")], "b-2", NOW,
+                                {"2411.00002|en": "testing:ab12cd34"})  # fmt: skip
+    assert store.batches.batch_interests("b-2") == {"2411.00002|en": "testing:ab12cd34"}
     redis_client.hset(store.keys.enrich_dead(), "2411.00003|zh", '{"deliveries": 6, "at": "x"}')
     assert store.queue.dead_letters() == {"2411.00003|zh": 6}
     store.topics.record_fetch_error("testing", "HTTP 503", NOW)

@@ -42,6 +42,7 @@ def arrive(store: Store, topic: Topic, n: int, days_ago: float) -> None:
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> Flask:
+    store.migrate()  # as the worker does on start: archives are kept from today's layout only
     topic = the_topic(settings)
     for n, days_ago in ARRIVALS.items():
         arrive(store, topic, n, days_ago)
@@ -139,6 +140,28 @@ def test_a_week_that_cannot_be_is_a_clear_error(
 ) -> None:
     response = client.get(f"/feeds/testing.en.atom?{query}")
     assert response.status_code == status and text in response.data
+
+
+@pytest.mark.parametrize("week", ["1900-W01", "0001-W01"])
+def test_a_week_before_the_first_paper_is_a_404_and_keeps_nothing(
+    client: FlaskClient, store: Store, week: str
+) -> None:
+    response = client.get(f"/feeds/testing.en.atom?week={week}")
+    assert response.status_code == 404 and b"before the topic's first paper" in response.data
+    assert not store.db.scan(f"{store.keys.prefix}:feed:*:archive:*")
+
+
+def test_a_paper_of_two_topics_is_in_one_week_of_the_feed_of_every_topic(
+    settings: Settings, store: Store, client: FlaskClient
+) -> None:
+    also = next(t for t in load_topics(settings.topics_file) if t.slug == "also")
+    store.papers.save_papers(also, [paper(2)], NOW - timedelta(days=7))  # joined testing at 21
+    weeks = {iso_week(NOW - timedelta(days=d, hours=1)) for d in (21, 7)}
+    holding = [
+        week for week in weeks
+        if paper(2).abs_url in entry_ids(client.get(f"/feeds/all.en.atom?week={week}").data)
+    ]  # fmt: skip
+    assert holding == [iso_week(NOW - timedelta(days=21, hours=1))]
 
 
 def test_rss_and_json_archives_say_so_too(client: FlaskClient) -> None:

@@ -27,6 +27,7 @@ PAPERS = [
     ("Contrastive medical segmentation", 9, "Relevant: contrastive pre-training for organs."),
     ("Medical image survey", 5, "Partly: surveys segmentation, no new method."),
     ("Contrastive audio", None, "An old reason."),
+    ("Unrelated weather forecasting", 0, "Not relevant: weather, no images."),
 ]
 
 
@@ -51,7 +52,7 @@ def client(settings: Settings, store: Store) -> FlaskClient:
     store.papers.save_papers(topic, stored)
     for p, (_, score, reason) in zip(stored, PAPERS, strict=True):
         key = topic.interest_key if score is not None else "earlier"
-        relevance = (Relevance("testing", score or 8, reason, key),)
+        relevance = (Relevance("testing", 8 if score is None else score, reason, key),)
         for language in topic.languages:
             done = Enrichment(language, "llm", f"Summary of {p.title}.", ("One.",), 1,
                               p.source_hash, model="m", relevance=relevance)  # fmt: skip
@@ -108,7 +109,7 @@ def test_the_digest_lists_the_days_papers_by_score(client: FlaskClient) -> None:
     digest = client.get("/feeds/testing.en.daily.atom").get_data(as_text=True)
     order = [digest.index(title) for title in
              ("Contrastive medical segmentation", "Medical image survey", "Graph networks",
-              "Contrastive audio")]  # fmt: skip
+              "Unrelated weather forecasting", "Contrastive audio")]  # fmt: skip
     assert order == sorted(order), "highest score first, the unscored last"
     assert "9/10" in digest
 

@@ -5,6 +5,7 @@ every other field; the offline enricher scores by overlap with the interest and 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,11 +121,13 @@ def test_a_changed_interest_scores_what_is_enriched_from_then_on(
     changed = settings.topics_file.read_text().replace(INTEREST, "GUI testing of mobile apps")
     settings.topics_file.write_text(changed)
     runner = worker(settings, store, arxiv_replay, clock)
-    runner.scheduler.run_once()
+    report = CycleReport()
+    runner.dispatcher.enrich_due(report)
     assert len(llm.calls) == 20, "stored papers are not scored again unasked"
-    (paper_id, *_) = {call.arxiv_id for call in llm.calls}
+
+    (paper_id, *_) = sorted({call.arxiv_id for call in llm.calls})
     store.queue.enqueue([(paper_id, "en")])
-    runner.scheduler.run_once()
+    runner.dispatcher.enrich_due(CycleReport())
     assert len(llm.calls) == 21, "a queued paper scored for the old interest is made again"
     enrichment = store.enrichments.load_enrichment(paper_id, "en")
     assert enrichment is not None
@@ -136,3 +139,24 @@ def test_a_changed_interest_scores_what_is_enriched_from_then_on(
     runner.dispatcher.enrich_due(report)
     assert report.enriched == 19 and len(llm.calls) == 40
     assert runner.intake.queue_rescoring(topic_of(settings), since) == 0
+    runner.scheduler.run_once()
+    assert len(llm.calls) == 40, "a fetch of papers scored for the interest as it reads: none"
+
+
+def test_a_paper_that_joins_a_topic_with_an_interest_is_scored_for_it(
+    settings: Settings, store: Store, arxiv_replay: ArxivReplay, clock: Clock, llm: FakeLLM
+) -> None:
+    topics = {topic.slug: topic for topic in load_topics(settings.topics_file)}
+    runner = worker(settings, store, arxiv_replay, clock)
+    shared = replace(PAPER, id="2411.00077")
+    store.papers.save_papers(topics["also"], [shared])  # en and ja, no interest
+    runner.dispatcher.enrich_due(CycleReport())
+    assert len(llm.calls) == 2
+    assert store.papers.save_papers(topics["also"], [shared]).queued == 0
+    assert store.papers.save_papers(topics["testing"], [shared]).queued == 2, "zh, and en"
+    runner.dispatcher.enrich_due(CycleReport())
+    assert len(llm.calls) == 4
+    for language in ("zh", "en"):
+        enrichment = store.enrichments.load_enrichment(shared.id, language)
+        assert enrichment is not None
+        assert enrichment.relevance_for("testing", topics["testing"].interest_key)

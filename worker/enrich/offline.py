@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import snowballstemmer
 
-from feedsvc.models import Enrichment, Paper, Relevance
-from worker.enrich.prompt import MAX_SCORE, MAX_TAKEAWAYS, Interest
+from feedsvc.models import MAX_SCORE, Enrichment, Paper, Relevance
+from worker.enrich.prompt import MAX_TAKEAWAYS, Interest
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(\"'])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "resp.")

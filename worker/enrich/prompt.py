@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from feedsvc.models import Paper
+from feedsvc.models import MAX_SCORE, Paper, interests_stamp
 
 PROMPT_VERSION = "2026-11-22.1"
 MIN_TAKEAWAYS, MAX_TAKEAWAYS = 3, 7
@@ -27,7 +27,6 @@ LANGUAGE_NAMES = {
 SUMMARY_FIELDS = ("summary", "takeaways")
 TRANSLATION_FIELDS = ("title_translated", "abstract_translated")
 RELEVANCE_FIELD = "relevance"
-MAX_SCORE = 10
 
 _INTRO = (
     "You summarise arXiv papers for researchers. The paper arrives as JSON between "
@@ -52,6 +51,11 @@ class Interest:
     topic: str  # the topic's slug: the key of its score in the answer
     text: str
     key: str  # Topic.interest_key: stamped on the score
+
+
+def stamp_of(interests: Sequence[Interest]) -> str:
+    """The interests as the stamp an enrichment scored against them carries."""
+    return interests_stamp((interest.topic, interest.key) for interest in interests)
 
 
 def language_name(code: str) -> str:

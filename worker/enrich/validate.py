@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
-from feedsvc.models import SOURCE_LANGUAGE, Paper
+from feedsvc.models import MAX_SCORE, SOURCE_LANGUAGE, Paper
 from worker.enrich.language import MIN_VARIANT_SHARE, chinese_variant_share, identify, known
 from worker.enrich.llm import Completion
 from worker.enrich.prompt import (
-    MAX_SCORE,
     MAX_SUMMARY_SENTENCES,
     MAX_TAKEAWAYS,
     MIN_TAKEAWAYS,
