@@ -43,6 +43,20 @@ class Keys:
         """String: the version of the stored layout; start-up migrates older data once."""
         return f"{self.prefix}:schema"
 
+    def paper_pages(self, paper_id: str) -> str:
+        """Hash: what the paper's HTML view and OAI-PMH record said of its latest version:
+        its first figures and its licence (PaperPages)."""
+        return f"{self.prefix}:paper:{paper_id}:pages"
+
+    def pages_pending(self) -> str:
+        """Set: ids of papers whose latest version's HTML view and licence are still to be
+        fetched."""
+        return f"{self.prefix}:pages:pending"
+
+    def pages_attempts(self) -> str:
+        """Hash: failed attempts at a pending paper's pages, by id."""
+        return f"{self.prefix}:pages:attempts"
+
     def paper_topics(self, paper_id: str) -> str:
         """Set: slugs of the topics a paper belongs to."""
         return f"{self.prefix}:paper:{paper_id}:topics"

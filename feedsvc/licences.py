@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -31,5 +32,35 @@ GENERATED_LICENCES = {
         _cc("CC-BY-NC-ND-4.0", "CC BY-NC-ND 4.0", "licenses/by-nc-nd/4.0"),
     )
 }
+# A paper's own licence, as arXiv's OAI-PMH states it: arXiv's default gives others no right
+# to reuse the paper's figures; the Creative Commons licences and CC0 do, with credit.
+ARXIV_DEFAULT = Licence(
+    "arXiv-nonexclusive-distrib-1.0", "arXiv non-exclusive licence",
+    "http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+)  # fmt: skip
+_CC_PATH = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)/?$")
+
+
+def paper_licence(url: str) -> Licence:
+    """The licence of a paper from the URL in its OAI-PMH record; arXiv's default when the
+    record names none or one it does not know."""
+    found = _CC_PATH.search(url.strip())
+    if found is None:
+        return ARXIV_DEFAULT
+    kind, code, version = found.groups()
+    if kind == "publicdomain":
+        return (
+            Licence(f"CC0-{version}", f"CC0 {version}", url.strip())
+            if code == "zero"
+            else ARXIV_DEFAULT
+        )
+    return Licence(f"CC-{code.upper()}-{version}", f"CC {code.upper()} {version}", url.strip())
+
+
+def allows_reuse(licence: Licence) -> bool:
+    """Whether others may show the paper's figures (with credit): a CC licence or CC0."""
+    return licence.spdx.startswith("CC")
+
+
 # The blog feedsvc grew from published its generated summaries under CC BY 4.0.
 DEFAULT_GENERATED_LICENCE = "CC-BY-4.0"

@@ -151,6 +151,71 @@ MAX_SCORE = 10  # a relevance score runs from 0 to this
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A figure of the paper's HTML view: its number, caption and image at arXiv."""
+
+    number: str  # "1"; "" when the paper does not number it
+    caption: str  # plain text, math as its LaTeX
+    image_url: str  # absolute, at arXiv
+
+    def to_dict(self) -> dict[str, str]:
+        return {"number": self.number, "caption": self.caption, "image_url": self.image_url}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Figure:
+        return cls(str(data["number"]), str(data["caption"]), str(data["image_url"]))
+
+
+@dataclass(frozen=True)
+class PaperPages:
+    """What arXiv's other pages say of one version of a paper: the first figures of its HTML
+    view (none when it has no view) and its licence, from OAI-PMH."""
+
+    KEPT_FIGURES: ClassVar[int] = 3
+
+    version: int
+    has_view: bool
+    figures: tuple[Figure, ...]  # the first KEPT_FIGURES
+    figure_count: int
+    licence_url: str  # "" when the record names none: arXiv's default licence
+    fetched_at: datetime
+
+    @property
+    def view_url(self) -> str:
+        """Where a reader finds the figures: the view's first figure's page, else ""."""
+        return self.figures[0].image_url.rsplit("/", 1)[0] if self.figures else ""
+
+    def to_redis(self) -> dict[str, str]:
+        return {
+            "version": str(self.version),
+            "has_view": "1" if self.has_view else "0",
+            "figures": json.dumps([f.to_dict() for f in self.figures], ensure_ascii=False),
+            "figure_count": str(self.figure_count),
+            "licence_url": self.licence_url,
+            "fetched_at": encode_time(self.fetched_at),
+        }
+
+    @classmethod
+    def from_redis(cls, data: dict[str, str]) -> PaperPages:
+        return cls(
+            version=int(data["version"]),
+            has_view=data.get("has_view") == "1",
+            figures=tuple(Figure.from_dict(f) for f in json.loads(data.get("figures", "[]"))),
+            figure_count=int(data.get("figure_count", "0")),
+            licence_url=data.get("licence_url", ""),
+            fetched_at=decode_time(data["fetched_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section of the paper's HTML view: its title and its paragraphs' text."""
+
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Relevance:
     """How well a paper serves one topic's stated interest, as scored with its enrichment."""
 

@@ -117,6 +117,8 @@ def settings(
         redis_prefix=prefix,
         topics_file=topics_file,
         arxiv_api_url=arxiv_replay.api_url,
+        arxiv_html_url=arxiv_replay.html_url,
+        arxiv_oai_url=arxiv_replay.oai_url,
         arxiv_delay_seconds=0.0,
         arxiv_timeout_seconds=5.0,
         public_url="http://feeds.test",

@@ -23,11 +23,15 @@ class DeadlineSession(requests.Session):
     trips a per-read timeout, and would hold the fetch lock and the arXiv gate forever.
     """
 
-    def __init__(self, timeout_seconds: float, record: RequestRecorder, gate: Gate) -> None:
+    def __init__(
+        self, timeout_seconds: float, record: RequestRecorder, gate: Gate,
+        ends_with: bytes = b"</feed>",
+    ) -> None:  # fmt: skip
         super().__init__()
         self.timeout_seconds = timeout_seconds
         self.record = record
         self.gate = gate
+        self.ends_with = ends_with  # how a whole answer ends: the Atom feed's by default
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout_seconds)
@@ -37,7 +41,7 @@ class DeadlineSession(requests.Session):
             try:
                 response = super().request(method, url, *args, **kwargs)
                 _read_before(response, deadline)
-                _refuse_truncated(response)
+                _refuse_truncated(response, self.ends_with)
             except requests.RequestException:
                 self.record(False)
                 raise
@@ -56,9 +60,10 @@ def _read_before(response: requests.Response, deadline: float) -> None:
     response._content = b"".join(chunks)  # what requests itself stores once a body is read
 
 
-def _refuse_truncated(response: requests.Response) -> None:
-    """arxiv's parser recovers from a cut-off document; a partial page must not pass as whole."""
-    if response.status_code == 200 and not response.content.rstrip().endswith(b"</feed>"):
+def _refuse_truncated(response: requests.Response, ends_with: bytes) -> None:
+    """Parsers recover from a cut-off document; a partial page must not pass as whole."""
+    body = response.content.rstrip()
+    if response.status_code == 200 and not body.lower().endswith(ends_with):
         raise requests.exceptions.ChunkedEncodingError(
-            "truncated response: the Atom document does not end with </feed>"
+            f"truncated response: the document does not end with {ends_with.decode()}"
         )

@@ -22,6 +22,7 @@ from worker.fetcher import Fetcher, PaperSource
 from worker.intake import Intake
 from worker.limits import RateLimiter
 from worker.outcome import EnrichPolicy
+from worker.paper_pages import ArxivPages, PagesFetcher
 from worker.schedule import FetchSchedule, schedule_of
 from worker.scheduler import Scheduler
 from worker.usage import PendingUsage
@@ -61,6 +62,7 @@ def assemble(
     stop: threading.Event | None = None,
     usage: PendingUsage | None = None,
     schedule: FetchSchedule | None = None,
+    pages: ArxivPages | None = None,
 ) -> Worker:
     """A worker from its outside parts; `stop`, when given, is the event its parts watch;
     `usage`, when given, is where the enricher reports its calls."""
@@ -73,21 +75,29 @@ def assemble(
     else:
         dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency)
     fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due, fetch_lock_seconds)
-    scheduler = Scheduler(topics, store, fetcher, dispatcher, intake, clock, stop, schedule)
+    pages_fetcher = PagesFetcher(store, pages, clock, stop) if pages else None
+    scheduler = Scheduler(
+        topics, store, fetcher, dispatcher, intake, clock, stop, schedule, pages_fetcher
+    )
     return Worker(topics, store, consumer, stop, intake, fetcher, dispatcher, scheduler)
 
 
 def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> Worker:
     """The worker the settings describe: arXiv endpoint, enricher, limits, mode."""
+    gate = ArxivGate(
+        store.coordination, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds
+    ).turn  # one arXiv request at a time across workers: the API's, the views', OAI-PMH's
     source = ArxivSource(
         settings.arxiv_api_url,
         settings.arxiv_delay_seconds,
         settings.arxiv_timeout_seconds,
         record_request=store.accounting.count_arxiv_request,
-        gate=ArxivGate(
-            store.coordination, settings.arxiv_delay_seconds, settings.arxiv_timeout_seconds
-        ).turn,
+        gate=gate,
     )
+    pages = ArxivPages(
+        settings.arxiv_html_url, settings.arxiv_oai_url, settings.arxiv_timeout_seconds,
+        store.accounting.count_arxiv_page_request, gate,
+    )  # fmt: skip
     policy = EnrichPolicy(
         concurrency=settings.llm_concurrency if settings.llm_enabled else 1,
         max_attempts=settings.llm_max_attempts,
@@ -102,6 +112,7 @@ def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> W
         topics, store, source, build_enricher(settings, store, stop, usage.record),
         consumer_name(), utc_now, policy, batch=settings.llm_mode == "batch", stop=stop,
         usage=usage, schedule=schedule_of(settings),
+        pages=pages if settings.paper_pages else None,
     )  # fmt: skip
 
 

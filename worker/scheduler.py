@@ -15,6 +15,7 @@ from worker.dispatcher import Dispatcher
 from worker.fetcher import Fetcher
 from worker.intake import Intake
 from worker.outcome import CycleReport
+from worker.paper_pages import PagesFetcher
 from worker.schedule import AnnouncementSchedule, FetchSchedule, IntervalSchedule
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Scheduler:
         clock: Callable[[], datetime],
         stop: threading.Event,
         schedule: FetchSchedule | None = None,
+        pages: PagesFetcher | None = None,
     ) -> None:
         self.topics = topics
         self.store = store
@@ -46,12 +48,14 @@ class Scheduler:
         self.stop = stop
         self.schedule = schedule or AnnouncementSchedule()
         self.redis_down = False
+        self.pages = pages  # the papers' HTML views and licences, when fetched
 
     def run_once(self) -> CycleReport:
         """Fetch every topic once, then enrich everything due."""
         report = CycleReport()
         self.fetcher.fetch_all(report)
         self._after_fetching()
+        self._fetch_pages()
         self.dispatcher.enrich_due(report)
         return report
 
@@ -82,7 +86,13 @@ class Scheduler:
         if self.fetcher.fetch_due(report, schedule):
             self.intake.forget_idle_consumers()
         self.intake.queue_outdated(self.topics)  # one GET, unless the model just changed
+        self._fetch_pages()
         self.dispatcher.enrich_due(report)
+
+    def _fetch_pages(self) -> None:
+        """The HTML views and licences of new paper versions, before they are enriched."""
+        if self.pages is not None:
+            self.pages.fetch_pending()
 
     def _after_fetching(self) -> None:
         self.intake.queue_outdated(self.topics)

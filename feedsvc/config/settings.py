@@ -27,6 +27,8 @@ from feedsvc.config.topics import DEFAULT_TOPICS_FILE
 from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES
 
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_ARXIV_HTML_URL = "https://arxiv.org/html"
+DEFAULT_ARXIV_OAI_URL = "https://export.arxiv.org/oai2"
 DEFAULT_FETCH_INTERVAL_SECONDS = 3600.0
 DEFAULT_BIND = "127.0.0.1:8000"
 # Addresses that mean "this machine" to a listener; links show them as localhost.
@@ -82,6 +84,14 @@ class Settings:
         documented_default="the shipped `topics.toml`", meaning="the topics file")
     arxiv_api_url: str = text("FEEDSVC_ARXIV_API_URL", DEFAULT_ARXIV_API_URL, rule=AN_HTTP_URL,
         meaning="the arXiv API endpoint")
+    arxiv_html_url: str = text("FEEDSVC_ARXIV_HTML_URL", DEFAULT_ARXIV_HTML_URL, rule=AN_HTTP_URL,
+        normalize=lambda raw: raw.rstrip("/"),
+        meaning="where arXiv serves papers as HTML: `<url>/<id>v<version>` (figures, full text)")
+    arxiv_oai_url: str = text("FEEDSVC_ARXIV_OAI_URL", DEFAULT_ARXIV_OAI_URL, rule=AN_HTTP_URL,
+        meaning="arXiv's OAI-PMH endpoint: each paper's licence")
+    paper_pages: bool = flag("FEEDSVC_PAPER_PAGES", True,
+        meaning="fetch each new paper version's HTML view and licence (one arXiv request "
+        "each, through the same 3 s spacing): the lead figure in feeds; `0` skips both")
     arxiv_delay_seconds: float = number("FEEDSVC_ARXIV_DELAY_SECONDS", 3.0, at_least=0,
         meaning="pause between arXiv requests (arXiv asks for at least 3)")
     arxiv_timeout_seconds: float = number("FEEDSVC_ARXIV_TIMEOUT_SECONDS", 30.0, at_least=1,

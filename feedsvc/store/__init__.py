@@ -17,6 +17,7 @@ from feedsvc.store.db import Db, answers
 from feedsvc.store.enrichments import EnrichmentStore
 from feedsvc.store.failures import FailureStore
 from feedsvc.store.feeds import FeedStore
+from feedsvc.store.pages import PagesStore
 from feedsvc.store.papers import PaperStore
 from feedsvc.store.queue import WorkQueue
 from feedsvc.store.records import (
@@ -68,6 +69,7 @@ class Store:
         self.db = db
         self.keys = keys
         self.papers = PaperStore(db, keys)
+        self.pages = PagesStore(db, keys)
         self.enrichments = EnrichmentStore(db, keys)
         self.topics = TopicStore(db, keys)
         self.feeds = FeedStore(db, keys)

@@ -55,6 +55,11 @@ class Accounting:
     def count_arxiv_request(self, ok: bool) -> None:
         self.db.one(lambda b: b.hincrby(self.keys.arxiv_requests(), "ok" if ok else "error"))
 
+    def count_arxiv_page_request(self, ok: bool) -> None:
+        """A request for a paper's HTML view or OAI-PMH record (not the API's count)."""
+        field = "pages_ok" if ok else "pages_error"
+        self.db.one(lambda b: b.hincrby(self.keys.arxiv_requests(), field))
+
     def arxiv_request_counts(self) -> dict[str, int]:
         counts = self.db.one(lambda b: b.hgetall(self.keys.arxiv_requests()))
         return {result: int(value) for result, value in counts.items()}

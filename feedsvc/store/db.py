@@ -107,6 +107,10 @@ class Batch(StreamCommands):
     def smembers(self, key: str) -> Reply[set[str]]:
         return self._queue(replies.str_set, "smembers", key)
 
+    def srandmember(self, key: str, count: int) -> Reply[list[str]]:
+        """Up to `count` distinct members, in no order."""
+        return self._queue(replies.strs, "srandmember", key, count)
+
     def scard(self, key: str) -> Reply[int]:
         return self._queue(int, "scard", key)
 

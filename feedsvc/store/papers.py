@@ -118,6 +118,7 @@ class PaperStore:
         if old is None:
             result.new.append(fetched.id)
             self._write_paper(batch, [topic.slug], fetched, fetched.updated)
+            batch.sadd(self.keys.pages_pending(), fetched.id)
             return True
         stored = old.paper
         revision = Revision.between(stored, fetched, now)
@@ -130,6 +131,7 @@ class PaperStore:
             self._write_paper(batch, [topic.slug], paper, stored.updated)
         else:  # every topic that shows it lists it by its new update, digests included
             self._write_paper(batch, sorted(old.topics | {topic.slug}), paper, paper.updated)
+            batch.sadd(self.keys.pages_pending(), paper.id)  # a new version, a new view
         return True
 
     def _write_paper(

@@ -118,6 +118,12 @@ class ArxivReplay:
     trickle_seconds: float = 0.0  # > 0: send the body one byte at a time, this far apart
     requests: list[ArxivRequest] = field(default_factory=list)
     server: Server | None = None
+    # The papers' other pages: HTML views by versioned id (a 404 for the others), licences
+    # by id for OAI-PMH GetRecord (idDoesNotExist for the others), every such request.
+    views: dict[str, bytes] = field(default_factory=dict)
+    licences: dict[str, str] = field(default_factory=dict)
+    page_requests: list[ArxivRequest] = field(default_factory=list)
+    page_failure: tuple[int, bytes] | None = None  # answers every page request, when set
 
     def start(self) -> ArxivReplay:
         self.server = Server(_ArxivHandler)
@@ -128,6 +134,27 @@ class ArxivReplay:
     def api_url(self) -> str:
         assert self.server is not None
         return self.server.url + "/api/query"
+
+    @property
+    def html_url(self) -> str:
+        assert self.server is not None
+        return self.server.url + "/html"
+
+    @property
+    def oai_url(self) -> str:
+        assert self.server is not None
+        return self.server.url + "/oai2"
+
+    def other_page(self, path: str, params: dict[str, str]) -> tuple[int, bytes, str]:
+        """An HTML view (/html/<id>v<n>) or an OAI-PMH GetRecord answer (/oai2)."""
+        self.page_requests.append(ArxivRequest(time.monotonic(), {"path": path, **params}))
+        if self.page_failure is not None:
+            return (*self.page_failure, "text/plain")
+        if path.startswith("/html/"):
+            view = self.views.get(path.removeprefix("/html/"))
+            return (200, view, "text/html") if view else (404, b"Not Found", "text/html")
+        paper_id = params.get("identifier", "").removeprefix("oai:arXiv.org:")
+        return 200, oai_record(paper_id, self.licences.get(paper_id)), "text/xml"
 
     def respond(self, params: dict[str, str]) -> tuple[int, bytes]:
         self.requests.append(ArxivRequest(time.monotonic(), params))
@@ -165,14 +192,28 @@ class ArxivReplay:
             self.server.close()
 
 
+def oai_record(paper_id: str, licence: str | None) -> bytes:
+    """A GetRecord answer for the paper, made from the recorded one (hepcrawl__arxiv-single)
+    with its id and licence; an idDoesNotExist error for a paper without a licence given."""
+    recorded = (FIXTURES.parent / "oai" / "hepcrawl__arxiv-single.xml").read_bytes()
+    if licence is None:
+        head = recorded.split(b"<GetRecord>")[0]
+        return head + b'<error code="idDoesNotExist">No such id</error></OAI-PMH>'
+    answer = recorded.replace(b"1401.2122", paper_id.encode())
+    return re.sub(rb"<license>[^<]*</license>", f"<license>{licence}</license>".encode(), answer)
+
+
 class _ArxivHandler(QuietHandler):
     def do_GET(self) -> None:
         replay: ArxivReplay = self.server.app.replay  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
+        params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        if parts.path.startswith("/html/") or parts.path == "/oai2":
+            self.send_body(*replay.other_page(parts.path, params))
+            return
         if parts.path != "/api/query":
             self.send_body(404, b"not found", "text/plain")
             return
-        params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         status, body = replay.respond(params)
         if replay.trickle_seconds:
             self.trickle(status, body, replay.trickle_seconds)

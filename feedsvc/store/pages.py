@@ -1,0 +1,50 @@
+"""What arXiv's HTML view and OAI-PMH say of each paper's latest version, and which papers
+are still to be asked about."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feedsvc.keys import Keys
+from feedsvc.models import PaperPages
+from feedsvc.store import feeds
+from feedsvc.store.db import Db
+
+
+class PagesStore:
+    """One hash per paper (PaperPages), and the set of papers still to fetch pages for."""
+
+    def __init__(self, db: Db, keys: Keys) -> None:
+        self.db = db
+        self.keys = keys
+
+    def pending(self, limit: int) -> list[str]:
+        """Up to `limit` papers whose pages are still to be fetched, in no order."""
+        return self.db.one(lambda b: b.srandmember(self.keys.pages_pending(), limit))
+
+    def pending_count(self) -> int:
+        return self.db.one(lambda b: b.scard(self.keys.pages_pending()))
+
+    def load_pages(self, paper_id: str) -> PaperPages | None:
+        data = self.db.one(lambda b: b.hgetall(self.keys.paper_pages(paper_id)))
+        return PaperPages.from_redis(data) if data else None
+
+    def save_pages(self, paper_id: str, pages: PaperPages, topics: Sequence[str]) -> None:
+        """Store the pages, take the paper off the pending set and move the feeds of its
+        `topics` (their entries show the figure): one step."""
+        key = self.keys.paper_pages(paper_id)
+        batch = self.db.batch(atomic=True)
+        batch.delete(key)
+        batch.hset(key, pages.to_redis())
+        batch.srem(self.keys.pages_pending(), paper_id)
+        batch.hdel(self.keys.pages_attempts(), paper_id)
+        feeds.bump_topics(batch, self.keys, set(topics))
+        batch.run()
+
+    def count_attempt(self, paper_id: str) -> int:
+        """Count a failed attempt at the paper's pages; returns how many so far."""
+        return self.db.one(lambda b: b.hincrby(self.keys.pages_attempts(), paper_id))
+
+    def drop_pending(self, paper_id: str) -> None:
+        """The paper is gone, or its pages are current: nothing to fetch."""
+        self.db.one(lambda b: b.srem(self.keys.pages_pending(), paper_id))

@@ -1,0 +1,142 @@
+"""A paper's other arXiv pages: its HTML view (figures) and its OAI-PMH record (licence),
+each fetched once per version through the arXiv gate every request takes.
+
+A paper without a view (a 404, or arXiv's "HTML is not available" page) is remembered as
+such for that version; a failed request leaves the paper pending, for the next cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import requests
+
+from feedsvc.models import Paper, PaperPages
+from feedsvc.store import Store
+from worker.arxiv_http import DeadlineSession, Gate, RequestRecorder
+from worker.oai import OaiError, parse_licences
+from worker.paper_view import PaperView, parse_view
+
+log = logging.getLogger(__name__)
+
+
+class PagesUnavailable(Exception):
+    """A paper's view or record could not be had now: the paper stays pending. `down`: arXiv
+    did not answer or is overloaded (a connection error, a timeout, a 5xx or 429), so the
+    others wait too; else the fault is this paper's (a cut-off or malformed answer)."""
+
+    def __init__(self, reason: str, down: bool) -> None:
+        super().__init__(reason)
+        self.down = down
+
+
+PENDING_PER_CYCLE = 200  # at 3 s a request, two a paper: 20 minutes of arXiv's time at most
+MAX_ATTEMPTS = 5  # a paper whose pages fail this often is given up on: no figure, default licence
+
+
+class ArxivPages:
+    """The HTML view and the OAI-PMH record of a paper, over HTTP."""
+
+    def __init__(
+        self, html_url: str, oai_url: str, timeout_seconds: float, record: RequestRecorder,
+        gate: Gate,
+    ) -> None:  # fmt: skip
+        self.html_url = html_url
+        self.oai_url = oai_url
+        self.views = DeadlineSession(timeout_seconds, record, gate, ends_with=b"</html>")
+        self.records = DeadlineSession(timeout_seconds, record, gate, ends_with=b"</oai-pmh>")
+
+    def view(self, paper: Paper) -> PaperView | None:
+        """The view of the paper's latest version; None when arXiv has none."""
+        url = f"{self.html_url}/{paper.versioned_id}"
+        response = self._get(self.views, url, paper.id)
+        if response.status_code == 404:
+            return None
+        _ok(response, paper.id, "HTML view")
+        return parse_view(response.content, url)
+
+    def licence_url(self, paper: Paper) -> str:
+        """The licence its OAI-PMH record states ("" for none, or no record)."""
+        params = {"verb": "GetRecord", "identifier": f"oai:arXiv.org:{paper.id}",
+                  "metadataPrefix": "arXiv"}  # fmt: skip
+        response = self._get(self.records, self.oai_url, paper.id, params)
+        _ok(response, paper.id, "OAI-PMH record")
+        try:
+            return parse_licences(response.content).get(paper.id, "")
+        except OaiError as exc:
+            raise PagesUnavailable(f"{paper.id}: {exc}", down=False) from None
+
+    @staticmethod
+    def _get(
+        session: DeadlineSession, url: str, paper_id: str, params: dict[str, str] | None = None
+    ) -> requests.Response:
+        try:
+            return session.get(url, params=params)
+        except requests.RequestException as exc:
+            down = isinstance(exc, requests.ConnectionError | requests.Timeout)
+            raise PagesUnavailable(f"{url}: {exc}", down) from None
+
+
+def _ok(response: requests.Response, paper_id: str, what: str) -> None:
+    if response.status_code != 200:
+        status = response.status_code
+        raise PagesUnavailable(f"{paper_id}: {what}: HTTP {status}", status >= 500 or status == 429)
+
+
+class PagesFetcher:
+    """Fetches the pages of the papers whose latest version has none yet."""
+
+    def __init__(
+        self, store: Store, source: ArxivPages, clock: Callable[[], datetime],
+        stop: threading.Event,
+    ) -> None:  # fmt: skip
+        self.store = store
+        self.source = source
+        self.clock = clock
+        self.stop = stop
+
+    def fetch_pending(self, limit: int = PENDING_PER_CYCLE) -> int:
+        """Fetch the pages of up to `limit` pending papers; returns how many. When arXiv is
+        down the round ends (the rest wait for the next cycle); a paper whose own answer was
+        bad is tried again next cycle, and given up on after MAX_ATTEMPTS."""
+        fetched = 0
+        for paper_id in self.store.pages.pending(limit):
+            if self.stop.is_set():
+                break
+            try:
+                fetched += self._fetch(paper_id)
+            except PagesUnavailable as exc:
+                log.warning("pages of %s not fetched: %s; tried again next cycle", paper_id, exc)
+                if exc.down:
+                    break
+                self._failed(paper_id)
+        return fetched
+
+    def _failed(self, paper_id: str) -> None:
+        if self.store.pages.count_attempt(paper_id) < MAX_ATTEMPTS:
+            return
+        paper = self.store.papers.load_paper(paper_id)
+        if paper is not None:
+            log.warning("pages of %s given up after %d attempts", paper_id, MAX_ATTEMPTS)
+            given_up = PaperPages(paper.version, False, (), 0, "", self.clock())
+            self.store.pages.save_pages(paper_id, given_up, ())
+
+    def _fetch(self, paper_id: str) -> int:
+        paper = self.store.papers.load_paper(paper_id)
+        stored = self.store.pages.load_pages(paper_id)
+        if paper is None or (stored is not None and stored.version == paper.version):
+            self.store.pages.drop_pending(paper_id)
+            return 0
+        view = self.source.view(paper)
+        licence_url = self.source.licence_url(paper)
+        figures = view.figures if view else ()
+        pages = PaperPages(paper.version, view is not None, figures[: PaperPages.KEPT_FIGURES],
+                           len(figures), licence_url, self.clock())  # fmt: skip
+        topics, _ = self.store.enrichments.feed_place(paper_id)
+        self.store.pages.save_pages(paper_id, pages, sorted(topics))
+        log.info("paper=%s pages: view=%s figures=%d licence=%s", paper_id,
+                 "yes" if view else "none", len(figures), licence_url or "default")  # fmt: skip
+        return 1
