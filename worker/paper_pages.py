@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -34,6 +35,7 @@ class PagesUnavailable(Exception):
 
 
 PENDING_PER_CYCLE = 200  # at 3 s a request, two a paper: 20 minutes of arXiv's time at most
+LOCK_SECONDS = 120.0  # two requests, each within the arXiv timeout, and the gate's waits
 MAX_ATTEMPTS = 5  # a paper whose pages fail this often is given up on: no figure, default licence
 
 
@@ -125,6 +127,18 @@ class PagesFetcher:
             self.store.pages.save_pages(paper_id, given_up, ())
 
     def _fetch(self, paper_id: str) -> int:
+        """One paper's pages, unless another worker is fetching them (a lock per paper, which
+        a worker that dies while holding it loses when the lock expires)."""
+        token = uuid.uuid4().hex
+        lock = f"pages:{paper_id}"
+        if not self.store.coordination.acquire_lock(lock, token, LOCK_SECONDS):
+            return 0
+        try:
+            return self._fetch_held(paper_id)
+        finally:
+            self.store.coordination.release_lock(lock, token)
+
+    def _fetch_held(self, paper_id: str) -> int:
         paper = self.store.papers.load_paper(paper_id)
         stored = self.store.pages.load_pages(paper_id)
         if paper is None or (stored is not None and stored.version == paper.version):

@@ -162,7 +162,8 @@ def test_a_redis_restart_mid_run_loses_nothing(
 def test_three_workers_never_ask_arxiv_twice_within_3_seconds(
     settings: Settings, arxiv_replay: ArxivReplay, tmp_path: Path
 ) -> None:
-    arxiv_replay.listing = fixture_entries(LISTING)
+    """The API, the papers' HTML views and their OAI-PMH records, all through one gate."""
+    arxiv_replay.listing = fixture_entries(LISTING)[:3]  # three papers: six page requests
     env = worker_env(settings, FEEDSVC_ARXIV_DELAY_SECONDS="3", OPENAI_BASE_URL="",
                      OPENAI_API_KEY="")  # fmt: skip
     workers = [
@@ -172,8 +173,9 @@ def test_three_workers_never_ask_arxiv_twice_within_3_seconds(
     ]  # fmt: skip
     for worker in workers:
         assert worker.wait(timeout=120) == 0
-    arrivals = sorted(r.at for r in arxiv_replay.requests)
-    assert len(arrivals) >= 2
+    assert len(arxiv_replay.page_requests) == 6, "a view and a record per paper, once"
+    arrivals = sorted(r.at for r in arxiv_replay.requests + arxiv_replay.page_requests)
+    assert len(arrivals) >= 8
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert min(gaps) >= 3.0, gaps
 
