@@ -340,6 +340,7 @@ class FeedItem:
     enrichment: Enrichment | None
     failed: bool = False  # no enrichment and the worker gave up on it
     topics: tuple[str, ...] = ()  # the slugs of every topic that holds the paper
+    pages: PaperPages | None = None  # its HTML view's figures and its licence, once fetched
 
     @property
     def updated(self) -> datetime:

@@ -10,7 +10,7 @@ from feedsvc.calendar import announcement_day, announcement_window, is_announcem
 from feedsvc.config import Topic
 from feedsvc.errors import DayNotFound, PageNotFound
 from feedsvc.keys import Keys, work_member
-from feedsvc.models import Enrichment, FeedItem, Paper
+from feedsvc.models import Enrichment, FeedItem, Paper, PaperPages
 from feedsvc.store.db import Batch, Db
 from feedsvc.store.records import DayPage, DigestListing, FeedPage
 
@@ -263,13 +263,14 @@ class FeedStore:
                 batch.hgetall(self.keys.enrichment(paper_id, language)),
                 batch.hexists(self.keys.enrich_failed(), work_member(paper_id, language)),
                 batch.smembers(self.keys.paper_topics(paper_id)),
+                batch.hgetall(self.keys.paper_pages(paper_id)),
             )
             for paper_id in ids
         ]
         batch.run()
         items: list[FeedItem] = []
         next_visible: datetime | None = None
-        for paper_data, enrichment_data, failed, topics in rows:
+        for paper_data, enrichment_data, failed, topics, pages_data in rows:
             if not paper_data.value:
                 continue
             paper = Paper.from_redis(paper_data.value)
@@ -278,11 +279,19 @@ class FeedStore:
             )
             visible_at = paper.first_seen + timedelta(seconds=grace_seconds)
             if enrichment is not None or visible_at <= now:
-                items.append(FeedItem(paper, enrichment, failed.value, tuple(sorted(topics.value))))
+                pages = _pages_of(paper, pages_data.value)
+                items.append(FeedItem(paper, enrichment, failed.value, tuple(sorted(topics.value)),
+                                      pages))  # fmt: skip
             elif next_visible is None or visible_at < next_visible:
                 next_visible = visible_at
         items.sort(key=lambda item: item.paper.updated, reverse=True)
         return items, next_visible
+
+
+def _pages_of(paper: Paper, data: dict[str, str]) -> PaperPages | None:
+    """The paper's pages, when they are of its latest version (a new one's are not yet)."""
+    pages = PaperPages.from_redis(data) if data else None
+    return pages if pages is not None and pages.version == paper.version else None
 
 
 def _day_of(scored: list[tuple[str, float]]) -> date | None:

@@ -36,6 +36,7 @@ from feedsvc.web.render.chrome import (
 )
 from feedsvc.web.render.citation import coins
 from feedsvc.web.render.document import EPOCH, html_text, safe_url
+from feedsvc.web.render.figures import lead_figure
 from feedsvc.web.render.html import isolated, marked, printable, titled_scores
 from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
@@ -184,6 +185,7 @@ def topic_html(
         marks=topic_marks(topic),
         scores=lambda item: titled_scores(topic, item, language),
         scored=scored(topic),
+        lead_of=lead_figure,
         archive_url=archive_url,
         left_out=topic.exclude,
     )  # fmt: skip

@@ -24,6 +24,7 @@ from feedsvc.web.render.document import (
     safe_url,
     xml_text,
 )
+from feedsvc.web.render.figures import lead_figure
 from feedsvc.web.render.html import entry_html
 from feedsvc.web.render.latex import prose_text
 
@@ -102,6 +103,9 @@ def entry_links(item: FeedItem, language: str) -> list[dict[str, str]]:
         {"href": url, "rel": "related", "type": "text/html", "title": code}
         for url in paper.code_links
     ]
+    lead = lead_figure(item)
+    if lead is not None and lead.shown and lead.figure is not None:
+        links.append({"href": lead.figure.image_url, "rel": "enclosure", "type": lead.image_type})
     safe = [{**link, "href": safe_url(link["href"])} for link in links]
     return [link for link in safe if link["href"]]
 

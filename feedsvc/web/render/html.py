@@ -23,6 +23,7 @@ from feedsvc.web.i18n import localized
 from feedsvc.web.relevance import by_score, scored, scores_of
 from feedsvc.web.render.chrome import disclaimer, licence_line, provenance, venue_shown
 from feedsvc.web.render.document import FeedDocument, entry_title, html_text, safe_url
+from feedsvc.web.render.figures import lead_figure
 from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
 from feedsvc.web.urls import paper_url
@@ -103,6 +104,7 @@ def render_entry_html(
         every=every,
         marks=marks,
         scores=scores,
+        lead=lead_figure(item),
         safe_url=safe_url,
         doi_url=doi_url,
     )

@@ -17,6 +17,7 @@ from feedsvc.web.render.document import (
     safe_url,
     xml_text,
 )
+from feedsvc.web.render.figures import lead_figure
 from feedsvc.web.render.html import entry_html
 from feedsvc.web.render.latex import prose_text
 
@@ -75,6 +76,9 @@ def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
         data["summary"] = xml_text(prose_text(enrichment.summary))
     if safe_url(paper.pdf_url):
         data["attachments"] = [{"url": paper.pdf_url, "mime_type": "application/pdf"}]
+    lead = lead_figure(item)
+    if lead is not None and lead.shown and lead.figure and safe_url(lead.figure.image_url):
+        data["image"] = lead.figure.image_url
     return data
 
 
