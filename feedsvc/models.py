@@ -179,6 +179,7 @@ class PaperPages:
     figure_count: int
     licence_url: str  # "" when the record names none: arXiv's default licence
     fetched_at: datetime
+    sections: tuple[Section, ...] = ()  # kept for a full-text topic's paper, trimmed
 
     @property
     def view_url(self) -> str:
@@ -193,6 +194,9 @@ class PaperPages:
             "figure_count": str(self.figure_count),
             "licence_url": self.licence_url,
             "fetched_at": encode_time(self.fetched_at),
+            "sections": json.dumps(
+                [{"title": s.title, "text": s.text} for s in self.sections], ensure_ascii=False
+            ),
         }
 
     @classmethod
@@ -204,6 +208,10 @@ class PaperPages:
             figure_count=int(data.get("figure_count", "0")),
             licence_url=data.get("licence_url", ""),
             fetched_at=decode_time(data["fetched_at"]),
+            sections=tuple(
+                Section(str(s["title"]), str(s["text"]))
+                for s in json.loads(data.get("sections", "[]"))
+            ),
         )
 
 
@@ -250,7 +258,7 @@ class Enrichment:
 
     SOURCE_HASH_FIELD: ClassVar[str] = "source_hash"
     STAMP_FIELDS: ClassVar[tuple[str, ...]] = (
-        "method", "model", "prompt_version", "source_hash", "interests",
+        "method", "model", "prompt_version", "source_hash", "interests", "full_text",
     )  # fmt: skip
 
     language: str
@@ -271,6 +279,10 @@ class Enrichment:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     adjustments: tuple[str, ...] = ()  # what was cut from the model's answer to fit
     relevance: tuple[Relevance, ...] = ()  # per topic that states an interest
+    full_text: str = ""  # a full-text topic's: "sections" read, or "abstract" (no HTML view)
+    approach: str = ""  # from the sections: the method in two sentences
+    results: str = ""  # the main results with their numbers
+    limitations: str = ""  # the limitations the authors state
 
     @property
     def interests(self) -> str:
@@ -303,6 +315,10 @@ class Enrichment:
             "adjustments": json.dumps(list(self.adjustments), ensure_ascii=False),
             "relevance": json.dumps([r.to_dict() for r in self.relevance], ensure_ascii=False),
             "interests": self.interests,
+            "full_text": self.full_text,
+            "approach": self.approach,
+            "results": self.results,
+            "limitations": self.limitations,
         }
 
     @classmethod
@@ -329,6 +345,10 @@ class Enrichment:
             relevance=tuple(
                 Relevance.from_dict(r) for r in json.loads(data.get("relevance", "[]"))
             ),
+            full_text=data.get("full_text", ""),
+            approach=data.get("approach", ""),
+            results=data.get("results", ""),
+            limitations=data.get("limitations", ""),
         )
 
 

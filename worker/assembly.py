@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feedsvc.config import Settings, Topic
+from feedsvc.config.settings import DEFAULT_FULL_TEXT_TOKENS
 from feedsvc.store import Store
 from worker.arxiv_source import ArxivSource
 from worker.batch import BatchDispatcher
@@ -63,6 +64,7 @@ def assemble(
     usage: PendingUsage | None = None,
     schedule: FetchSchedule | None = None,
     pages: ArxivPages | None = None,
+    full_text_tokens: int = DEFAULT_FULL_TEXT_TOKENS,
 ) -> Worker:
     """A worker from its outside parts; `stop`, when given, is the event its parts watch;
     `usage`, when given, is where the enricher reports its calls."""
@@ -75,7 +77,9 @@ def assemble(
     else:
         dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency)
     fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due, fetch_lock_seconds)
-    pages_fetcher = PagesFetcher(store, pages, clock, stop) if pages else None
+    pages_fetcher = (
+        PagesFetcher(store, pages, clock, stop, topics, full_text_tokens) if pages else None
+    )
     scheduler = Scheduler(
         topics, store, fetcher, dispatcher, intake, clock, stop, schedule, pages_fetcher
     )
@@ -113,6 +117,7 @@ def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> W
         consumer_name(), utc_now, policy, batch=settings.llm_mode == "batch", stop=stop,
         usage=usage, schedule=schedule_of(settings),
         pages=pages if settings.paper_pages else None,
+        full_text_tokens=settings.full_text_tokens,
     )  # fmt: skip
 
 

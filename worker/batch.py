@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
+from feedsvc.models import Section
 from feedsvc.store import Store, WorkItem
 from worker.enrich import LLMEnricher
 from worker.enrich.llm import BatchEndpoint
@@ -77,7 +78,8 @@ class BatchDispatcher:
             if paper is not None:
                 interests = self._interests(item)
                 asked[item.member] = stamp_of(interests)
-                body = self.enricher.request_body(paper, item.language, interests)
+                sections = self._sections(item)
+                body = self.enricher.request_body(paper, item.language, interests, sections)
                 line = {"custom_id": item.member, "method": "POST", "url": ENDPOINT, "body": body}
                 lines.append(json.dumps(line, ensure_ascii=False))
         payload = "\n".join(lines).encode()
@@ -109,6 +111,12 @@ class BatchDispatcher:
         topics, _ = self.store.enrichments.feed_place(item.paper_id)
         return self.intake.interests(topics, item.language)
 
+    def _sections(self, item: WorkItem) -> tuple[Section, ...] | None:
+        """What a full-text topic's request reads of the paper (a batch does not wait for a
+        view still to be fetched: it reads the abstract then)."""
+        inputs = self.store.enrichments.enrichment_inputs(item)
+        return self.intake.sections(inputs, item.language).sections if inputs else None
+
     def _lines(self, file_id: str | None) -> dict[str, dict[str, Any]]:
         if not file_id:
             return {}
@@ -133,8 +141,9 @@ class BatchDispatcher:
                                        kind="validation")  # fmt: skip
             completion = _completion_of(line, status)
             enrichment = self.enricher.enrichment_from_completion(
-                paper, item.language, completion, self.enricher.model + BATCH_SUFFIX, interests
-            )
+                paper, item.language, completion, self.enricher.model + BATCH_SUFFIX, interests,
+                self._sections(item),
+            )  # fmt: skip
         except EnrichmentFailed as exc:
             return self.intake.retry_later(item, paper, exc)
         return self.intake.complete(item, enrichment)

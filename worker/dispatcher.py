@@ -84,7 +84,12 @@ class SyncDispatcher:
             return Outcome.skipped()
         try:
             interests = self.intake.interests(inputs.topics, item.language)
-            enrichment = self.enricher.enrich(inputs.paper, item.language, interests)
+            full_text = self.intake.sections(inputs, item.language)
+            if full_text.wait:
+                return self.intake.wait_for_pages(item)
+            enrichment = self.enricher.enrich(
+                inputs.paper, item.language, interests, full_text.sections
+            )
         except EnrichmentFailed as exc:
             if exc.kind == "stopped":
                 return Outcome.skipped()  # stays pending, reclaimed later

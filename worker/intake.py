@@ -7,13 +7,15 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from feedsvc.config import Topic
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.logs import ids
-from feedsvc.models import Enrichment, Paper
+from feedsvc.models import Enrichment, Paper, Section
 from feedsvc.store import EnrichmentInputs, Store, WorkItem
+from worker.enrich.enricher import read_from
 from worker.enrich.prompt import Interest, stamp_of
 from worker.outcome import CycleReport, EnrichPolicy, Outcome
 from worker.outdated import Identity, is_current, queue_outdated, queue_rescoring
@@ -22,6 +24,19 @@ from worker.usage import PendingUsage
 log = logging.getLogger(__name__)
 
 RETRY_MAX_SECONDS = 6 * 3600.0
+PAGES_WAIT = timedelta(days=1)  # a full-text paper waits this long for its view at most
+PAGES_RECHECK = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class FullText:
+    """What a full-text topic's enrichment reads: `sections` (None: not full text; (): the
+    paper has no view, so its abstract), or `wait` for its view to be fetched."""
+
+    sections: tuple[Section, ...] | None
+    wait: bool = False
+
+
 CLAIM_CHECK_SECONDS = 5.0
 CONSUMER_IDLE_SECONDS = 3600.0
 
@@ -88,10 +103,33 @@ class Intake:
         if inputs is None or is_current(
             inputs.stamp, inputs.paper, self.identity,
             stamp_of(self.interests(inputs.topics, item.language)),
+            read_from(self.sections(inputs, item.language).sections),
         ):  # fmt: skip
             self.store.queue.ack(item, self.usage.take())
             return None
         return inputs
+
+    def sections(self, inputs: EnrichmentInputs, language: str) -> FullText:
+        """What the item's enrichment reads of the paper's full text: nothing (no full-text
+        topic of its has the language), its sections, () when it has no HTML view, or a
+        wait while its view is still to be fetched (at most PAGES_WAIT after it was seen)."""
+        wanted = any(
+            topic.full_text and language in topic.languages
+            for topic in (self.topics.get(slug) for slug in inputs.topics) if topic is not None
+        )  # fmt: skip
+        if not wanted:
+            return FullText(None)
+        pages = inputs.pages
+        if pages is not None and pages.version == inputs.paper.version:
+            return FullText(pages.sections)
+        if inputs.pages_pending and self.clock() - inputs.paper.first_seen < PAGES_WAIT:
+            return FullText((), wait=True)
+        return FullText(())
+
+    def wait_for_pages(self, item: WorkItem) -> Outcome:
+        """Put the item off until its paper's HTML view is likely fetched (no attempt)."""
+        self.store.queue.postpone(item, self.clock() + PAGES_RECHECK)
+        return Outcome.skipped()
 
     def must_pause(self, report: CycleReport) -> bool:
         """Stop taking work: asked to stop, or the day's token budget is spent."""

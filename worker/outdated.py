@@ -82,10 +82,12 @@ def queue_rescoring(
 
 
 def is_current(
-    stamp: EnrichmentStamp | None, paper: Paper, identity: Identity, interests: str = ""
-) -> bool:
+    stamp: EnrichmentStamp | None, paper: Paper, identity: Identity, interests: str = "",
+    full_text: str = "",
+) -> bool:  # fmt: skip
     """The stored enrichment was made from this text by this enricher, and scored against
-    the `interests` its topics state now (a stamp: feedsvc.models.interests_stamp).
+    the `interests` its topics state now (a stamp: feedsvc.models.interests_stamp), from
+    what a full-text topic wants read (`full_text`: "sections", "abstract" or "").
 
     Only a queued item is checked: a paper is queued again when it joins a topic whose
     interest it was not scored against, or by `feedsvc-worker rescore`; an edited interest
@@ -97,7 +99,10 @@ def is_current(
         return False
     if identity[0] == "extractive":
         return stamp.method != "extractive" or stamp.interests == interests
-    return made_by(stamp, identity) and stamp.interests == interests
+    return (
+        made_by(stamp, identity) and stamp.interests == interests
+        and stamp.full_text == full_text
+    )  # fmt: skip
 
 
 def made_by(stamp: EnrichmentStamp, identity: Identity) -> bool:

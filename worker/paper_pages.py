@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import requests
 
+from feedsvc.config import Topic
+from feedsvc.config.settings import DEFAULT_FULL_TEXT_TOKENS
 from feedsvc.models import Paper, PaperPages
 from feedsvc.store import Store
 from worker.arxiv_http import DeadlineSession, Gate, RequestRecorder
+from worker.full_text import chosen_sections
 from worker.oai import OaiError, parse_licences
 from worker.paper_view import PaperView, parse_view
 
@@ -93,12 +96,15 @@ class PagesFetcher:
 
     def __init__(
         self, store: Store, source: ArxivPages, clock: Callable[[], datetime],
-        stop: threading.Event,
+        stop: threading.Event, topics: Sequence[Topic] = (),
+        full_text_tokens: int = DEFAULT_FULL_TEXT_TOKENS,
     ) -> None:  # fmt: skip
         self.store = store
         self.source = source
         self.clock = clock
         self.stop = stop
+        self.full_text = [topic for topic in topics if topic.full_text]
+        self.full_text_tokens = full_text_tokens
 
     def fetch_pending(self, limit: int = PENDING_PER_CYCLE) -> int:
         """Fetch the pages of up to `limit` pending papers; returns how many. When arXiv is
@@ -147,10 +153,29 @@ class PagesFetcher:
         view = self.source.view(paper)
         licence_url = self.source.licence_url(paper)
         figures = view.figures if view else ()
-        pages = PaperPages(paper.version, view is not None, figures[: PaperPages.KEPT_FIGURES],
-                           len(figures), licence_url, self.clock())  # fmt: skip
         topics, _ = self.store.enrichments.feed_place(paper_id)
+        languages = self._full_text_languages(topics)
+        sections = (
+            chosen_sections(view.sections, self.full_text_tokens) if view and languages else ()
+        )
+        pages = PaperPages(paper.version, view is not None, figures[: PaperPages.KEPT_FIGURES],
+                           len(figures), licence_url, self.clock(), sections)  # fmt: skip
         self.store.pages.save_pages(paper_id, pages, sorted(topics))
+        self._requeue_read_otherwise(paper_id, languages, "sections" if sections else "abstract")
         log.info("paper=%s pages: view=%s figures=%d licence=%s", paper_id,
                  "yes" if view else "none", len(figures), licence_url or "default")  # fmt: skip
         return 1
+
+    def _full_text_languages(self, topics: Iterable[str]) -> list[str]:
+        """The languages in which a full-text topic of the paper's shows it."""
+        held = set(topics)
+        found = (t.languages for t in self.full_text if t.slug in held)
+        return sorted({language for languages in found for language in languages})
+
+    def _requeue_read_otherwise(self, paper_id: str, languages: Sequence[str], read: str) -> None:
+        """Queue the full-text enrichments made before the view was had (read from the
+        abstract while it was pending): now they can read what `read` says."""
+        for language in languages:
+            (stamp,) = self.store.enrichments.enrichment_stamps([paper_id], language)
+            if stamp is not None and stamp.method == "llm" and stamp.full_text != read:
+                self.store.queue.enqueue([(paper_id, language)])

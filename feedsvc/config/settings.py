@@ -28,6 +28,7 @@ from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES
 
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_ARXIV_HTML_URL = "https://arxiv.org/html"
+DEFAULT_FULL_TEXT_TOKENS = 3000  # one full-text call: about 3,100 tokens in (bench/full_text.py)
 DEFAULT_ARXIV_OAI_URL = "https://export.arxiv.org/oai2"
 DEFAULT_FETCH_INTERVAL_SECONDS = 3600.0
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -118,6 +119,11 @@ class Settings:
         meaning="timeout of one LLM call")
     llm_max_retries: int = whole("FEEDSVC_LLM_MAX_RETRIES", 2, at_least=0,
         meaning="quick retries of one attempt (429, 5xx, timeouts), each call counted and paced")
+    full_text_tokens: int = whole("FEEDSVC_FULL_TEXT_TOKENS", DEFAULT_FULL_TEXT_TOKENS,
+        at_least=200,
+        meaning="how much of a paper's sections a `full_text` topic's call reads, in tokens "
+        "(about 4 characters each): its own sections share it, related work and appendices "
+        "left out")
     llm_response_format: str = text("FEEDSVC_LLM_RESPONSE_FORMAT", "json_schema",
         rule=one_of("json_schema", "json_object"),
         meaning="`json_schema`: Structured Outputs, strict; `json_object`: JSON mode, for "

@@ -22,7 +22,9 @@ LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 TRADITIONAL_CHINESE = frozenset({"zh-tw", "zh-hk", "zh-mo", "zh-hant"})
 SOURCE = "en"
 ALL = "all"  # the feed of every topic, /feeds/all.atom: no topic may take the slug
-TOPIC_FIELDS = {"title", "query", "languages", "max_results", "highlight", "exclude", "interest"}
+TOPIC_FIELDS = {
+    "title", "query", "languages", "max_results", "highlight", "exclude", "interest", "full_text",
+}  # fmt: skip
 ARXIV_PAGE_LIMIT = 2000
 MAX_TOPIC_TERMS = 20
 MAX_TERM_CHARS = 100
@@ -43,6 +45,7 @@ class Topic:
     highlight: tuple[str, ...] = ()  # words or phrases its feeds mark wherever they occur
     exclude: tuple[str, ...] = ()  # words or phrases that keep a paper out of its feeds
     interest: str = ""  # its reader's interest in a sentence: the model scores papers by it
+    full_text: bool = False  # its papers are summarised from their HTML view's sections
 
     @property
     def interest_key(self) -> str:
@@ -115,8 +118,11 @@ def _parse_topic(path: Path, slug: str, table: Any) -> Topic:
     highlight = _parse_terms(table.get("highlight", []), "highlight", fail)
     exclude = _parse_terms(table.get("exclude", []), "exclude", fail)
     interest = _parse_interest(table.get("interest", ""), fail)
+    full_text = table.get("full_text", False)
+    if not isinstance(full_text, bool):
+        raise fail("full_text", "must be true or false")
     return Topic(slug, title, query, languages, max_results, titles, (), highlight, exclude,
-                 interest)  # fmt: skip
+                 interest, full_text)  # fmt: skip
 
 
 def _parse_terms(value: Any, name: str, fail: Callable[[str, str], ConfigError]) -> tuple[str, ...]:

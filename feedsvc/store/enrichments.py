@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from feedsvc.calendar import announcement_day
 from feedsvc.keys import Keys, work_member
-from feedsvc.models import Enrichment, Paper
+from feedsvc.models import Enrichment, Paper, PaperPages
 from feedsvc.store import feeds, queue
 from feedsvc.store.accounting import add_llm_calls
 from feedsvc.store.db import Db
@@ -63,11 +63,15 @@ class EnrichmentStore:
                             EnrichmentStamp.FIELDS)  # fmt: skip
         topics = batch.smembers(self.keys.paper_topics(item.paper_id))
         attempts = batch.hget(self.keys.enrich_attempts(), item.member)
+        pages = batch.hgetall(self.keys.paper_pages(item.paper_id))
+        pending = batch.sismember(self.keys.pages_pending(), item.paper_id)
         batch.run()
         if not paper.value:
             return None
         return EnrichmentInputs(Paper.from_redis(paper.value), _stamp(stamp.value),
-                                frozenset(topics.value), int(attempts.value or 0))  # fmt: skip
+                                frozenset(topics.value), int(attempts.value or 0),
+                                PaperPages.from_redis(pages.value) if pages.value else None,
+                                pending.value)  # fmt: skip
 
     def save_enrichment(
         self,
@@ -121,9 +125,14 @@ class EnrichmentStore:
 
 
 def _stamp(fields: list[str | None]) -> EnrichmentStamp | None:
-    method, model, prompt_version, source_hash, interests = fields
+    method, model, prompt_version, source_hash, interests, full_text = fields
     if not method:
         return None
     return EnrichmentStamp(
-        method, model or "", prompt_version or "", source_hash or "", interests or ""
+        method,
+        model or "",
+        prompt_version or "",
+        source_hash or "",
+        interests or "",
+        full_text or "",
     )

@@ -186,6 +186,14 @@ class WorkQueue:
         batch.run()
         return attempts.value
 
+    def postpone(self, item: WorkItem, due: datetime) -> None:
+        """Park an item until `due` without counting an attempt: it waits for something
+        else (its paper's HTML view), not for a failure to pass."""
+        batch = self.db.batch(atomic=True)
+        batch.zadd(self.keys.enrich_retry(), {item.member: due.timestamp()})
+        add_release(batch, self.keys, item)
+        batch.run()
+
     def requeue_due_retries(self, now: datetime) -> int:
         """Move retries whose time has come back onto the work queue, in one step."""
         due = self.db.one(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from feedsvc.keys import UsageField, split_work_member, work_member
-from feedsvc.models import Enrichment, FeedItem, Paper
+from feedsvc.models import Enrichment, FeedItem, Paper, PaperPages
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ class EnrichmentStamp:
     prompt_version: str
     source_hash: str
     interests: str = ""  # the interests its relevance was scored against (interests_stamp)
+    full_text: str = ""  # "sections" or "abstract" for a full-text topic's, else ""
 
     FIELDS = Enrichment.STAMP_FIELDS
 
@@ -104,6 +105,8 @@ class EnrichmentInputs:
     stamp: EnrichmentStamp | None
     topics: frozenset[str]  # the topics whose feeds show the result
     attempts: int  # failed attempts so far
+    pages: PaperPages | None = None  # its HTML view and licence, when fetched
+    pages_pending: bool = False  # its latest version's pages are still to be fetched
 
 
 @dataclass(frozen=True)

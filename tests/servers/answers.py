@@ -42,6 +42,29 @@ CANNED = {
     ),
 }
 INJECTION_MARKER = "ignore previous instructions"
+# What the fake model writes of a paper's sections, per language: method, results, limits.
+READ = {
+    "Simplified Chinese": (
+        "该方法围绕「{w}」构建。论文在实验中评估了它。",
+        "论文在「{s}」一节报告了主要结果。",
+        "作者指出其方法仍有局限。",
+    ),
+    "English": (
+        "The method builds on {w}. The paper evaluates it in experiments.",
+        "The paper reports its main results in the section {s}.",
+        "The authors state that their method has limits.",
+    ),
+    "German": (
+        "Die Methode baut auf „{w}“ auf. Die Arbeit prüft sie in Experimenten.",
+        "Die Arbeit berichtet ihre Hauptergebnisse im Abschnitt {s}.",
+        "Die Autoren nennen Grenzen ihrer Methode.",
+    ),
+    "Japanese": (
+        "手法は「{w}」に基づく。論文は実験でそれを評価する。",
+        "論文は「{s}」の節で主な結果を報告する。",
+        "著者は手法の限界を述べている。",
+    ),
+}
 # The fake model's reason for a score, per language.
 REASONS = {
     "Simplified Chinese": "相关：论文讨论了「{w}」，与该兴趣的重合处：{n}。",
@@ -82,7 +105,19 @@ def fake_fields(request: PromptRequest, takeaways: int = 4) -> dict[str, Any]:
         "abstract_translated": translation.format(w=word),
     }
     fields = {name: canned[name] for name in output_schema(request.translate)["properties"]}
-    return with_relevance(fields, request)
+    return with_relevance(with_full_text(fields, request), request)
+
+
+def with_full_text(fields: dict[str, Any], request: PromptRequest) -> dict[str, Any]:
+    """The fields with method, results and limitations when the prompt gave the sections:
+    the results name the last section the request holds."""
+    if not request.full_text:
+        return fields
+    method, results, limits = READ.get(request.language_name, READ["English"])
+    last = request.paper["sections"][-1]["title"]
+    word = topic_word(request.paper["title"])
+    return {**fields, "method": method.format(w=word), "results": results.format(s=last),
+            "limitations": limits}  # fmt: skip
 
 
 def with_relevance(fields: dict[str, Any], request: PromptRequest) -> dict[str, Any]:
@@ -128,7 +163,10 @@ def successful_content(
 ) -> tuple[str, str]:
     """The message content and finish reason of a call that answers 200: the `recorded`
     answer of a real model when there is one, else the canned fields."""
-    fields = with_relevance(recorded, request) if recorded is not None else fake_fields(request)
+    fields = (
+        with_relevance(with_full_text(recorded, request), request)
+        if recorded is not None else fake_fields(request)
+    )  # fmt: skip
     content = json.dumps(spoil(fields, outcome), ensure_ascii=False)
     if outcome == "broken_json":
         content = content[: len(content) // 2]

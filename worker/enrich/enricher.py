@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from feedsvc.errors import EnrichmentFailed
-from feedsvc.models import SOURCE_LANGUAGE, Enrichment, Paper, Relevance
+from feedsvc.models import SOURCE_LANGUAGE, Enrichment, Paper, Relevance, Section
 from worker.enrich.llm import CallRecorder, Completion, LLMClient
 from worker.enrich.prompt import (
     PROMPT_VERSION,
@@ -31,8 +31,9 @@ class Enricher(Protocol):
     def identity(self) -> tuple[str, str, str]: ...
 
     def enrich(
-        self, paper: Paper, language: str, interests: Sequence[Interest] = ()
-    ) -> Enrichment: ...
+        self, paper: Paper, language: str, interests: Sequence[Interest] = (),
+        sections: Sequence[Section] | None = None,
+    ) -> Enrichment: ...  # fmt: skip
 
 
 @dataclass
@@ -41,6 +42,7 @@ class _Exchange:
 
     messages: list[dict[str, str]]
     interests: Sequence[Interest] = ()
+    sections: Sequence[Section] | None = None  # a full-text topic's paper: what it read
     tokens_in: int = 0
     tokens_out: int = 0
     finish_reason: str = ""
@@ -74,9 +76,15 @@ class LLMEnricher:
     def identity(self) -> tuple[str, str, str]:
         return ("llm", self.model, PROMPT_VERSION)
 
-    def enrich(self, paper: Paper, language: str, interests: Sequence[Interest] = ()) -> Enrichment:
+    def enrich(
+        self, paper: Paper, language: str, interests: Sequence[Interest] = (),
+        sections: Sequence[Section] | None = None,
+    ) -> Enrichment:  # fmt: skip
+        """The enrichment, scored against the `interests`; given `sections` (a full-text
+        topic's paper: () when it has no HTML view), with what they hold."""
         translate = language != SOURCE_LANGUAGE
-        exchange = _Exchange(build_messages(paper, language, translate, interests), interests)
+        messages = build_messages(paper, language, translate, interests, sections or ())
+        exchange = _Exchange(messages, interests, sections)
         started = time.monotonic()
         try:
             output = self._attempt(exchange, paper, language)
@@ -88,19 +96,20 @@ class LLMEnricher:
         return self._enrichment(paper, language, output, exchange, started)
 
     def request_body(
-        self, paper: Paper, language: str, interests: Sequence[Interest] = ()
-    ) -> dict[str, Any]:
+        self, paper: Paper, language: str, interests: Sequence[Interest] = (),
+        sections: Sequence[Section] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """The chat completion request for one paper and language (also a batch line's body)."""
         translate = language != SOURCE_LANGUAGE
-        messages = build_messages(paper, language, translate, interests)
-        return self._request(messages, translate, interests)
+        messages = build_messages(paper, language, translate, interests, sections or ())
+        return self._request(messages, translate, interests, bool(sections))
 
     def enrichment_from_completion(
         self, paper: Paper, language: str, completion: dict[str, Any], billed_as: str,
-        interests: Sequence[Interest] = (),
+        interests: Sequence[Interest] = (), sections: Sequence[Section] | None = None,
     ) -> Enrichment:  # fmt: skip
         """Validate a completion that arrived another way (a batch result line)."""
-        exchange = _Exchange([], interests)
+        exchange = _Exchange([], interests, sections)
         output = self._accept(
             exchange, Completion.from_body(completion), paper, language, billed_as
         )
@@ -108,7 +117,8 @@ class LLMEnricher:
 
     def _attempt(self, exchange: _Exchange, paper: Paper, language: str) -> ModelOutput:
         translate = language != SOURCE_LANGUAGE
-        request = self._request(exchange.messages, translate, exchange.interests)
+        full_text = bool(exchange.sections)
+        request = self._request(exchange.messages, translate, exchange.interests, full_text)
         completion = self.llm.complete(request, self._count_failed_call)
         return self._accept(exchange, completion, paper, language, self.model)
 
@@ -126,7 +136,9 @@ class LLMEnricher:
         exchange.count(completion)
         tokens = completion.tokens_in, completion.tokens_out
         try:
-            output = accept_output(completion, paper, language, exchange.interests)
+            output = accept_output(
+                completion, paper, language, exchange.interests, exchange.sections or ()
+            )
         except EnrichmentFailed as exc:
             self.record_call(billed_as, *tokens, exc.kind)
             exchange.messages.append({"role": "assistant", "content": completion.content[:4000]})
@@ -160,18 +172,23 @@ class LLMEnricher:
             unverified_numbers=output.unverified_numbers,
             adjustments=output.adjustments,
             relevance=scored(output.scores, exchange.interests),
+            full_text=read_from(exchange.sections),
+            approach=output.full_text[0],
+            results=output.full_text[1],
+            limitations=output.full_text[2],
         )
 
     def _request(
-        self, messages: list[dict[str, str]], translate: bool, interests: Sequence[Interest]
-    ) -> dict[str, Any]:
+        self, messages: list[dict[str, str]], translate: bool, interests: Sequence[Interest],
+        full_text: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
         if self.response_format == "json_object":
             response_format: dict[str, Any] = {"type": "json_object"}
         else:
             schema = {
                 "name": "paper_enrichment",
                 "strict": True,
-                "schema": output_schema(translate, interests),
+                "schema": output_schema(translate, interests, full_text),
             }
             response_format = {"type": "json_schema", "json_schema": schema}
         return {
@@ -180,6 +197,14 @@ class LLMEnricher:
             "response_format": response_format,
             "temperature": 0.2,
         }
+
+
+def read_from(sections: Sequence[Section] | None) -> str:
+    """What a full-text topic's enrichment was made from: "sections", or "abstract" when the
+    paper has no HTML view; "" for another topic's."""
+    if sections is None:
+        return ""
+    return "sections" if sections else "abstract"
 
 
 def scored(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import snowballstemmer
 
-from feedsvc.models import MAX_SCORE, Enrichment, Paper, Relevance
+from feedsvc.models import MAX_SCORE, Enrichment, Paper, Relevance, Section
 from worker.enrich.prompt import MAX_TAKEAWAYS, Interest
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(\"'])")
@@ -36,7 +36,11 @@ class ExtractiveEnricher:
 
     identity = ("extractive", "", "")
 
-    def enrich(self, paper: Paper, language: str, interests: Sequence[Interest] = ()) -> Enrichment:
+    def enrich(
+        self, paper: Paper, language: str, interests: Sequence[Interest] = (),
+        sections: Sequence[Section] | None = None,
+    ) -> Enrichment:  # fmt: skip
+        """`sections` are not read offline: the summary is the abstract's own sentences."""
         sentences = split_sentences(paper.abstract)
         ranked = rank_sentences(sentences)
         summary_picks = sorted(ranked[:2])

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from feedsvc.models import MAX_SCORE, Paper, interests_stamp
+from feedsvc.models import MAX_SCORE, Paper, Section, interests_stamp
 
 PROMPT_VERSION = "2026-11-22.1"
 MIN_TAKEAWAYS, MAX_TAKEAWAYS = 3, 7
@@ -27,6 +27,7 @@ LANGUAGE_NAMES = {
 SUMMARY_FIELDS = ("summary", "takeaways")
 TRANSLATION_FIELDS = ("title_translated", "abstract_translated")
 RELEVANCE_FIELD = "relevance"
+FULL_TEXT_FIELDS = ("method", "results", "limitations")
 
 _INTRO = (
     "You summarise arXiv papers for researchers. The paper arrives as JSON between "
@@ -36,6 +37,10 @@ _WRITE_IN = "Write every field in "
 _RETURN_ONLY = ". Return only a JSON object with the fields "
 _CLOSING = (
     "Use only numbers that appear in the abstract. "
+    "No greetings, no comments about the task, no Markdown."
+)
+_CLOSING_FULL_TEXT = (
+    "Use only numbers that appear in the paper. "
     "No greetings, no comments about the task, no Markdown."
 )
 _INTERESTS = "Interests by key, as JSON: "
@@ -62,15 +67,20 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, LANGUAGE_NAMES.get(code.split("-")[0], f"the language {code}"))
 
 
-def output_fields(translate: bool, scored: bool = False) -> tuple[str, ...]:
+def output_fields(
+    translate: bool, scored: bool = False, full_text: bool = False
+) -> tuple[str, ...]:
     """The fields of the JSON object the model returns, in the order the prompt names them."""
     fields = (SUMMARY_FIELDS + TRANSLATION_FIELDS) if translate else SUMMARY_FIELDS
+    fields = (*fields, *FULL_TEXT_FIELDS) if full_text else fields
     return (*fields, RELEVANCE_FIELD) if scored else fields
 
 
-def output_schema(translate: bool, interests: Sequence[Interest] = ()) -> dict[str, Any]:
+def output_schema(
+    translate: bool, interests: Sequence[Interest] = (), full_text: bool = False
+) -> dict[str, Any]:
     """The JSON schema of the model's output (strict: every field required, no others)."""
-    properties = {name: _field_schema(name) for name in output_fields(translate)}
+    properties = {name: _field_schema(name) for name in output_fields(translate, False, full_text)}
     if interests:
         scores = {interest.topic: _score_schema() for interest in interests}
         properties[RELEVANCE_FIELD] = _closed_object(scores)
@@ -97,27 +107,36 @@ def _field_schema(name: str) -> dict[str, Any]:
 
 
 def build_messages(
-    paper: Paper, language: str, translate: bool, interests: Sequence[Interest] = ()
-) -> list[dict[str, str]]:
-    """System instructions and the paper as delimited data; the model writes in `language`
-    and scores the paper against each of the `interests`."""
-    data = {
+    paper: Paper, language: str, translate: bool, interests: Sequence[Interest] = (),
+    sections: Sequence[Section] = (),
+) -> list[dict[str, str]]:  # fmt: skip
+    """System instructions and the paper as delimited data; the model writes in `language`,
+    scores the paper against each of the `interests` and, given its `sections`, says what
+    they hold of its method, results and limitations."""
+    data: dict[str, Any] = {
         "arxiv_id": paper.id,
         "title": paper.title,
         "abstract": paper.abstract,
         "comment": paper.comment,
     }
+    if sections:
+        data["sections"] = [{"title": s.title, "text": s.text} for s in sections]
     # "<" escaped, so no text inside the data can close the <paper> delimiter.
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return [
-        {"role": "system", "content": system_prompt(language_name(language), translate, interests)},
+        {
+            "role": "system",
+            "content": system_prompt(language_name(language), translate, interests, bool(sections)),
+        },
         {"role": "user", "content": f"{_PAPER_OPEN}{payload}{_PAPER_CLOSE}"},
     ]
 
 
-def system_prompt(name: str, translate: bool, interests: Sequence[Interest] = ()) -> str:
+def system_prompt(
+    name: str, translate: bool, interests: Sequence[Interest] = (), full_text: bool = False
+) -> str:
     """The instructions for output in the language called `name` (e.g. "Japanese")."""
-    fields = ", ".join(output_fields(translate, bool(interests)))
+    fields = ", ".join(output_fields(translate, bool(interests), full_text))
     system = (
         f"{_INTRO}{_WRITE_IN}{name}{_RETURN_ONLY}{fields}.\n"
         f"- summary: at most {MAX_SUMMARY_SENTENCES} sentences on what the paper does and finds.\n"
@@ -129,9 +148,16 @@ def system_prompt(name: str, translate: bool, interests: Sequence[Interest] = ()
             f"- title_translated: the title in {name}.\n"
             f"- abstract_translated: the whole abstract in {name}, faithfully, LaTeX kept.\n"
         )
+    if full_text:
+        system += (
+            "- method: in two sentences, how the paper's method works, from its sections.\n"
+            "- results: the main results, with their numbers as the paper states them.\n"
+            "- limitations: the limitations the authors state, in one or two sentences; if "
+            "they state none, say so.\n"
+        )
     if interests:
         system += _relevance_instructions(name, interests)
-    return system + _CLOSING
+    return system + (_CLOSING_FULL_TEXT if full_text else _CLOSING)
 
 
 def _relevance_instructions(name: str, interests: Sequence[Interest]) -> str:
@@ -162,6 +188,7 @@ class PromptRequest:
     translate: bool
     corrective: bool  # the second chance after a rejected output
     interests: dict[str, str]  # by topic: what the paper is scored against
+    full_text: bool = False  # the paper's sections were given: method, results, limitations
 
 
 def read_request(body: dict[str, Any]) -> PromptRequest:
@@ -172,26 +199,28 @@ def read_request(body: dict[str, Any]) -> PromptRequest:
     messages: list[dict[str, str]] = body["messages"]
     if [m["role"] for m in messages[:2]] != ["system", "user"]:
         raise ValueError("a feedsvc prompt starts with a system and a user message")
-    name, translate, interests = _read_system(messages[0]["content"])
+    name, translate, interests, full_text = _read_system(messages[0]["content"])
     return PromptRequest(
         paper=_read_paper(messages[1]["content"]),
         language_name=name,
         translate=translate,
         corrective=_read_corrective(messages[2:]),
         interests={interest.topic: interest.text for interest in interests},
+        full_text=full_text,
     )
 
 
-def _read_system(system: str) -> tuple[str, bool, tuple[Interest, ...]]:
-    """The language name, translate flag and interests that rebuild exactly this system
-    prompt."""
+def _read_system(system: str) -> tuple[str, bool, tuple[Interest, ...], bool]:
+    """The language name, translate flag, interests and full-text flag that rebuild exactly
+    this system prompt."""
     name = system.removeprefix(f"{_INTRO}{_WRITE_IN}").partition(_RETURN_ONLY)[0]
     stated = system.partition(_INTERESTS)[2].partition("\n")[0]
     texts: dict[str, str] = json.loads(stated) if stated else {}
     interests = tuple(Interest(topic, text, "") for topic, text in texts.items())
     for translate in (False, True):
-        if system_prompt(name, translate, interests) == system:
-            return name, translate, interests
+        for full_text in (False, True):
+            if system_prompt(name, translate, interests, full_text) == system:
+                return name, translate, interests, full_text
     raise ValueError(f"not a system prompt of prompt version {PROMPT_VERSION}")
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from feedsvc.errors import EnrichmentFailed
-from feedsvc.models import MAX_SCORE, SOURCE_LANGUAGE, Paper
+from feedsvc.models import MAX_SCORE, SOURCE_LANGUAGE, Paper, Section
 from worker.enrich.language import MIN_VARIANT_SHARE, chinese_variant_share, identify, known
 from worker.enrich.llm import Completion
 from worker.enrich.prompt import (
+    FULL_TEXT_FIELDS,
     MAX_SUMMARY_SENTENCES,
     MAX_TAKEAWAYS,
     MIN_TAKEAWAYS,
@@ -33,6 +34,7 @@ MAX_TAKEAWAY_CHARS = 400
 MAX_TITLE_CHARS = 500
 MAX_TRANSLATION_CHARS = 8000
 MAX_REASON_CHARS = 300
+MAX_FULL_TEXT_CHARS = 800  # method, results, limitations: two or three sentences each
 CJK_LANGUAGES = {"zh", "ja"}
 MIN_SCRIPT_SHARE = 0.3
 MIN_LATIN_SHARE = 0.7
@@ -72,23 +74,28 @@ class ModelOutput:
     unverified_numbers: tuple[str, ...] = ()  # numbers the abstract does not have
     adjustments: tuple[str, ...] = ()  # what was cut to fit, said in the stored record
     scores: tuple[tuple[str, int, str], ...] = ()  # (topic, score, reason) per interest asked
+    full_text: tuple[str, str, str] = ("", "", "")  # method, results, limitations, when read
 
 
 def accept_output(
-    completion: Completion, paper: Paper, language: str, interests: Sequence[Interest] = ()
-) -> ModelOutput:
+    completion: Completion, paper: Paper, language: str, interests: Sequence[Interest] = (),
+    sections: Sequence[Section] = (),
+) -> ModelOutput:  # fmt: skip
     """The checked output of a completion; EnrichmentFailed says why it is not acceptable.
+    Given the paper's `sections`, its numbers are checked against them too.
 
     A cut-off answer counts as a failed call (kind "call"), so it gets no second chance.
     """
     if completion.finish_reason not in ("", "stop"):
         raise EnrichmentFailed(f"model stopped early: finish_reason={completion.finish_reason}")
-    output = parse_llm_output(completion.content, language != SOURCE_LANGUAGE, interests)
-    return replace(output, unverified_numbers=validate_output(output, paper, language))
+    translate = language != SOURCE_LANGUAGE
+    output = parse_llm_output(completion.content, translate, interests, bool(sections))
+    full_text = " ".join(section.text for section in sections)
+    return replace(output, unverified_numbers=validate_output(output, paper, language, full_text))
 
 
 def parse_llm_output(
-    content: str, translate: bool, interests: Sequence[Interest] = ()
+    content: str, translate: bool, interests: Sequence[Interest] = (), full_text: bool = False
 ) -> ModelOutput:
     """The model's JSON, checked field by field; raise EnrichmentFailed on any problem."""
     data = _json_object(content)
@@ -96,15 +103,28 @@ def parse_llm_output(
     summary = _summary(data.get("summary"), adjustments)
     takeaways = _takeaways(data.get("takeaways"), adjustments)
     scores = _scores(data.get(RELEVANCE_FIELD), interests, adjustments) if interests else ()
-    if not translate:
-        return ModelOutput(summary, takeaways, adjustments=tuple(adjustments), scores=scores)
-    title = _clean_text(data.get("title_translated"), "title", MAX_TITLE_CHARS)
-    abstract = _clean_text(
-        data.get("abstract_translated"), "abstract_translated", MAX_TRANSLATION_CHARS
-    )
-    return ModelOutput(
-        summary, takeaways, title, abstract, adjustments=tuple(adjustments), scores=scores
-    )
+    read = _full_text_fields(data, adjustments) if full_text else ("", "", "")
+    output = ModelOutput(summary, takeaways, adjustments=(), scores=scores, full_text=read)
+    if translate:
+        title = _clean_text(data.get("title_translated"), "title", MAX_TITLE_CHARS)
+        abstract = _clean_text(
+            data.get("abstract_translated"), "abstract_translated", MAX_TRANSLATION_CHARS
+        )
+        output = replace(output, title_translated=title, abstract_translated=abstract)
+    return replace(output, adjustments=tuple(adjustments))
+
+
+def _full_text_fields(data: dict[str, Any], adjustments: list[str]) -> tuple[str, str, str]:
+    """Method, results and limitations: each present, each cut at a sentence boundary when
+    over MAX_FULL_TEXT_CHARS."""
+    found = []
+    for name in FULL_TEXT_FIELDS:
+        text = _clean_text(data.get(name), name, max_chars=None)
+        if len(text) > MAX_FULL_TEXT_CHARS:
+            text = cut_at_sentence(text, MAX_FULL_TEXT_CHARS)
+            adjustments.append(f"{name} cut at a sentence boundary to {len(text)} characters")
+        found.append(text)
+    return found[0], found[1], found[2]
 
 
 def _scores(
@@ -135,19 +155,27 @@ def _score(value: Any, topic: str, adjustments: list[str]) -> tuple[int, str]:
     return score, reason
 
 
-def validate_output(output: ModelOutput, paper: Paper, language: str) -> tuple[str, ...]:
-    """Reject chatter, Markdown and the wrong language; return numbers not in the abstract."""
+def validate_output(
+    output: ModelOutput, paper: Paper, language: str, full_text: str = ""
+) -> tuple[str, ...]:
+    """Reject chatter, Markdown and the wrong language; return numbers in neither the
+    abstract nor, given it, the `full_text` read."""
     reasons = [reason for _, _, reason in output.scores]
-    written = [output.summary, *output.takeaways, *reasons]
+    read = [text for text in output.full_text if text]
+    written = [output.summary, *output.takeaways, *reasons, *read]
     check_plain_text(output.summary, "summary")
     check_plain_text(" ".join(output.takeaways), "takeaways")
     if reasons:
         check_plain_text(" ".join(reasons), "relevance reasons")
+    for name, text in zip(FULL_TEXT_FIELDS, output.full_text, strict=False):
+        if text:
+            check_plain_text(text, name)
     check_language(" ".join(written), language)
     if output.abstract_translated:
         check_plain_text(output.abstract_translated, "abstract_translated")
         check_language(output.abstract_translated, language)
-    return unverified_numbers(written, f"{paper.title} {paper.abstract} {paper.comment}")
+    source = f"{paper.title} {paper.abstract} {paper.comment} {full_text}"
+    return unverified_numbers(written, source)
 
 
 def _json_object(content: str) -> dict[str, Any]:
