@@ -39,6 +39,10 @@ def collect_stats(
             "today_date": now.date().isoformat(),
             "daily_token_budget": settings.llm_daily_token_budget or None,
         },
+        "full_text": {
+            "topics": [topic.slug for topic in topics if topic.full_text],
+            "budget_tokens": settings.full_text_tokens,
+        },
     }
 
 
@@ -113,6 +117,12 @@ def format_stats(report: dict[str, Any]) -> str:
                 f"{k} {v}" for k, v in sorted(usage["outcomes"].items())))  # fmt: skip
     if llm["daily_token_budget"]:
         lines.append(f"daily token budget: {llm['daily_token_budget']}")
+    full_text = report["full_text"]
+    if full_text["topics"]:
+        lines.append(
+            f"full text: {', '.join(full_text['topics'])}, at most "
+            f"{full_text['budget_tokens']} tokens of sections a call (usage: <model>+full-text)"
+        )
     return "\n".join(lines)
 
 

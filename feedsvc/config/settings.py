@@ -241,8 +241,9 @@ class Settings:
 
 
 def price_per_million(settings: Settings, model: str) -> tuple[float, float] | None:
-    """USD per million tokens in and out; '<model>@batch' usage costs half."""
-    base, batch, _ = model.partition("@batch")
+    """USD per million tokens in and out; '<model>@batch' usage costs half, and
+    '<model>+full-text' (calls that read the papers' sections) the model's price."""
+    base, batch, _ = model.removesuffix("+full-text").partition("@batch")
     price = settings.llm_prices.get(base)
     if price is None or not batch:
         return price

@@ -187,6 +187,7 @@ def searched_text(item: FeedItem) -> list[str]:
     texts = [paper.title, paper.abstract]
     if enrichment is not None:
         texts += [enrichment.summary, *enrichment.takeaways]
+        texts += [enrichment.approach, enrichment.results, enrichment.limitations]
         texts += [enrichment.title_translated, enrichment.abstract_translated]
     return texts
 

@@ -23,6 +23,7 @@ from worker.enrich import LLMEnricher, build_llm_client
 from worker.full_text import CHARS_PER_TOKEN, chosen_sections
 from worker.paper_pages import ArxivPages
 from worker.paper_view import parse_view
+from worker.stats import collect_stats, format_stats
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
 BUDGET = 1500
@@ -49,7 +50,11 @@ def listing(arxiv_replay: ArxivReplay) -> list[str]:
 def runner(settings: Settings, store: Store, clock: Clock, pages: bool = True) -> Worker:
     topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
-    enricher = LLMEnricher(build_llm_client(settings), settings.llm_model)
+
+    def record(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
+        store.accounting.record_llm_call(model, tokens_in, tokens_out, outcome, clock.now)
+
+    enricher = LLMEnricher(build_llm_client(settings), settings.llm_model, record_call=record)
     views = ArxivPages(settings.arxiv_html_url, settings.arxiv_oai_url, 5, lambda ok: None,
                        nullcontext) if pages else None  # fmt: skip
     return assemble(topics, store, source, enricher, "test", clock, pages=views,
@@ -73,6 +78,14 @@ def test_one_call_reads_the_sections_within_the_budget(
     assert unread is not None and unread.full_text == "abstract" and not unread.results
     runner(settings, store, clock).scheduler.run_once()
     assert len(llm.calls) == 20, "nothing asked twice"
+    usage = store.accounting.llm_usage().models
+    assert usage["test-model+full-text"].calls == 2 and usage["test-model"].calls == 18
+    report = collect_stats(store, load_topics(settings.topics_file), settings, clock.now)
+    assert report["full_text"] == {
+        "topics": ["testing"],
+        "budget_tokens": settings.full_text_tokens,
+    }
+    assert "full text: testing, at most" in format_stats(report)
 
 
 def test_a_full_text_paper_waits_for_its_view_without_an_attempt(

@@ -19,6 +19,10 @@ from worker.enrich.prompt import (
 )
 from worker.enrich.validate import ModelOutput, accept_output
 
+# Usage of full-text calls is counted under "<model>+full-text": `stats` shows what reading
+# the papers' sections costs, at the model's price.
+FULL_TEXT_SUFFIX = "+full-text"
+
 
 class Enricher(Protocol):
     """Makes one paper's enrichment in one language, scored against the `interests` of its
@@ -110,20 +114,17 @@ class LLMEnricher:
     ) -> Enrichment:  # fmt: skip
         """Validate a completion that arrived another way (a batch result line)."""
         exchange = _Exchange([], interests, sections)
-        output = self._accept(
-            exchange, Completion.from_body(completion), paper, language, billed_as
-        )
+        billed = billed_as + (FULL_TEXT_SUFFIX if sections else "")
+        output = self._accept(exchange, Completion.from_body(completion), paper, language, billed)
         return self._enrichment(paper, language, output, exchange, time.monotonic())
 
     def _attempt(self, exchange: _Exchange, paper: Paper, language: str) -> ModelOutput:
         translate = language != SOURCE_LANGUAGE
         full_text = bool(exchange.sections)
         request = self._request(exchange.messages, translate, exchange.interests, full_text)
-        completion = self.llm.complete(request, self._count_failed_call)
-        return self._accept(exchange, completion, paper, language, self.model)
-
-    def _count_failed_call(self) -> None:
-        self.record_call(self.model, 0, 0, "call")
+        billed = self.model + (FULL_TEXT_SUFFIX if full_text else "")
+        completion = self.llm.complete(request, lambda: self.record_call(billed, 0, 0, "call"))
+        return self._accept(exchange, completion, paper, language, billed)
 
     def _accept(
         self,
