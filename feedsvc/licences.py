@@ -38,13 +38,15 @@ ARXIV_DEFAULT = Licence(
     "arXiv-nonexclusive-distrib-1.0", "arXiv non-exclusive licence",
     "http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
 )  # fmt: skip
-_CC_PATH = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)/?$")
+_CC_PATH = re.compile(
+    r"https?://(?:www\.)?creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)/?$"
+)
 
 
 def paper_licence(url: str) -> Licence:
     """The licence of a paper from the URL in its OAI-PMH record; arXiv's default when the
     record names none or one it does not know."""
-    found = _CC_PATH.search(url.strip())
+    found = _CC_PATH.fullmatch(url.strip())
     if found is None:
         return ARXIV_DEFAULT
     kind, code, version = found.groups()

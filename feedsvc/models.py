@@ -180,11 +180,7 @@ class PaperPages:
     licence_url: str  # "" when the record names none: arXiv's default licence
     fetched_at: datetime
     sections: tuple[Section, ...] = ()  # kept for a full-text topic's paper, trimmed
-
-    @property
-    def view_url(self) -> str:
-        """Where a reader finds the figures: the view's first figure's page, else ""."""
-        return self.figures[0].image_url.rsplit("/", 1)[0] if self.figures else ""
+    view_url: str = ""  # the HTML view, where a reader finds every figure ("" for none)
 
     def to_redis(self) -> dict[str, str]:
         return {
@@ -197,6 +193,7 @@ class PaperPages:
             "sections": json.dumps(
                 [{"title": s.title, "text": s.text} for s in self.sections], ensure_ascii=False
             ),
+            "view_url": self.view_url,
         }
 
     @classmethod
@@ -212,6 +209,7 @@ class PaperPages:
                 Section(str(s["title"]), str(s["text"]))
                 for s in json.loads(data.get("sections", "[]"))
             ),
+            view_url=data.get("view_url", ""),
         )
 
 

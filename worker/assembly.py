@@ -70,7 +70,8 @@ def assemble(
     `usage`, when given, is where the enricher reports its calls."""
     policy = policy or EnrichPolicy()
     stop = stop or threading.Event()
-    intake = Intake(store, consumer, policy, enricher.identity, clock, stop, usage, topics)
+    intake = Intake(store, consumer, policy, enricher.identity, clock, stop, usage, topics,
+                    waits_for_pages=pages is not None)  # fmt: skip
     dispatcher: Dispatcher
     if batch and isinstance(enricher, LLMEnricher):
         dispatcher = BatchDispatcher(intake, enricher, store, clock)

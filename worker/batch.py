@@ -17,6 +17,7 @@ from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import Section
 from feedsvc.store import Store, WorkItem
 from worker.enrich import LLMEnricher
+from worker.enrich.enricher import read_from
 from worker.enrich.llm import BatchEndpoint
 from worker.enrich.prompt import Interest, stamp_of
 from worker.intake import Intake
@@ -24,6 +25,7 @@ from worker.outcome import CycleReport, Outcome
 
 log = logging.getLogger(__name__)
 
+READ = "#"  # in a batch record's stamp: the interests asked, READ, what the request read
 BATCH_SUFFIX = "@batch"  # usage is counted under "<model>@batch", billed at half price
 FINAL_STATUSES = {"completed", "expired", "failed", "cancelled"}
 ENDPOINT: BatchEndpoint = "/v1/chat/completions"
@@ -77,8 +79,8 @@ class BatchDispatcher:
             paper = self.store.papers.load_paper(item.paper_id)
             if paper is not None:
                 interests = self._interests(item)
-                asked[item.member] = stamp_of(interests)
                 sections = self._sections(item)
+                asked[item.member] = f"{stamp_of(interests)}{READ}{read_from(sections)}"
                 body = self.enricher.request_body(paper, item.language, interests, sections)
                 line = {"custom_id": item.member, "method": "POST", "url": ENDPOINT, "body": body}
                 lines.append(json.dumps(line, ensure_ascii=False))
@@ -135,18 +137,25 @@ class BatchDispatcher:
             self.store.queue.ack(item)
             return Outcome.skipped()
         interests = self._interests(item)
+        asked_interests, read, asked_read = (asked or "").partition(READ)
+        sections = self._sections(item)
+        if read and asked_read != read_from(sections):  # the view came while the batch ran
+            sections = None if not asked_read else ()
         try:
-            if asked is not None and asked != stamp_of(interests):
+            if asked is not None and asked_interests != stamp_of(interests):
                 raise EnrichmentFailed("the topics' interests changed while the batch ran",
                                        kind="validation")  # fmt: skip
             completion = _completion_of(line, status)
             enrichment = self.enricher.enrichment_from_completion(
                 paper, item.language, completion, self.enricher.model + BATCH_SUFFIX, interests,
-                self._sections(item),
+                sections,
             )  # fmt: skip
         except EnrichmentFailed as exc:
             return self.intake.retry_later(item, paper, exc)
-        return self.intake.complete(item, enrichment)
+        outcome = self.intake.complete(item, enrichment)
+        if read and asked_read != read_from(self._sections(item)):
+            self.store.queue.enqueue([(item.paper_id, item.language)])  # now it can read more
+        return outcome
 
 
 def _completion_of(line: dict[str, Any] | None, status: str) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from feedsvc.models import Section
 
 CHARS_PER_TOKEN = 4  # English prose, and LaTeX: a conservative count for the budget
+# Titles that start so are not the paper's own work ("Introduction and background" is).
 LEFT_OUT = re.compile(
-    r"related work|prior work|literature|background|preliminar|acknowledg|reference"
-    r"|appendix|supplementa|ethic|broader impact|impact statement|reproducibility"
-    r"|author contribution|funding|notation",
+    r"\s*(?:related work|prior work|literature review|background|preliminar|acknowledg"
+    r"|references?\b|appendi|supplementa|ethic|broader impact|impact statement"
+    r"|reproducibility|author contribution|funding|notation\b)",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -25,7 +26,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def chosen_sections(sections: Sequence[Section], budget_tokens: int) -> tuple[Section, ...]:
     """The paper's own sections, in its order, together within `budget_tokens`."""
-    own = [section for section in sections if not LEFT_OUT.search(section.title)]
+    own = [section for section in sections if not LEFT_OUT.match(section.title)]
     return trimmed(own, budget_tokens * CHARS_PER_TOKEN)
 
 

@@ -54,9 +54,11 @@ class Intake:
         stop: threading.Event,
         usage: PendingUsage | None = None,
         topics: Sequence[Topic] = (),
+        waits_for_pages: bool = False,
     ) -> None:
         self.store = store
         self.topics = {topic.slug: topic for topic in topics}
+        self.waits_for_pages = waits_for_pages  # a fetcher of the papers' pages runs
         self.consumer = consumer
         self.policy = policy
         self.identity = identity
@@ -119,10 +121,16 @@ class Intake:
         )  # fmt: skip
         if not wanted:
             return FullText(None)
-        pages = inputs.pages
-        if pages is not None and pages.version == inputs.paper.version:
+        paper, pages = inputs.paper, inputs.pages
+        if pages is not None and pages.version != paper.version:
+            pages = None
+        if pages is not None and (pages.sections or not pages.has_view):
             return FullText(pages.sections)
-        if inputs.pages_pending and self.clock() - inputs.paper.first_seen < PAGES_WAIT:
+        # Its pages are to come, or were fetched before a full-text topic took it (so
+        # without its sections): wait for them, when a fetcher of pages runs at all.
+        if self.waits_for_pages and self.clock() - _pending_since(paper) < PAGES_WAIT:
+            if not inputs.pages_pending:
+                self.store.pages.fetch_again(paper.id)
             return FullText((), wait=True)
         return FullText(())
 
@@ -220,6 +228,13 @@ class Intake:
     def queue_outdated(self, topics: Sequence[Topic]) -> int:
         """Queue what another model or prompt made, once per change (worker.outdated)."""
         return queue_outdated(self.store, self.identity, topics, self.clock())
+
+
+def _pending_since(paper: Paper) -> datetime:
+    """Since when the paper's latest version waits for its pages: its revision's storing,
+    else its first sighting."""
+    revision = paper.revision
+    return revision.at if revision is not None and not revision.amended else paper.first_seen
 
 
 def retry_delay_seconds(attempt: int, base_seconds: float = 60.0) -> float:

@@ -42,6 +42,14 @@ LOCK_SECONDS = 120.0  # two requests, each within the arXiv timeout, and the gat
 MAX_ATTEMPTS = 5  # a paper whose pages fail this often is given up on: no figure, default licence
 
 
+def _current(stored: PaperPages | None, version: int, full_text: bool) -> bool:
+    """Whether the stored pages serve the paper's version: of that version and, for a
+    full-text topic's paper with a view, holding its sections."""
+    if stored is None or stored.version != version:
+        return False
+    return not full_text or bool(stored.sections) or not stored.has_view
+
+
 class ArxivPages:
     """The HTML view and the OAI-PMH record of a paper, over HTTP."""
 
@@ -54,14 +62,22 @@ class ArxivPages:
         self.views = DeadlineSession(timeout_seconds, record, gate, ends_with=b"</html>")
         self.records = DeadlineSession(timeout_seconds, record, gate, ends_with=b"</oai-pmh>")
 
+    def view_url(self, paper: Paper) -> str:
+        return f"{self.html_url}/{paper.versioned_id}"
+
     def view(self, paper: Paper) -> PaperView | None:
         """The view of the paper's latest version; None when arXiv has none."""
-        url = f"{self.html_url}/{paper.versioned_id}"
+        url = self.view_url(paper)
         response = self._get(self.views, url, paper.id)
         if response.status_code == 404:
             return None
         _ok(response, paper.id, "HTML view")
-        return parse_view(response.content, url)
+        try:
+            return parse_view(response.content, url)
+        except Exception as exc:  # lxml on a page unlike any seen: this paper's fault
+            raise PagesUnavailable(
+                f"{paper.id}: HTML view unreadable: {exc!r}", down=False
+            ) from None
 
     def licence_url(self, paper: Paper) -> str:
         """The licence its OAI-PMH record states ("" for none, or no record)."""
@@ -147,21 +163,22 @@ class PagesFetcher:
     def _fetch_held(self, paper_id: str) -> int:
         paper = self.store.papers.load_paper(paper_id)
         stored = self.store.pages.load_pages(paper_id)
-        if paper is None or (stored is not None and stored.version == paper.version):
+        topics, _ = self.store.enrichments.feed_place(paper_id)
+        languages = self._full_text_languages(topics)
+        if paper is None or _current(stored, paper.version, bool(languages)):
             self.store.pages.drop_pending(paper_id)
             return 0
         view = self.source.view(paper)
         licence_url = self.source.licence_url(paper)
         figures = view.figures if view else ()
-        topics, _ = self.store.enrichments.feed_place(paper_id)
-        languages = self._full_text_languages(topics)
         sections = (
             chosen_sections(view.sections, self.full_text_tokens) if view and languages else ()
         )
         pages = PaperPages(paper.version, view is not None, figures[: PaperPages.KEPT_FIGURES],
-                           len(figures), licence_url, self.clock(), sections)  # fmt: skip
-        self.store.pages.save_pages(paper_id, pages, sorted(topics))
-        self._requeue_read_otherwise(paper_id, languages, "sections" if sections else "abstract")
+                           len(figures), licence_url, self.clock(), sections,
+                           self.source.view_url(paper) if view else "")  # fmt: skip
+        requeue = self._read_otherwise(paper_id, languages, "sections" if sections else "abstract")
+        self.store.pages.save_pages(paper_id, pages, sorted(topics), requeue)
         log.info("paper=%s pages: view=%s figures=%d licence=%s", paper_id,
                  "yes" if view else "none", len(figures), licence_url or "default")  # fmt: skip
         return 1
@@ -172,10 +189,14 @@ class PagesFetcher:
         found = (t.languages for t in self.full_text if t.slug in held)
         return sorted({language for languages in found for language in languages})
 
-    def _requeue_read_otherwise(self, paper_id: str, languages: Sequence[str], read: str) -> None:
-        """Queue the full-text enrichments made before the view was had (read from the
-        abstract while it was pending): now they can read what `read` says."""
+    def _read_otherwise(
+        self, paper_id: str, languages: Sequence[str], read: str
+    ) -> list[tuple[str, str]]:
+        """The full-text enrichments made before the view was had (from the abstract while
+        it was pending), to make again now that they can read what `read` says."""
+        again = []
         for language in languages:
             (stamp,) = self.store.enrichments.enrichment_stamps([paper_id], language)
             if stamp is not None and stamp.method == "llm" and stamp.full_text != read:
-                self.store.queue.enqueue([(paper_id, language)])
+                again.append((paper_id, language))
+        return again

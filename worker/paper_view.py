@@ -28,7 +28,7 @@ def _has_class(name: str) -> str:
 
 
 _DOCUMENT = f"//article[{_has_class('ltx_document')}]"
-_FIGURES = f".//figure[{_has_class('ltx_figure')}][.//img][not(ancestor::figure)]"
+_FIGURES = f".//figure[{_has_class('ltx_figure')}][.//img[@src]][not(ancestor::figure)]"
 _SECTIONS = f".//section[{_has_class('ltx_section')}]"
 _PARAGRAPHS = f".//p[{_has_class('ltx_p')}][not(ancestor::figure)][not(ancestor::table)]"
 _FIGURE_TAG = f".//span[{_has_class('ltx_tag_figure')}]"
@@ -56,7 +56,7 @@ def parse_view(html: bytes, page_url: str) -> PaperView | None:
 
 
 def _figure(element: Any, base: str) -> Figure:
-    source = element.xpath(".//img/@src")[0]
+    source = element.xpath(".//img[@src]/@src")[0]
     captions = element.xpath("./figcaption")
     caption = text_of(captions[0]) if captions else ""
     tag = captions[0].xpath(_FIGURE_TAG) if captions else []  # not a panel's "(a)"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from feedsvc.keys import Keys
 from feedsvc.models import PaperPages
-from feedsvc.store import feeds
+from feedsvc.store import feeds, queue
 from feedsvc.store.db import Db
 
 
@@ -29,9 +29,14 @@ class PagesStore:
         data = self.db.one(lambda b: b.hgetall(self.keys.paper_pages(paper_id)))
         return PaperPages.from_redis(data) if data else None
 
-    def save_pages(self, paper_id: str, pages: PaperPages, topics: Sequence[str]) -> None:
-        """Store the pages, take the paper off the pending set and move the feeds of its
-        `topics` (their entries show the figure): one step."""
+    def save_pages(
+        self, paper_id: str, pages: PaperPages, topics: Sequence[str],
+        requeue: Sequence[tuple[str, str]] = (),
+    ) -> None:  # fmt: skip
+        """Store the pages, take the paper off the pending set, move the feeds of its
+        `topics` (their entries show the figure) and queue the enrichments to make again
+        (`requeue`, read without the view): one step. A newer version stored meanwhile
+        stays pending."""
         key = self.keys.paper_pages(paper_id)
         batch = self.db.batch(atomic=True)
         batch.delete(key)
@@ -39,7 +44,15 @@ class PagesStore:
         batch.srem(self.keys.pages_pending(), paper_id)
         batch.hdel(self.keys.pages_attempts(), paper_id)
         feeds.bump_topics(batch, self.keys, set(topics))
+        queue.add_enqueue(batch, self.keys, requeue)
+        version = batch.hget(self.keys.paper(paper_id), "version")
         batch.run()
+        if version.value is not None and int(version.value) != pages.version:
+            self.fetch_again(paper_id)
+
+    def fetch_again(self, paper_id: str) -> None:
+        """Put the paper back on the pending set: its pages are to be fetched anew."""
+        self.db.one(lambda b: b.sadd(self.keys.pages_pending(), paper_id))
 
     def count_attempt(self, paper_id: str) -> int:
         """Count a failed attempt at the paper's pages; returns how many so far."""

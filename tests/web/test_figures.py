@@ -34,11 +34,10 @@ def client(settings: Settings, store: Store) -> FlaskClient:
     view = parse_view(PAGE.read_bytes(), PAGE_URL)
     assert view is not None
     figures = view.figures[:3]
-    shown = PaperPages(1, True, figures, 36, CC_BY, NOW)
+    shown = PaperPages(1, True, figures, 36, CC_BY, NOW, view_url=PAGE_URL)
     store.pages.save_pages(papers[0].id, shown, ["testing"])
-    store.pages.save_pages(
-        papers[1].id, PaperPages(1, True, figures, 36, DEFAULT, NOW), ["testing"]
-    )
+    linked = PaperPages(1, True, figures, 36, DEFAULT, NOW, view_url=PAGE_URL)
+    store.pages.save_pages(papers[1].id, linked, ["testing"])
     store.pages.save_pages(papers[2].id, PaperPages(1, False, (), 0, "", NOW), ["testing"])
     return app.test_client()  # paper 4: its pages are not fetched yet
 

@@ -21,6 +21,7 @@ from worker.arxiv_source import ArxivSource
 from worker.assembly import Worker, assemble
 from worker.enrich import LLMEnricher, build_llm_client
 from worker.full_text import CHARS_PER_TOKEN, chosen_sections
+from worker.outcome import CycleReport
 from worker.paper_pages import ArxivPages
 from worker.paper_view import parse_view
 from worker.stats import collect_stats, format_stats
@@ -47,8 +48,14 @@ def listing(arxiv_replay: ArxivReplay) -> list[str]:
     return ids
 
 
-def runner(settings: Settings, store: Store, clock: Clock, pages: bool = True) -> Worker:
-    topics = [t for t in load_topics(settings.topics_file) if t.slug == "testing"]
+def runner(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    pages: bool = True,
+    slugs: tuple[str, ...] = ("testing",),
+) -> Worker:
+    topics = [t for t in load_topics(settings.topics_file) if t.slug in slugs]
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0)
 
     def record(model: str, tokens_in: int, tokens_out: int, outcome: str) -> None:
@@ -89,16 +96,49 @@ def test_one_call_reads_the_sections_within_the_budget(
 
 
 def test_a_full_text_paper_waits_for_its_view_without_an_attempt(
-    settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str]
-) -> None:
-    runner(settings, store, clock, pages=False).scheduler.run_once()
+    settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str],
+    arxiv_replay: ArxivReplay,
+) -> None:  # fmt: skip
+    arxiv_replay.page_failure = (503, b"busy")  # the views cannot be had for now
+    runner(settings, store, clock).scheduler.run_once()
     assert len(llm.calls) == 0 and store.queue.retry_count() == 20
     assert store.queue.attempts(listing[0], "en") == 0
+    arxiv_replay.page_failure = None
     clock.now += timedelta(minutes=5)
     runner(settings, store, clock).scheduler.run_once()
     assert len(llm.calls) == 20
     read = store.enrichments.load_enrichment(listing[0], "en")
     assert read is not None and read.full_text == "sections"
+
+
+def test_without_a_fetcher_of_pages_nothing_waits(
+    settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str]
+) -> None:
+    runner(settings, store, clock, pages=False).scheduler.run_once()
+    assert len(llm.calls) == 20, "FEEDSVC_PAPER_PAGES=0: summarised from the abstract at once"
+    read = store.enrichments.load_enrichment(listing[0], "en")
+    assert read is not None and read.full_text == "abstract"
+
+
+def test_a_view_fetched_before_a_full_text_topic_took_the_paper_is_fetched_again(
+    settings: Settings, store: Store, clock: Clock, llm: FakeLLM, listing: list[str],
+    arxiv_replay: ArxivReplay,
+) -> None:  # fmt: skip
+    topics = {topic.slug: topic for topic in load_topics(settings.topics_file)}
+    shared = next(p for p in runner(settings, store, clock).fetcher.source.fetch_new(
+        topics["testing"], lambda ids: {}, 10) if p.id == listing[0])  # fmt: skip
+    store.papers.save_papers(topics["also"], [shared])
+    both = runner(settings, store, clock, slugs=("testing", "also"))
+    assert both.scheduler.pages is not None and both.scheduler.pages.fetch_pending() == 1
+    kept = store.pages.load_pages(shared.id)
+    assert kept is not None and kept.has_view and not kept.sections, "no full-text topic yet"
+    store.papers.save_papers(topics["testing"], [shared])
+    both.dispatcher.enrich_due(CycleReport())
+    assert not [c for c in llm.calls if c.arxiv_id == shared.id and c.language != "Japanese"]
+    clock.now += timedelta(minutes=5)
+    both.scheduler.run_once()
+    read = store.enrichments.load_enrichment(shared.id, "zh")
+    assert read is not None and read.full_text == "sections", "its view was fetched again"
 
 
 def test_the_budget_shares_the_papers_own_sections() -> None:

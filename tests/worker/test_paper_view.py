@@ -48,6 +48,15 @@ def test_sections_with_titles_text_and_formulas_as_latex(view: PaperView) -> Non
     assert "Refer to caption" not in text and "Figure 1:" not in text, "no figures in the text"
 
 
+def test_a_figure_without_an_image_source_is_passed_over() -> None:
+    page = (b'<html><body><article class="ltx_document"><figure class="ltx_figure"><img alt="x">'
+            b'<figcaption>Figure 1: lost</figcaption></figure><figure class="ltx_figure">'
+            b'<img src="x2.png"><figcaption><span class="ltx_tag ltx_tag_figure">Figure 2: '
+            b"</span>kept</figcaption></figure></article></body></html>")  # fmt: skip
+    view = parse_view(page, PAGE_URL)
+    assert view is not None and [(f.number, f.caption) for f in view.figures] == [("2", "kept")]
+
+
 def test_a_page_that_is_not_a_papers_view_has_none() -> None:
     unavailable = b"<html><body><h1>HTML is not available for the source.</h1></body></html>"
     assert parse_view(unavailable, "https://arxiv.org/html/2401.00001v1") is None

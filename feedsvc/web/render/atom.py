@@ -104,8 +104,8 @@ def entry_links(item: FeedItem, language: str) -> list[dict[str, str]]:
         for url in paper.code_links
     ]
     lead = lead_figure(item)
-    if lead is not None and lead.shown and lead.figure is not None:
-        links.append({"href": lead.figure.image_url, "rel": "enclosure", "type": lead.image_type})
+    if lead is not None and lead.image_url:
+        links.append({"href": lead.image_url, "rel": "enclosure", "type": lead.image_type})
     safe = [{**link, "href": safe_url(link["href"])} for link in links]
     return [link for link in safe if link["href"]]
 

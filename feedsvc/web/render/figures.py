@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.licences import Licence, allows_reuse, paper_licence
 from feedsvc.models import FeedItem, Figure
+from feedsvc.web.render.document import safe_url
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}  # fmt: skip
@@ -28,8 +29,16 @@ class LeadFigure:
 
     @property
     def shown(self) -> bool:
-        """Whether the image itself may be shown: the licence allows it."""
-        return self.figure is not None and allows_reuse(self.licence)
+        """Whether the image itself may be shown: the licence allows it, and its URL is an
+        http(s) one."""
+        return bool(self.image_url)
+
+    @property
+    def image_url(self) -> str:
+        """The image to show and enclose; "" when it may not be shown."""
+        if self.figure is None or not allows_reuse(self.licence):
+            return ""
+        return safe_url(self.figure.image_url)
 
     @property
     def image_type(self) -> str:

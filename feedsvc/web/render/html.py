@@ -105,6 +105,7 @@ def render_entry_html(
         marks=marks,
         scores=scores,
         lead=lead_figure(item),
+        has_view=item.pages is not None and item.pages.has_view,
         safe_url=safe_url,
         doi_url=doi_url,
     )

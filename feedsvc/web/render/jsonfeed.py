@@ -77,8 +77,8 @@ def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
     if safe_url(paper.pdf_url):
         data["attachments"] = [{"url": paper.pdf_url, "mime_type": "application/pdf"}]
     lead = lead_figure(item)
-    if lead is not None and lead.shown and lead.figure and safe_url(lead.figure.image_url):
-        data["image"] = lead.figure.image_url
+    if lead is not None and lead.image_url:
+        data["image"] = lead.image_url
     return data
 
 

@@ -22,7 +22,6 @@ from feedsvc.web.render.document import (
     entry_title,
     feed_link_pairs,
     html_text,
-    safe_url,
     xml_text,
 )
 from feedsvc.web.render.figures import lead_figure
@@ -77,9 +76,9 @@ def _rss_item(channel: Any, item: FeedItem, doc: FeedDocument) -> None:
     for slug, _title in doc.topic_categories(item):
         _sub(element, "category", slug, domain=doc.topic_scheme)
     lead = lead_figure(item)
-    if lead is not None and lead.shown and lead.figure and safe_url(lead.figure.image_url):
+    if lead is not None and lead.image_url:
         # RSS asks for a length; the image stays at arXiv, unfetched: 0, as feeds write it
-        etree.SubElement(element, "enclosure", url=lead.figure.image_url, length="0",
+        etree.SubElement(element, "enclosure", url=lead.image_url, length="0",
                          type=lead.image_type)  # fmt: skip
 
 
