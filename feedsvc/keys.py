@@ -53,6 +53,14 @@ class Keys:
         fetched."""
         return f"{self.prefix}:pages:pending"
 
+    def paper_thumbnail(self, paper_id: str) -> str:
+        """Hash: the lead figure's thumbnail (PNG bytes) and the paper version it is of."""
+        return f"{self.prefix}:paper:{paper_id}:thumbnail"
+
+    def thumbnails(self) -> str:
+        """Sorted set: papers with a thumbnail, by when it was made: the oldest go first."""
+        return f"{self.prefix}:thumbnails"
+
     def pages_attempts(self) -> str:
         """Hash: failed attempts at a pending paper's pages, by id."""
         return f"{self.prefix}:pages:attempts"

@@ -181,6 +181,7 @@ class PaperPages:
     fetched_at: datetime
     sections: tuple[Section, ...] = ()  # kept for a full-text topic's paper, trimmed
     view_url: str = ""  # the HTML view, where a reader finds every figure ("" for none)
+    thumbnail: bool = False  # a thumbnail of the lead figure is served here
 
     def to_redis(self) -> dict[str, str]:
         return {
@@ -194,6 +195,7 @@ class PaperPages:
                 [{"title": s.title, "text": s.text} for s in self.sections], ensure_ascii=False
             ),
             "view_url": self.view_url,
+            "thumbnail": "1" if self.thumbnail else "0",
         }
 
     @classmethod
@@ -210,6 +212,7 @@ class PaperPages:
                 for s in json.loads(data.get("sections", "[]"))
             ),
             view_url=data.get("view_url", ""),
+            thumbnail=data.get("thumbnail") == "1",
         )
 
 

@@ -65,6 +65,7 @@ def assemble(
     schedule: FetchSchedule | None = None,
     pages: ArxivPages | None = None,
     full_text_tokens: int = DEFAULT_FULL_TEXT_TOKENS,
+    thumbnail_limit: int = 0,
 ) -> Worker:
     """A worker from its outside parts; `stop`, when given, is the event its parts watch;
     `usage`, when given, is where the enricher reports its calls."""
@@ -79,7 +80,9 @@ def assemble(
         dispatcher = SyncDispatcher(intake, enricher, store, policy.concurrency)
     fetcher = Fetcher(topics, store, source, clock, stop, dispatcher.enrich_due, fetch_lock_seconds)
     pages_fetcher = (
-        PagesFetcher(store, pages, clock, stop, topics, full_text_tokens) if pages else None
+        PagesFetcher(store, pages, clock, stop, topics, full_text_tokens, thumbnail_limit)
+        if pages
+        else None
     )
     scheduler = Scheduler(
         topics, store, fetcher, dispatcher, intake, clock, stop, schedule, pages_fetcher
@@ -119,6 +122,7 @@ def build_worker(settings: Settings, topics: Sequence[Topic], store: Store) -> W
         usage=usage, schedule=schedule_of(settings),
         pages=pages if settings.paper_pages else None,
         full_text_tokens=settings.full_text_tokens,
+        thumbnail_limit=settings.thumbnail_limit if settings.figure_thumbnails else 0,
     )  # fmt: skip
 
 

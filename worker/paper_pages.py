@@ -17,12 +17,14 @@ import requests
 
 from feedsvc.config import Topic
 from feedsvc.config.settings import DEFAULT_FULL_TEXT_TOKENS
+from feedsvc.licences import allows_reuse, paper_licence
 from feedsvc.models import Paper, PaperPages
 from feedsvc.store import Store
 from worker.arxiv_http import DeadlineSession, Gate, RequestRecorder
 from worker.full_text import chosen_sections
 from worker.oai import OaiError, parse_licences
 from worker.paper_view import PaperView, parse_view
+from worker.thumbnails import NoThumbnail, make_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,13 @@ class ArxivPages:
         self.oai_url = oai_url
         self.views = DeadlineSession(timeout_seconds, record, gate, ends_with=b"</html>")
         self.records = DeadlineSession(timeout_seconds, record, gate, ends_with=b"</oai-pmh>")
+        self.images = DeadlineSession(timeout_seconds, record, gate, ends_with=b"")
+
+    def image(self, url: str, paper_id: str) -> bytes:
+        """A figure's image, at arXiv."""
+        response = self._get(self.images, url, paper_id)
+        _ok(response, paper_id, "figure image")
+        return bytes(response.content)
 
     def view_url(self, paper: Paper) -> str:
         return f"{self.html_url}/{paper.versioned_id}"
@@ -113,7 +122,7 @@ class PagesFetcher:
     def __init__(
         self, store: Store, source: ArxivPages, clock: Callable[[], datetime],
         stop: threading.Event, topics: Sequence[Topic] = (),
-        full_text_tokens: int = DEFAULT_FULL_TEXT_TOKENS,
+        full_text_tokens: int = DEFAULT_FULL_TEXT_TOKENS, thumbnail_limit: int = 0,
     ) -> None:  # fmt: skip
         self.store = store
         self.source = source
@@ -121,6 +130,7 @@ class PagesFetcher:
         self.stop = stop
         self.full_text = [topic for topic in topics if topic.full_text]
         self.full_text_tokens = full_text_tokens
+        self.thumbnail_limit = thumbnail_limit  # 0: no thumbnails, the images stay at arXiv
 
     def fetch_pending(self, limit: int = PENDING_PER_CYCLE) -> int:
         """Fetch the pages of up to `limit` pending papers; returns how many. When arXiv is
@@ -179,9 +189,22 @@ class PagesFetcher:
                            self.source.view_url(paper) if view else "")  # fmt: skip
         requeue = self._read_otherwise(paper_id, languages, "sections" if sections else "abstract")
         self.store.pages.save_pages(paper_id, pages, sorted(topics), requeue)
+        if self.thumbnail_limit and figures and allows_reuse(paper_licence(licence_url)):
+            self._thumbnail(paper, figures[0].image_url, sorted(topics))
         log.info("paper=%s pages: view=%s figures=%d licence=%s", paper_id,
                  "yes" if view else "none", len(figures), licence_url or "default")  # fmt: skip
         return 1
+
+    def _thumbnail(self, paper: Paper, image_url: str, topics: Sequence[str]) -> None:
+        """Keep a thumbnail of the lead figure; without one, entries link arXiv's image (a
+        failure here is logged, not retried: the figure is shown either way)."""
+        try:
+            png = make_thumbnail(self.source.image(image_url, paper.id))
+        except (PagesUnavailable, NoThumbnail) as exc:
+            log.warning("paper=%s no thumbnail of its lead figure: %s", paper.id, exc)
+            return
+        self.store.pages.save_thumbnail(paper.id, paper.version, png, topics,
+                                        self.thumbnail_limit, self.clock().timestamp())  # fmt: skip
 
     def _full_text_languages(self, topics: Iterable[str]) -> list[str]:
         """The languages in which a full-text topic of the paper's shows it."""

@@ -93,6 +93,13 @@ class Settings:
     paper_pages: bool = flag("FEEDSVC_PAPER_PAGES", True,
         meaning="fetch each new paper version's HTML view and licence (one arXiv request "
         "each, through the same 3 s spacing): the lead figure in feeds; `0` skips both")
+    figure_thumbnails: bool = flag("FEEDSVC_FIGURE_THUMBNAILS", False,
+        meaning="keep a thumbnail (at most 640 pixels a side, PNG) of each reusable lead "
+        "figure and serve it at `/papers/<id>.png`, instead of linking the image at arXiv "
+        "(one more arXiv request a figure)")
+    thumbnail_limit: int = whole("FEEDSVC_THUMBNAIL_LIMIT", 2000, at_least=1,
+        meaning="the most thumbnails kept; past it the oldest are dropped (their entries "
+        "link arXiv's image again)")
     arxiv_delay_seconds: float = number("FEEDSVC_ARXIV_DELAY_SECONDS", 3.0, at_least=0,
         meaning="pause between arXiv requests (arXiv asks for at least 3)")
     arxiv_timeout_seconds: float = number("FEEDSVC_ARXIV_TIMEOUT_SECONDS", 30.0, at_least=1,

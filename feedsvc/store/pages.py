@@ -50,6 +50,41 @@ class PagesStore:
         if version.value is not None and int(version.value) != pages.version:
             self.fetch_again(paper_id)
 
+    def save_thumbnail(
+        self, paper_id: str, version: int, png: bytes, topics: Sequence[str], limit: int,
+        now: float,
+    ) -> None:  # fmt: skip
+        """Keep the lead figure's thumbnail, mark the pages as having one and move the
+        feeds that show it; past `limit` thumbnails, drop the oldest."""
+        batch = self.db.batch(atomic=True)
+        batch.hset(self.keys.paper_thumbnail(paper_id), {"version": str(version), "png": png})
+        batch.hset(self.keys.paper_pages(paper_id), {"thumbnail": "1"})
+        batch.zadd(self.keys.thumbnails(), {paper_id: now})
+        feeds.bump_topics(batch, self.keys, set(topics))
+        count = batch.zcard(self.keys.thumbnails())
+        batch.run()
+        if count.value > limit:
+            self._drop_oldest(count.value - limit)
+
+    def _drop_oldest(self, count: int) -> None:
+        oldest = self.db.one(lambda b: b.zrangebyscore(self.keys.thumbnails(), "-inf", "+inf"))
+        for paper_id in oldest[:count]:
+            read = self.db.batch()
+            held = read.smembers(self.keys.paper_topics(paper_id))
+            read.run()
+            topics = held.value
+            batch = self.db.batch(atomic=True)
+            batch.delete(self.keys.paper_thumbnail(paper_id))
+            batch.zrem(self.keys.thumbnails(), paper_id)
+            batch.hset(self.keys.paper_pages(paper_id), {"thumbnail": "0"})
+            feeds.bump_topics(batch, self.keys, topics)
+            batch.run()
+
+    def load_thumbnail(self, paper_id: str) -> bytes | None:
+        """The paper's thumbnail as PNG bytes; None when it has none."""
+        fields = self.db.hgetall_bytes(self.keys.paper_thumbnail(paper_id))
+        return fields.get("png")
+
     def fetch_again(self, paper_id: str) -> None:
         """Put the paper back on the pending set: its pages are to be fetched anew."""
         self.db.one(lambda b: b.sadd(self.keys.pages_pending(), paper_id))

@@ -25,6 +25,7 @@ GATEWAYS = {
     "pylatexenc": {"feedsvc/web/render/latex.py"},
     "babel": {"feedsvc/web/i18n.py"},
     "snowballstemmer": {"worker/enrich/offline.py"},
+    "PIL": {"worker/thumbnails.py"},
 }
 
 

@@ -59,7 +59,7 @@ def test_good_copies_and_unset_optionals_pass() -> None:
 def test_every_field_is_one_row_of_the_table() -> None:
     assert [setting.attribute for setting in SETTINGS] == [item.name for item in fields(Settings)]
     variables = [setting.variable for setting in SETTINGS]
-    assert len(set(variables)) == len(variables) == 42
+    assert len(set(variables)) == len(variables) == 44
     assert all(setting.meaning for setting in SETTINGS)
 
 
@@ -73,7 +73,7 @@ def test_to_env_rebuilds_settings_that_differ_in_every_field(tmp_path: Path) -> 
         redis_url="rediss://:pw@cache:6380/2", redis_prefix="other", topics_file=tmp_path / "t",
         arxiv_api_url="http://arxiv.test/api", arxiv_delay_seconds=0.5, arxiv_timeout_seconds=7.0,
         arxiv_html_url="http://arxiv.test/html", arxiv_oai_url="http://arxiv.test/oai2",
-        paper_pages=False, full_text_tokens=1234,
+        paper_pages=False, full_text_tokens=1234, figure_thumbnails=True, thumbnail_limit=5,
         public_url="https://feeds.example/sub", openai_base_url="http://llm:8080/v1",
         openai_api_key="sk-test", llm_model="local", llm_timeout_seconds=12.5, llm_max_retries=0,
         llm_response_format="json_object", llm_mode="batch", llm_concurrency=3,

@@ -77,7 +77,7 @@ def _add_paper_entry(feed: FeedGenerator, item: FeedItem, doc: FeedDocument) -> 
     if enrichment is not None:
         entry.summary(xml_text(prose_text(enrichment.summary)))
     entry.content(xml_text(entry_html(doc, item)), type="html")
-    entry.entrylinks.links = entry_links(item, language)
+    entry.entrylinks.links = entry_links(item, language, doc.base_url)
 
 
 def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) -> None:
@@ -92,8 +92,9 @@ def _add_digest_entry(feed: FeedGenerator, day: DigestDay, doc: FeedDocument) ->
     entry.entrylinks.links = [{"href": link, "rel": "alternate", "type": "text/html"}]
 
 
-def entry_links(item: FeedItem, language: str) -> list[dict[str, str]]:
-    """The alternate abs page, the PDF and code links, each with its rel, type and title."""
+def entry_links(item: FeedItem, language: str, base_url: str = "") -> list[dict[str, str]]:
+    """The alternate abs page, the PDF and code links, each with its rel, type and title, and
+    the lead figure as an enclosure where its licence allows."""
     paper, code = item.paper, words_for(language).gettext("Code")
     links = [
         {"href": paper.abs_url, "rel": "alternate", "type": "text/html", "title": "arXiv"},
@@ -103,7 +104,7 @@ def entry_links(item: FeedItem, language: str) -> list[dict[str, str]]:
         {"href": url, "rel": "related", "type": "text/html", "title": code}
         for url in paper.code_links
     ]
-    lead = lead_figure(item)
+    lead = lead_figure(item, base_url)
     if lead is not None and lead.image_url:
         links.append({"href": lead.image_url, "rel": "enclosure", "type": lead.image_type})
     safe = [{**link, "href": safe_url(link["href"])} for link in links]

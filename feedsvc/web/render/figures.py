@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from feedsvc.licences import Licence, allows_reuse, paper_licence
 from feedsvc.models import FeedItem, Figure
 from feedsvc.web.render.document import safe_url
+from feedsvc.web.urls import paper_url
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}  # fmt: skip
@@ -26,6 +27,7 @@ class LeadFigure:
     view_url: str  # where they are on arXiv
     licence: Licence
     credit: str  # the authors, as the credit names them
+    thumbnail_url: str = ""  # this service's thumbnail of the figure, when it keeps one
 
     @property
     def shown(self) -> bool:
@@ -38,10 +40,12 @@ class LeadFigure:
         """The image to show and enclose; "" when it may not be shown."""
         if self.figure is None or not allows_reuse(self.licence):
             return ""
-        return safe_url(self.figure.image_url)
+        return self.thumbnail_url or safe_url(self.figure.image_url)
 
     @property
     def image_type(self) -> str:
+        if self.thumbnail_url:
+            return "image/png"
         suffix = (
             PurePosixPath(urlsplit(self.figure.image_url).path).suffix.lower()
             if self.figure
@@ -50,8 +54,9 @@ class LeadFigure:
         return IMAGE_TYPES.get(suffix, "image/png")
 
 
-def lead_figure(item: FeedItem) -> LeadFigure | None:
-    """The lead figure of an entry; None while the paper's pages are not fetched yet."""
+def lead_figure(item: FeedItem, base_url: str = "") -> LeadFigure | None:
+    """The lead figure of an entry; None while the paper's pages are not fetched yet. Its
+    image is this service's thumbnail when one is kept (at `base_url`), else arXiv's."""
     pages = item.pages
     if pages is None:
         return None
@@ -60,6 +65,12 @@ def lead_figure(item: FeedItem) -> LeadFigure | None:
     credit = ", ".join(authors[:CREDITED_AUTHORS]) + (
         " et al." if len(authors) > CREDITED_AUTHORS else ""
     )
+    thumbnail = paper_url(item.paper.id, "png", base=base_url) if pages.thumbnail else ""
     return LeadFigure(
-        figure, pages.figure_count, pages.view_url, paper_licence(pages.licence_url), credit
+        figure,
+        pages.figure_count,
+        pages.view_url,
+        paper_licence(pages.licence_url),
+        credit,
+        thumbnail,
     )

@@ -104,7 +104,7 @@ def render_entry_html(
         every=every,
         marks=marks,
         scores=scores,
-        lead=lead_figure(item),
+        lead=lead_figure(item, base_url),
         has_view=item.pages is not None and item.pages.has_view,
         safe_url=safe_url,
         doi_url=doi_url,

@@ -76,7 +76,7 @@ def _json_item(item: FeedItem, doc: FeedDocument) -> dict[str, Any]:
         data["summary"] = xml_text(prose_text(enrichment.summary))
     if safe_url(paper.pdf_url):
         data["attachments"] = [{"url": paper.pdf_url, "mime_type": "application/pdf"}]
-    lead = lead_figure(item)
+    lead = lead_figure(item, doc.base_url)
     if lead is not None and lead.image_url:
         data["image"] = lead.image_url
     return data

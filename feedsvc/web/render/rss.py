@@ -75,7 +75,7 @@ def _rss_item(channel: Any, item: FeedItem, doc: FeedDocument) -> None:
         _sub(element, "category", xml_text(category))
     for slug, _title in doc.topic_categories(item):
         _sub(element, "category", slug, domain=doc.topic_scheme)
-    lead = lead_figure(item)
+    lead = lead_figure(item, doc.base_url)
     if lead is not None and lead.image_url:
         # RSS asks for a length; the image stays at arXiv, unfetched: 0, as feeds write it
         etree.SubElement(element, "enclosure", url=lead.image_url, length="0",
