@@ -11,6 +11,10 @@ from feedsvc.config import Settings, Topic
 from feedsvc.config.settings import price_per_million
 from feedsvc.store import LlmUsage, Store
 
+# A worker reads the queue at least every 30 s while it runs (worker.scheduler); one that
+# has not read for this long is stopped or stuck.
+LIVE_SECONDS = 120.0
+
 
 def collect_stats(
     store: Store, topics: Sequence[Topic], settings: Settings, now: datetime
@@ -33,6 +37,15 @@ def collect_stats(
             "queued": store.queue.queue_length(),
             "waiting_to_retry": store.queue.retry_count(),
         },
+        "workers": [
+            {
+                "name": name,
+                "in_hand": pending,
+                "idle_seconds": round(idle, 1),
+                "live": idle < LIVE_SECONDS,
+            }
+            for name, pending, idle in store.consumers.workers()
+        ],
         "llm": {
             "total": _usage(store.accounting.llm_usage(), settings),
             "today": _usage(store.accounting.llm_usage(now.date().isoformat()), settings),
@@ -101,6 +114,10 @@ def format_stats(report: dict[str, Any]) -> str:
               for t in report["topics"] if t["last_error"]]  # fmt: skip
     queue = report["queue"]
     lines += ["", f"queue: {queue['queued']} queued, {queue['waiting_to_retry']} waiting to retry"]
+    live = [w for w in report["workers"] if w["live"]]
+    lines.append(f"workers: {len(live)} live of {len(report['workers'])} known" + "".join(
+        f"\n  {w['name']}: {w['in_hand']} in hand, last read {w['idle_seconds']:g}s ago"
+        for w in report["workers"]))  # fmt: skip
     for reason, count in sorted(report["failed_by_reason"].items()):
         lines.append(f"failed: {count} × {reason}")
     for member, deliveries in sorted(report["dead_letters"].items()):

@@ -181,7 +181,8 @@ class Settings:
     feed_size: int = whole("FEEDSVC_FEED_SIZE", 50, at_least=1,
         meaning="entries per feed page")
     cache_max_age_seconds: int = whole("FEEDSVC_CACHE_MAX_AGE_SECONDS", 300, at_least=0,
-        meaning="`Cache-Control: public, max-age` of feeds, for proxies and CDNs")
+        meaning="`Cache-Control` `max-age`, `s-maxage` and `stale-while-revalidate` of feeds and "
+        "pages, for readers, proxies and CDNs")
     version_check_seconds: float = number("FEEDSVC_VERSION_CHECK_SECONDS", 1.0, at_least=0,
         meaning="how long a web process trusts a feed version it read from Redis")
     publish_grace_seconds: float = number("FEEDSVC_PUBLISH_GRACE_SECONDS", 21600.0, at_least=0,

@@ -36,6 +36,11 @@ class ConsumerGroup:
     def consumers(self) -> list[str]:
         return [name for name, _pending, _idle in self._listed()]
 
+    def workers(self) -> list[tuple[str, int, float]]:
+        """(name, entries in hand, seconds since it last read) of every worker the group
+        knows: `<host>-<pid>`, on any host."""
+        return self._listed()
+
     def _listed(self) -> list[tuple[str, int, float]]:
         """(name, pending entries, idle seconds) of each consumer of the group."""
         self.db.ensure_group(self.keys.enrich_queue(), ENRICH_GROUP)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property
@@ -39,6 +39,7 @@ FILTERED_BYTES = 16 << 20
 MEMORY_BYTES = 64 << 20  # per process: a 50-entry feed page and its gzip take about 200 KB
 ENTRY_OVERHEAD = 1024
 NEVER = float("inf")
+IMMUTABLE = "public, max-age=31536000, immutable"
 # Weeks' documents (archives, mostly): their own bound, apart from the plain feeds.
 WEEK_ENTRIES = 256
 WEEK_BYTES = 64 << 20
@@ -67,6 +68,7 @@ class Rendered:
     last_modified: datetime
     expires_at: float
     filename: str = ""
+    surrogate: str = ""  # Surrogate-Key: the topics (and language) it shows, for purging
     _headers: dict[tuple[bool, str], _Headers] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -257,8 +259,18 @@ class FeedCache:
             if shared:
                 self.store.feeds.save_rendered(slug, language, variant, entry.to_fields())
             self._count("render")
+        entry = replace(entry, surrogate=self.surrogate_keys(slug, language))
         self._memory_of(variant).put(key, entry)
         return entry
+
+    def surrogate_keys(self, slug: str, language: str) -> str:
+        """What a shared cache may purge this rendering by: each topic it shows, and each
+        topic in that language ("topic-rag topic-rag-zh"); the index and OPML "site"."""
+        if slug == SITE:
+            return "site"
+        union = self.unions.get(slug)
+        parts = union.parts_in(language) if union else (slug,)
+        return " ".join(f"topic-{part} topic-{part}-{language}" for part in parts)
 
     def _archive(self, key: tuple[str, str, str], build: Callable[[], Built]) -> Rendered:
         """An archived week as it was first rendered once archived, by this process or
@@ -274,6 +286,7 @@ class FeedCache:
                 kept = self.store.feeds.keep_archive(*key, entry.to_fields(with_body=False))
                 entry = Rendered.from_fields(kept)
             self._count("render")
+        entry = replace(entry, surrogate=self.surrogate_keys(key[0], key[1]))
         self.weeks.put(key, entry)
         return entry
 
@@ -299,13 +312,16 @@ _Headers = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
 def _make_headers(entry: Rendered, gzip_ok: bool, cache_control: str) -> _Headers:
     etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
+    archived = entry.version == ARCHIVED  # its bytes never change: cache it for good
     common = (
         ("ETag", etag),
         ("Last-Modified", entry.last_modified_http),
-        ("Cache-Control", cache_control),
+        ("Cache-Control", IMMUTABLE if archived else cache_control),
         ("Vary", "Accept-Encoding"),
         *protective_headers(entry.content_type),
     )
+    if entry.surrogate:
+        common = (*common, ("Surrogate-Key", entry.surrogate))
     if entry.filename:
         common = (*common, ("Content-Disposition", f'inline; filename="{entry.filename}"'))
     body = entry.gzip_body if gzip_ok else entry.body

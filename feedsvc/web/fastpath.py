@@ -222,8 +222,18 @@ def feed_reply(
     return "200 OK", list(ok_headers), entry.gzip_body if gzip_ok else entry.body
 
 
+STALE_IF_ERROR_SECONDS = 86400  # a shared cache may serve a day-old copy while we are down
+
+
 def cache_control_value(max_age: int) -> str:
-    return f"public, max-age={max_age}"
+    """For readers and for shared caches (a CDN, nginx): fresh for `max_age`, then served
+    stale while one request revalidates, and for a day while the service fails."""
+    if max_age <= 0:
+        return "public, max-age=0"
+    return (
+        f"public, max-age={max_age}, s-maxage={max_age}, "
+        f"stale-while-revalidate={max_age}, stale-if-error={STALE_IF_ERROR_SECONDS}"
+    )
 
 
 def not_modified(environ: Mapping[str, Any], etag: str, last_modified: datetime) -> bool:

@@ -118,6 +118,8 @@ def test_an_archive_never_changes_after_its_week(
     assert gzipped.headers["Content-Encoding"] == "gzip"
     not_modified = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert not_modified.status_code == 304
+    assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
 
 
 def test_this_weeks_document_is_not_an_archive_yet(client: FlaskClient) -> None:

@@ -85,7 +85,9 @@ def test_gzip_is_made_once_and_served_to_clients_that_accept_it(
         "Accept-Encoding" in zipped.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
     )
     assert zipped.headers["ETag"] != plain.headers["ETag"]
-    assert zipped.headers["Cache-Control"] == "public, max-age=300"
+    assert zipped.headers["Cache-Control"] == (
+        "public, max-age=300, s-maxage=300, stale-while-revalidate=300, stale-if-error=86400"
+    )
     again = client.get(
         "/feeds/testing.atom",
         headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
@@ -96,7 +98,9 @@ def test_gzip_is_made_once_and_served_to_clients_that_accept_it(
 def test_cache_max_age_is_a_setting(settings: Settings, store: Store) -> None:
     app = create_app(replace(settings, cache_max_age_seconds=60), store)
     response = app.test_client().get("/feeds/also.atom")
-    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert response.headers["Cache-Control"].startswith("public, max-age=60, s-maxage=60,")
+    never = create_app(replace(settings, cache_max_age_seconds=0), store).test_client()
+    assert never.get("/feeds/also.atom").headers["Cache-Control"] == "public, max-age=0"
 
 
 def test_a_paper_leaving_its_grace_period_appears_without_a_version_change(
@@ -160,3 +164,16 @@ def test_redis_down_after_caching_is_still_a_503(settings: Settings, redis_clien
     app.extensions["feedsvc"].store.db.client = redis.Redis.from_url("redis://127.0.0.1:9/0")
     response = app.test_client().get("/feeds/testing.atom")
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+
+
+def test_shared_caches_can_purge_by_topic_and_language(
+    client: FlaskClient, store: Store, settings: Settings
+) -> None:
+    publish(store, settings, [paper(1)])
+    for path in ("/feeds/testing.atom", "/topics/testing"):
+        assert client.get(path).headers["Surrogate-Key"] == "topic-testing topic-testing-zh"
+    every = client.get("/feeds/all.en.atom").headers["Surrogate-Key"].split()
+    assert {"topic-testing-en", "topic-also-en"} <= set(every)
+    assert client.get("/").headers["Surrogate-Key"] == "site"
+    again = client.get("/feeds/testing.atom")  # from memory: the same headers
+    assert again.headers["Surrogate-Key"] == "topic-testing topic-testing-zh"

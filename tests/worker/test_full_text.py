@@ -93,6 +93,8 @@ def test_one_call_reads_the_sections_within_the_budget(
         "budget_tokens": settings.full_text_tokens,
     }
     assert "full text: testing, at most" in format_stats(report)
+    assert [(w["name"], w["live"]) for w in report["workers"]] == [("test", True)]
+    assert "workers: 1 live of 1 known\n  test: 0 in hand" in format_stats(report)
 
 
 def test_a_full_text_paper_waits_for_its_view_without_an_attempt(
