@@ -17,3 +17,8 @@ def decode_time(raw: str) -> datetime:
 
 def decode_optional_time(raw: str | None) -> datetime | None:
     return decode_time(raw) if raw else None
+
+
+def earliest(*moments: datetime | None) -> datetime | None:
+    """The earliest of the moments given; None when none is."""
+    return min((moment for moment in moments if moment is not None), default=None)

@@ -28,6 +28,8 @@ from feedsvc.licences import DEFAULT_GENERATED_LICENCE, GENERATED_LICENCES
 
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_ARXIV_HTML_URL = "https://arxiv.org/html"
+# Usage of full-text calls is counted under "<model>+full-text" (feedsvc-worker stats).
+FULL_TEXT_SUFFIX = "+full-text"
 DEFAULT_FULL_TEXT_TOKENS = 3000  # one full-text call: about 3,100 tokens in (bench/full_text.py)
 DEFAULT_ARXIV_OAI_URL = "https://export.arxiv.org/oai2"
 DEFAULT_FETCH_INTERVAL_SECONDS = 3600.0
@@ -251,7 +253,7 @@ class Settings:
 def price_per_million(settings: Settings, model: str) -> tuple[float, float] | None:
     """USD per million tokens in and out; '<model>@batch' usage costs half, and
     '<model>+full-text' (calls that read the papers' sections) the model's price."""
-    base, batch, _ = model.removesuffix("+full-text").partition("@batch")
+    base, batch, _ = model.removesuffix(FULL_TEXT_SUFFIX).partition("@batch")
     price = settings.llm_prices.get(base)
     if price is None or not batch:
         return price

@@ -58,6 +58,11 @@ class Topic:
     def default_language(self) -> str:
         return self.languages[0]
 
+    @property
+    def members(self) -> tuple[Topic, ...]:
+        """The topics it stands for: its parts (the feed of every topic), else itself."""
+        return self.parts or (self,)
+
     def parts_in(self, language: str) -> tuple[str, ...]:
         """The slugs whose papers this topic lists in `language`: its own, or its parts'
         that have that language."""

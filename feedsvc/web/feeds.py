@@ -12,16 +12,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedsvc.calendar import WEEK, iso_week, parse_iso_week
+from feedsvc.times import earliest
 from feedsvc.web.archives import ARCHIVE_DELAY, is_archived, next_archiving
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply, feed_request
 from feedsvc.web.feedpath import FeedRequest
-from feedsvc.web.filters import topic_marks
+from feedsvc.web.filters import marks_for
 from feedsvc.web.render import CONTENT_TYPES, RENDERERS
 from feedsvc.web.render.document import EPOCH, FeedDocument, FeedLinks
 from feedsvc.web.replies import Reply
 from feedsvc.web.services import Services
-from feedsvc.web.urls import feed_url, icon_url, page_url
+from feedsvc.web.urls import feed_url, icon_url, page_url, week_feed_url
 
 DIGEST_DAYS = 14
 
@@ -74,7 +75,7 @@ def _papers_document(
         feed_links(svc, wanted, result.pages), prev_archive_url=week_url(svc, wanted, newest)
     )
     doc = _document(svc, wanted, pages=result.pages, items=result.items, links=links)
-    return doc, _earliest(result.next_visible_at, next_archiving(now))
+    return doc, earliest(result.next_visible_at, next_archiving(now))
 
 
 def _week_document(
@@ -95,19 +96,13 @@ def _week_document(
     )  # fmt: skip
     doc = _document(svc, wanted, pages=1, items=items, links=links, week=wanted.week,
                     archived=archived)  # fmt: skip
-    return doc, next_visible if archived else _earliest(next_visible, start + WEEK + ARCHIVE_DELAY)
+    return doc, next_visible if archived else earliest(next_visible, start + WEEK + ARCHIVE_DELAY)
 
 
 def week_url(svc: Services, wanted: FeedRequest, week: str) -> str:
     """The URL of the feed's document of that week; "" for no week."""
-    if not week:
-        return ""
-    return feed_url(wanted.topic, wanted.language, wanted.fmt, base=svc.settings.public_url,
-                    query=[("week", week)])  # fmt: skip
-
-
-def _earliest(*moments: datetime | None) -> datetime | None:
-    return min((moment for moment in moments if moment is not None), default=None)
+    return week_feed_url(wanted.topic, wanted.language, week, wanted.fmt,
+                         base=svc.settings.public_url)  # fmt: skip
 
 
 def _document(
@@ -128,8 +123,7 @@ def _document(
 
 def marks_of(wanted: FeedRequest) -> tuple[str, ...]:
     """What the entries highlight: the topic's `highlight` and the filter's `include`."""
-    chosen = wanted.filter.include if wanted.filter else ()
-    return tuple(dict.fromkeys((*topic_marks(wanted.topic), *chosen)))
+    return marks_for(wanted.topic, wanted.filter)
 
 
 def feed_links(svc: Services, wanted: FeedRequest, pages: int) -> FeedLinks:

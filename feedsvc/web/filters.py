@@ -97,13 +97,13 @@ class FeedFilter:
 def topic_marks(topic: Topic) -> tuple[str, ...]:
     """What the topic's feeds mark wherever it occurs (its `highlight` in the topics file;
     for the feed of every topic, every topic's)."""
-    terms = (term for part in topic.parts or (topic,) for term in part.highlight)
+    terms = (term for part in topic.members for term in part.highlight)
     return tuple(dict.fromkeys(fold(term) for term in terms))
 
 
 def leaves_out(topic: Topic) -> bool:
     """Whether the topics file keeps some papers out of the topic's feeds (`exclude`)."""
-    return any(part.exclude for part in topic.parts or (topic,))
+    return any(part.exclude for part in topic.members)
 
 
 def kept_by_topic(topic: Topic, item: FeedItem) -> bool:
@@ -116,6 +116,13 @@ def kept_by_topic(topic: Topic, item: FeedItem) -> bool:
 def _exclusion(terms: tuple[str, ...]) -> FeedFilter:
     """A topic's `exclude` as a filter: one per topic, made once."""
     return FeedFilter(exclude=tuple(fold(term) for term in terms))
+
+
+def marks_for(topic: Topic, chosen: FeedFilter | None) -> tuple[str, ...]:
+    """What a feed of the topic highlights: the topic's `highlight`, then what the filter
+    includes."""
+    included = chosen.include if chosen is not None else ()
+    return tuple(dict.fromkeys((*topic_marks(topic), *included)))
 
 
 def parse_filter(values: Iterable[tuple[str, str]]) -> FeedFilter:

@@ -15,6 +15,7 @@ from feedsvc.licences import Licence
 from feedsvc.models import FeedItem
 from feedsvc.status import TopicStatus
 from feedsvc.store import DayPage, FeedPage
+from feedsvc.times import earliest
 from feedsvc.web.archives import next_archiving
 from feedsvc.web.cache import Built
 from feedsvc.web.fastpath import cached_reply
@@ -42,7 +43,7 @@ from feedsvc.web.render.latex import latex_html, prose_html
 from feedsvc.web.render.notes import revision_note
 from feedsvc.web.replies import HTML, Reply
 from feedsvc.web.services import Services
-from feedsvc.web.urls import feed_url, page_url, paper_url
+from feedsvc.web.urls import feed_url, page_url, paper_url, week_feed_url
 from feedsvc.web.variants import OPML_KEY, PageRequest, index_key, parse_page_request
 
 OPML = "text/x-opml; charset=utf-8"
@@ -145,13 +146,11 @@ def _topic_built(svc: Services, wanted: PageRequest, now: datetime) -> Built:
         shown = svc.day_page(topic, language, wanted.day, now)
     status = svc.topic_status(topic, language)
     newest = svc.newest_archive(topic, language, now)
-    archive = feed_url(topic, language, query=[("week", newest)]) if newest else ""
+    archive = week_feed_url(topic, language, newest)
     html = topic_html(topic, language, shown, status, svc.licence, archive)
     stamps = [item.updated for item in shown.items]
     last_modified = max([*stamps, status.last_fetched or EPOCH])
-    expires = next_archiving(now)  # the archive link moves then
-    if shown.next_visible_at is not None:
-        expires = min(expires, shown.next_visible_at)
+    expires = earliest(shown.next_visible_at, next_archiving(now))  # the archive link moves
     return Built(html.encode(), HTML, last_modified, expires)
 
 

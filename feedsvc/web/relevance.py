@@ -15,7 +15,7 @@ from feedsvc.models import FeedItem, Relevance
 def scored(topic: Topic) -> bool:
     """Whether the topic (or, for the feed of every topic, one of its parts) states an
     interest to score papers against."""
-    return any(part.interest for part in topic.parts or (topic,))
+    return any(part.interest for part in topic.members)
 
 
 def holders(topic: Topic, item: FeedItem) -> list[Topic]:

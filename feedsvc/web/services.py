@@ -22,7 +22,7 @@ from feedsvc.store import DayPage, FeedPage, Store
 from feedsvc.web.archives import archived_before
 from feedsvc.web.cache import FeedCache
 from feedsvc.web.digest import DigestPieces
-from feedsvc.web.filters import FeedFilter, kept_by_topic, leaves_out, topic_marks
+from feedsvc.web.filters import FeedFilter, kept_by_topic, leaves_out, marks_for
 from feedsvc.web.relevance import meets
 from feedsvc.web.render.document import DigestDay
 
@@ -64,7 +64,7 @@ class Services:
     def last_fetched(self, topic: Topic) -> datetime | None:
         """When the topic was last fetched; for the feed of every topic, its stalest part's
         (None while one was never fetched). Feeds need no more of the status."""
-        statuses = self.store.topics.statuses(topic.parts or [topic]).values()
+        statuses = self.store.topics.statuses(topic.members).values()
         fetched = [status.last_fetched for status in statuses]
         return None if None in fetched else min(f for f in fetched if f is not None)
 
@@ -94,7 +94,7 @@ class Services:
         first, each rendered once per version of that day (and filter); and when a hidden
         paper appears."""
         listings = self.store.feeds.digest_days(topic, language, since)
-        marks = topic_marks(topic)
+        marks = marks_for(topic, chosen)
         if chosen is None and not leaves_out(topic):
             return self.digest.days(topic, language, listings, self._day_items, now, marks)
 
@@ -106,7 +106,6 @@ class Services:
 
         if chosen is not None:
             listings = [replace(day, version=f"{day.version}.f{chosen.key}") for day in listings]
-            marks = tuple(dict.fromkeys((*marks, *chosen.include)))
         return self.digest.days(topic, language, listings, kept, now, marks)
 
     def filtered_page(

@@ -25,6 +25,11 @@ def feed_url(
     return base + path
 
 
+def week_feed_url(topic: Topic, language: str, week: str, fmt: str = "atom", base: str = "") -> str:
+    """The feed's document of an ISO week (its archive once archived); "" for no week."""
+    return feed_url(topic, language, fmt, base=base, query=[("week", week)]) if week else ""
+
+
 def page_url(topic: Topic, language: str, base: str = "") -> str:
     return f"{base}/topics/{topic.slug}{_suffix(topic, language)}"
 

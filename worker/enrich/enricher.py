@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from feedsvc.config.settings import FULL_TEXT_SUFFIX
 from feedsvc.errors import EnrichmentFailed
 from feedsvc.models import SOURCE_LANGUAGE, Enrichment, Paper, Relevance, Section
 from worker.enrich.llm import CallRecorder, Completion, LLMClient
@@ -18,10 +19,6 @@ from worker.enrich.prompt import (
     output_schema,
 )
 from worker.enrich.validate import ModelOutput, accept_output
-
-# Usage of full-text calls is counted under "<model>+full-text": `stats` shows what reading
-# the papers' sections costs, at the model's price.
-FULL_TEXT_SUFFIX = "+full-text"
 
 
 class Enricher(Protocol):
