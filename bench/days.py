@@ -67,9 +67,7 @@ def archive(size: int) -> Iterator[tuple[Store, Path, float]]:
         store.migrate()
         yield store, topics, time.perf_counter() - started
     finally:
-        keys = store.db.scan(store.keys.all_keys_pattern())
-        for n in range(0, len(keys), 5000):
-            client.delete(*keys[n : n + 5000])
+        store.db.delete_matching(*store.keys.all_keys_patterns())
         client.close()
 
 

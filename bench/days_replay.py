@@ -59,8 +59,6 @@ def llm_calls_per_new_paper_language(redis_url: str) -> float:
         worker.scheduler.run_once()
         return len(llm.calls) / ((len(new) + 1) * len(TOPIC.languages))
     finally:
-        keys = store.db.scan(store.keys.all_keys_pattern())
-        if keys:
-            store.db.client.delete(*keys)
+        store.db.delete_matching(*store.keys.all_keys_patterns())
         replay.close()
         llm.close()

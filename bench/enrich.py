@@ -122,9 +122,7 @@ def run(
         calls = sum(model.calls for model in usage.models.values())
         return RunResult(label, concurrency, seconds, enriched, calls, usage.tokens, len(papers))
     finally:
-        keys = list(client.scan_iter(store.keys.all_keys_pattern(), count=1000))
-        if keys:
-            client.delete(*keys)
+        store.db.delete_matching(*store.keys.all_keys_patterns())
         client.close()
 
 

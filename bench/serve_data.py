@@ -51,9 +51,7 @@ def dataset(papers: int) -> Iterator[tuple[Settings, Store]]:
         fill(store, papers)
         yield settings, store
     finally:
-        pattern = store.keys.all_keys_pattern()
-        for batch in _batches(list(client.scan_iter(pattern, count=5000)), 5000):
-            client.delete(*batch)
+        store.db.delete_matching(*store.keys.all_keys_patterns())
         store.db.close()
         client.close()
 

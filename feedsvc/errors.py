@@ -99,3 +99,7 @@ class StoreError(FeedsvcError):
 
 class StoreUnavailable(StoreError):
     """Redis cannot be reached (connection refused, timed out, loading)."""
+
+
+class StoreMigrating(StoreUnavailable):
+    """The stored data has an older layout than the code reads: a worker is migrating it."""

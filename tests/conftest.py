@@ -17,6 +17,7 @@ from feedsvc.keys import Keys
 from feedsvc.process.localredis import free_port, start_private_redis
 from feedsvc.store import Db, Store, answers
 from tests.servers import ArxivReplay, FakeLLM
+from tests.servers.redis_cluster import LocalCluster
 
 TEST_REDIS_URL = os.environ.get("FEEDSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -63,6 +64,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Three masters, each with a replica, on loopback ports, for the whole session."""
+    if (why := LocalCluster.missing()) is not None:
+        pytest.skip(f"no local Redis Cluster can be started: {why}")
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -75,9 +86,7 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
     """A key prefix only this test uses; every key under it is deleted afterwards."""
     value = f"feedsvc-test-{uuid.uuid4().hex[:12]}"
     yield value
-    keys = list(redis_client.scan_iter(Keys(value).all_keys_pattern(), count=1000))
-    if keys:
-        redis_client.delete(*keys)
+    Db(redis_client).delete_matching(*Keys(value).all_keys_patterns())
 
 
 @pytest.fixture

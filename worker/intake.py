@@ -100,14 +100,21 @@ class Intake:
 
     def paper_to_enrich(self, item: WorkItem) -> EnrichmentInputs | None:
         """What enriching the item needs (one round trip), if it still needs this
-        enrichment; else the item is acknowledged."""
+        enrichment; else the item is acknowledged: its paper is gone, or its enrichment is
+        current and is committed (again: a worker killed between storing and committing it
+        left the item pending)."""
         inputs = self.store.enrichments.enrichment_inputs(item)
-        if inputs is None or is_current(
+        if inputs is None:
+            self.store.queue.ack(item, self.usage.take())
+            return None
+        if is_current(
             inputs.stamp, inputs.paper, self.identity,
             stamp_of(self.interests(inputs.topics, item.language)),
             read_from(self.sections(inputs, item.language).sections),
         ):  # fmt: skip
-            self.store.queue.ack(item, self.usage.take())
+            self.store.enrichments.commit(
+                item.paper_id, item.language, item, inputs, self.usage.take()
+            )
             return None
         return inputs
 

@@ -43,10 +43,13 @@ AN_HTTP_URL = Rule(
     holds=_is_http_url,
     problem="must be an http:// or https:// URL",
 )
+REDIS_SCHEMES = {"redis", "rediss", "unix"}
+CLUSTER_SCHEMES = {"redis+cluster", "rediss+cluster"}
 A_REDIS_URL = Rule(
-    accepts="`redis://`, `rediss://` or `unix://` URL",
-    holds=lambda value: urlsplit(value).scheme in {"redis", "rediss", "unix"},
-    problem="must start with redis://, rediss:// or unix://",
+    accepts="`redis://`, `rediss://` or `unix://` URL; `redis+cluster://host:port` (or "
+    "`rediss+cluster://`) names any node of a Redis Cluster",
+    holds=lambda value: urlsplit(value).scheme in REDIS_SCHEMES | CLUSTER_SCHEMES,
+    problem="must start with redis://, rediss://, unix://, redis+cluster:// or rediss+cluster://",
 )
 A_KEY_PREFIX = Rule(
     accepts="letters, digits, `_`, `.` and `-`",

@@ -83,6 +83,10 @@ class Settings:
         meaning="the Redis to use")
     redis_prefix: str = text("FEEDSVC_REDIS_PREFIX", "feedsvc", rule=A_KEY_PREFIX,
         meaning="prefix of every Redis key")
+    redis_cluster: bool = flag("FEEDSVC_REDIS_CLUSTER", False,
+        meaning="`REDIS_URL` names a node of a Redis Cluster (or Valkey cluster): the "
+        "client finds the others and routes each command; the same as a `redis+cluster://` "
+        "URL")
     topics_file: Path = path("FEEDSVC_TOPICS_FILE", DEFAULT_TOPICS_FILE,  # noqa: RUF009
         documented_default="the shipped `topics.toml`", meaning="the topics file")
     arxiv_api_url: str = text("FEEDSVC_ARXIV_API_URL", DEFAULT_ARXIV_API_URL, rule=AN_HTTP_URL,

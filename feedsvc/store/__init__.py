@@ -94,4 +94,5 @@ class Store:
 
 def connect(settings: Settings) -> Store:
     """The store at the configured Redis URL and key prefix."""
-    return Store(Db.from_url(settings.redis_url), Keys(settings.redis_prefix))
+    db = Db.from_url(settings.redis_url, cluster=settings.redis_cluster)
+    return Store(db, Keys(settings.redis_prefix))

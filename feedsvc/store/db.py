@@ -7,11 +7,24 @@ never half done. Each queued command returns a typed `Reply`, filled when the ba
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import cached_property
 from typing import Any, TypeVar
 
 import redis
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode
+from redis.exceptions import (
+    ClusterDownError,
+    MasterDownError,
+    MovedError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.retry import Retry
 
 from feedsvc.errors import StoreError, StoreUnavailable
 from feedsvc.store import replies
@@ -19,7 +32,17 @@ from feedsvc.store.replies import Reply
 from feedsvc.store.streams import StreamCommands
 
 T = TypeVar("T")
+REPLICA_WAIT_MS = 2000
+REPLICAS_TTL_SECONDS = 60.0
+_WRITE_HASH = """
+if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+return redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+"""
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterDownError, MasterDownError,
+               TryAgainError, SlotNotCoveredError, MovedError)  # fmt: skip
+"""Errors of a Redis that is down, or of a cluster electing a new master: worth a retry."""
 SOCKET_TIMEOUT_SECONDS = 5.0
+CLUSTER_SCHEME_SUFFIX = "+cluster"
 
 
 class Batch(StreamCommands):
@@ -34,6 +57,11 @@ class Batch(StreamCommands):
         reply: Reply[T] = Reply(convert)
         self._replies.append(reply)
         return reply
+
+    def _raw(self, convert: Callable[[Any], T], *command: Any) -> Reply[T]:
+        """Queue a command as sent on the wire: a cluster pipeline has no method for some
+        (EVAL, MGET, TIME), yet sends them to the node of their keys."""
+        return self._queue(convert, "execute_command", *command)
 
     def run(self) -> None:
         """Send every queued command and fill the replies."""
@@ -51,7 +79,7 @@ class Batch(StreamCommands):
         return self._queue(replies.optional_str, "get", key)
 
     def mget(self, keys: Sequence[str]) -> Reply[list[str | None]]:
-        return self._queue(replies.optional_strs, "mget", list(keys))
+        return self._raw(replies.optional_strs, "MGET", *keys)
 
     def set_string(
         self, key: str, value: str, *, only_new: bool = False, expire_ms: int | None = None
@@ -185,34 +213,51 @@ class Batch(StreamCommands):
     # -- scripts and server ---------------------------------------------------
 
     def eval(self, script: str, keys: Sequence[str], args: Sequence[str | int]) -> Reply[int]:
-        return self._queue(int, "eval", script, len(keys), *keys, *args)
+        return self._raw(int, "EVAL", script, len(keys), *keys, *args)
 
     def time(self) -> Reply[float]:
-        return self._queue(replies.seconds, "time")
+        return self._raw(replies.seconds, "TIME")
 
 
 class Db:
-    """A Redis connection: batches of decoded (str) commands, and raw bytes where needed."""
+    """A Redis connection: batches of decoded (str) commands, and raw bytes where needed.
+
+    The client is one Redis or a Redis Cluster; a batch's keys then lie in one slot when it
+    is atomic (see feedsvc.keys), and scans visit every master.
+    """
 
     def __init__(self, client: Any) -> None:
         self.client: Any = client
-        pool = client.connection_pool
-        binary_kwargs = {**pool.connection_kwargs, "decode_responses": False}
-        binary_pool = redis.ConnectionPool(connection_class=pool.connection_class, **binary_kwargs)
-        self._binary: Any = redis.Redis(connection_pool=binary_pool)
+        self.cluster = isinstance(client, redis.RedisCluster)
+        self._replicas: dict[str, tuple[int, float]] = {}  # master -> (replicas, asked at)
+
+    @cached_property
+    def _binary(self) -> Any:
+        """A twin client returning bytes, made when first needed (a cluster client asks
+        the cluster for its layout and commands when made)."""
+        return _binary_twin(self.client)
 
     @classmethod
-    def from_url(cls, url: str, timeout: float = SOCKET_TIMEOUT_SECONDS) -> Db:
-        """A connection whose every connect and reply waits at most `timeout` seconds."""
-        return cls(
-            redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                health_check_interval=30,
-            )
-        )
+    def from_url(
+        cls, url: str, timeout: float = SOCKET_TIMEOUT_SECONDS, cluster: bool = False,
+        cluster_retries: int | None = None,
+    ) -> Db:  # fmt: skip
+        """A connection whose every connect and reply waits at most `timeout` seconds; to a
+        Redis Cluster when `cluster` or the URL's scheme says so (`redis+cluster://`).
+
+        On a cluster, a command whose node fails is tried again on the node the cluster
+        names next, `cluster_retries` times (default: redis-py's, with growing pauses that
+        wait out most elections); the web takes one, and answers 503 sooner than that.
+        """
+        options: dict[str, Any] = {"decode_responses": True, "socket_timeout": timeout,
+                                   "socket_connect_timeout": timeout}  # fmt: skip
+        scheme, _, rest = url.partition("://")
+        if cluster or scheme.endswith(CLUSTER_SCHEME_SUFFIX):
+            plain = f"{scheme.removesuffix(CLUSTER_SCHEME_SUFFIX)}://{rest}"
+            if cluster_retries is not None:
+                options["retry"] = Retry(NoBackoff(), cluster_retries)
+            return cls(redis.RedisCluster.from_url(plain, **options))
+        return cls(redis.Redis.from_url(url, health_check_interval=30, **options))
 
     def batch(self, atomic: bool = False) -> Batch:
         return Batch(self.client.pipeline(transaction=atomic))
@@ -247,10 +292,13 @@ class Db:
         with translated_errors():
             return [str(key) for key in self.client.scan_iter(pattern, count=1000)]
 
-    def first_key(self, pattern: str) -> str | None:
-        """Some key matching `pattern`, or None when there is none."""
+    def first_key(
+        self, pattern: str, where: Callable[[str], object] = lambda key: True
+    ) -> str | None:
+        """Some key matching `pattern` for which `where` is true, or None when none is."""
         with translated_errors():
-            return next((str(key) for key in self.client.scan_iter(pattern, count=1000)), None)
+            keys = (str(key) for key in self.client.scan_iter(pattern, count=1000))
+            return next((key for key in keys if where(key)), None)
 
     def scan_batches(self, pattern: str, size: int = 1000) -> Iterator[list[str]]:
         """Every key matching `pattern`, a list at a time, without holding them all."""
@@ -264,9 +312,110 @@ class Db:
             if keys:
                 yield keys
 
+    def delete_matching(self, *patterns: str) -> int:
+        """Delete every key matching one of the SCAN patterns, a key at a time (on a
+        cluster, the keys of one DEL must share a slot); returns how many."""
+        deleted = 0
+        for pattern in patterns:
+            for keys in self.scan_batches(pattern):
+                batch = self.batch()
+                for key in keys:
+                    batch.delete(key)
+                batch.run()
+                deleted += len(keys)
+        return deleted
+
+    def write_alone(self, key: str, fields: Mapping[str, str | bytes], replace: bool) -> None:
+        """Write fields of a hash that no other key's step depends on being atomic with: an
+        enrichment, a paper's pages or thumbnail (given `replace`, the hash holds only these
+        fields after). One step; on a cluster, followed by WAIT until the key's replicas
+        have it, because a commit on another node will say it is there: were its master
+        lost before replicating it, the commit would outlive it."""
+        if not self.cluster:
+            batch = self.batch(atomic=True)
+            if replace:
+                batch.delete(key)
+            batch.hset(key, fields)
+            batch.run()
+            return
+        node, replicas = self._placement(key)
+        args = [item for pair in fields.items() for item in pair]
+        try:
+            with translated_errors():
+                pipe = self.client.get_redis_connection(node).pipeline(transaction=False)
+                pipe.execute_command("EVAL", _WRITE_HASH, 1, key, "1" if replace else "0",
+                                     *args)  # fmt: skip
+                if replicas:
+                    pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
+                reached = pipe.execute()[-1] if replicas else 0
+        except StoreUnavailable:
+            self._replicas.clear()
+            with suppress(redis.RedisError, RedisClusterException):  # still electing
+                self.client.nodes_manager.initialize()  # the master moved: learn where to
+            raise
+        if reached < replicas:
+            raise StoreUnavailable(f"{key} reached {reached} of {replicas} replicas in time")
+
+    def _placement(self, key: str) -> tuple[Any, int]:
+        """The master that holds `key` now, and how many replicas it has (asked with ROLE,
+        at most once every REPLICAS_TTL_SECONDS per master)."""
+        with translated_errors():
+            node = self.client.get_node_from_key(key)
+            if node is None:
+                raise SlotNotCoveredError(f"no node serves {key}")
+            known, asked_at = self._replicas.get(node.name, (0, -REPLICAS_TTL_SECONDS))
+            if time.monotonic() - asked_at >= REPLICAS_TTL_SECONDS:
+                role = self.client.get_redis_connection(node).execute_command("ROLE")
+                known = len(role[2]) if role[0] == "master" else 0
+                self._replicas[node.name] = (known, time.monotonic())
+            return node, known
+
+    def move_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Rename each (old, new) key, keeping its value and expiry: RENAME on one Redis;
+        on a cluster, where the two names may lie on two nodes, DUMP and RESTORE, then
+        DEL (done again from the start if interrupted, the old key being kept till last)."""
+        if not pairs:
+            return
+        with translated_errors():
+            if not self.cluster:
+                pipe = self.client.pipeline(transaction=False)
+                for old, new in pairs:
+                    pipe.rename(old, new)
+                pipe.execute()
+                return
+            read = self._binary.pipeline(transaction=False)
+            for old, _ in pairs:
+                read.dump(old)
+                read.pttl(old)
+            dumped = read.execute()
+            write = self._binary.pipeline(transaction=False)
+            for (old, new), value, ttl in zip(pairs, dumped[::2], dumped[1::2], strict=True):
+                if value is not None:
+                    write.restore(new, max(ttl, 0), value, replace=True)
+                    write.delete(old)
+            write.execute()
+
     def close(self) -> None:
         self.client.close()
-        self._binary.close()
+        if "_binary" in self.__dict__:
+            self._binary.close()
+
+
+def _binary_twin(client: Any) -> Any:
+    """A client to the same Redis or cluster that returns bytes (rendered feeds, dumps)."""
+    if isinstance(client, redis.RedisCluster):
+        nodes = client.nodes_manager
+        kwargs = {**nodes.connection_kwargs, "decode_responses": False}
+        kwargs.pop("redis_connect_func", None)
+        kwargs.pop("oss_cluster_maint_notifications_handler", None)
+        startup = [ClusterNode(node.host, node.port)  # type: ignore[no-untyped-call]
+                   for node in client.nodes_manager.nodes_cache.values()]  # fmt: skip
+        return redis.RedisCluster(startup_nodes=startup, address_remap=nodes.address_remap,
+                                  **kwargs)  # fmt: skip
+    pool = client.connection_pool
+    binary_kwargs = {**pool.connection_kwargs, "decode_responses": False}
+    binary_pool = redis.ConnectionPool(connection_class=pool.connection_class, **binary_kwargs)
+    return redis.Redis(connection_pool=binary_pool)
 
 
 @contextmanager
@@ -274,15 +423,17 @@ def translated_errors() -> Iterator[None]:
     """Turns redis-py's errors into the project's: StoreUnavailable when unreachable."""
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise StoreUnavailable(str(exc)) from exc
-    except redis.RedisError as exc:
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+    except (redis.RedisError, RedisClusterException) as exc:
         raise StoreError(str(exc)) from exc
 
 
 def answers(url: str) -> bool:
     """True when a Redis server answers PING at `url` within a second."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    scheme, _, rest = url.partition("://")
+    plain = f"{scheme.removesuffix(CLUSTER_SCHEME_SUFFIX)}://{rest}"  # a cluster's one node
+    client = redis.Redis.from_url(plain, socket_connect_timeout=1, socket_timeout=1)
     try:
         return bool(client.ping())
     except redis.RedisError:

@@ -81,19 +81,34 @@ class EnrichmentStore:
         inputs: EnrichmentInputs | None = None,
         usage: Sequence[LlmCall] = (),
     ) -> None:
-        """Replace the paper's enrichment in that language, clear its retry state, bump the
-        feeds that show it (and the paper's day in their digests), count the LLM calls it
-        cost and, given the work item it answers, acknowledge that: one step, one round trip
-        given the `inputs` read before enriching.
+        """Replace the paper's enrichment in that language, then commit it (see `commit`):
+        two steps, two round trips given the `inputs` read before enriching.
+
+        The enrichment is written first, on its own (on a cluster it lies on any node):
+        killed before the commit, the work item is still pending, and whoever takes it
+        again finds the enrichment current and commits it without another LLM call.
+        """
+        key = self.keys.enrichment(paper_id, enrichment.language)
+        self.db.write_alone(key, enrichment.to_redis(), replace=True)
+        self.commit(paper_id, enrichment.language, done, inputs, usage)
+
+    def commit(
+        self,
+        paper_id: str,
+        language: str,
+        done: WorkItem | None = None,
+        inputs: EnrichmentInputs | None = None,
+        usage: Sequence[LlmCall] = (),
+    ) -> None:
+        """The paper's enrichment in `language` is stored and current: index it, clear its
+        retry state, bump the feeds that show it (and the paper's day in their digests),
+        count the LLM calls it cost and, given the work item it answers, acknowledge that:
+        one step.
 
         A topic that took the paper after `inputs` were read is bumped right after.
         """
-        language = enrichment.language
         topics, day = self._feed_place(paper_id, inputs)
-        key = self.keys.enrichment(paper_id, language)
         batch = self.db.batch(atomic=True)
-        batch.delete(key)
-        batch.hset(key, enrichment.to_redis())
         batch.sadd(self.keys.enriched(language), paper_id)
         queue.add_forget_attempts(batch, self.keys, work_member(paper_id, language))
         feeds.bump_feeds(batch, self.keys, topics, language, day)

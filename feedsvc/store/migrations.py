@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from feedsvc.keys import MIGRATION_LOCK, Keys
 from feedsvc.store.db import Db
@@ -80,11 +80,25 @@ def _record_arrivals_of(db: Db, keys: Keys, topic_key: str, slug: str) -> int:
     return recorded
 
 
+def tag_keys(db: Db, keys: Keys) -> int:
+    """Schema 4: the keys that change together take the hash tag `{prefix}` (see
+    feedsvc.keys), so that on a Redis Cluster each atomic step stays in one slot."""
+    moved = 0
+    for batch_keys in db.scan_batches(f"{keys.prefix}:*"):
+        pairs = [(key, new) for key in batch_keys if (new := keys.tagged_name(key)) is not None]
+        db.move_keys(pairs)
+        moved += len(pairs)
+    return moved
+
+
 MIGRATIONS = (
     Migration(2, "index the enriched papers per language", index_enriched_papers),
     Migration(3, "record when each paper joined each topic", record_arrivals),
+    Migration(4, "give the keys that change together one hash tag", tag_keys),
 )
 LATEST = MIGRATIONS[-1].version
+TAGGED_SINCE = 4
+"""The first version whose keys carry the hash tag: earlier steps read the plain names."""
 
 
 def migrate(db: Db, keys: Keys) -> int:
@@ -109,7 +123,10 @@ def stored_version(db: Db, keys: Keys) -> int:
     raw = db.one(lambda b: b.get(keys.schema()))
     if raw is not None:
         return int(raw)
-    return 1 if db.first_key(f"{keys.prefix}:paper:*") else 0
+    # A paper hash under its plain name: written before versions were kept. (Today's
+    # layout names only a paper's enrichments, pages and thumbnail so.)
+    plain_paper = db.first_key(f"{keys.prefix}:paper:*", keys.tagged_name)
+    return 1 if plain_paper else 0
 
 
 def _apply_from(db: Db, keys: Keys, version: int) -> None:
@@ -119,7 +136,7 @@ def _apply_from(db: Db, keys: Keys, version: int) -> None:
     for step in MIGRATIONS:
         if step.version > version:
             started = time.monotonic()
-            touched = step.apply(db, keys)
+            touched = step.apply(db, replace(keys, tagged=step.version > TAGGED_SINCE))
             _record(db, keys, step.version)
             log.info("stored data migrated to schema %d (%s): %d records in %.1fs",
                      step.version, step.does, touched, time.monotonic() - started)  # fmt: skip

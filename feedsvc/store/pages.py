@@ -33,14 +33,12 @@ class PagesStore:
         self, paper_id: str, pages: PaperPages, topics: Sequence[str],
         requeue: Sequence[tuple[str, str]] = (),
     ) -> None:  # fmt: skip
-        """Store the pages, take the paper off the pending set, move the feeds of its
+        """Store the pages, then take the paper off the pending set, move the feeds of its
         `topics` (their entries show the figure) and queue the enrichments to make again
-        (`requeue`, read without the view): one step. A newer version stored meanwhile
-        stays pending."""
-        key = self.keys.paper_pages(paper_id)
+        (`requeue`, read without the view) in one step. A newer version stored meanwhile
+        stays pending; so does this one if killed between the two steps."""
+        self.db.write_alone(self.keys.paper_pages(paper_id), pages.to_redis(), replace=True)
         batch = self.db.batch(atomic=True)
-        batch.delete(key)
-        batch.hset(key, pages.to_redis())
         batch.srem(self.keys.pages_pending(), paper_id)
         batch.hdel(self.keys.pages_attempts(), paper_id)
         feeds.bump_topics(batch, self.keys, set(topics))
@@ -54,31 +52,42 @@ class PagesStore:
         self, paper_id: str, version: int, png: bytes, topics: Sequence[str], limit: int,
         now: float,
     ) -> None:  # fmt: skip
-        """Keep the lead figure's thumbnail, mark the pages as having one and move the
-        feeds that show it; past `limit` thumbnails, drop the oldest."""
+        """Keep the lead figure's thumbnail, count it, mark the pages as having one and move
+        the feeds that show it; past `limit` thumbnails, drop the oldest.
+
+        In that order, each a step of its own (the bytes and the pages may lie on other
+        nodes than the count): killed between two, a thumbnail is counted but not shown,
+        never shown but not counted.
+        """
+        thumbnail: dict[str, str | bytes] = {"version": str(version), "png": png}
+        self.db.write_alone(self.keys.paper_thumbnail(paper_id), thumbnail, replace=True)
         batch = self.db.batch(atomic=True)
-        batch.hset(self.keys.paper_thumbnail(paper_id), {"version": str(version), "png": png})
-        batch.hset(self.keys.paper_pages(paper_id), {"thumbnail": "1"})
         batch.zadd(self.keys.thumbnails(), {paper_id: now})
-        feeds.bump_topics(batch, self.keys, set(topics))
         count = batch.zcard(self.keys.thumbnails())
         batch.run()
+        self.db.one(lambda b: b.hset(self.keys.paper_pages(paper_id), {"thumbnail": "1"}))
+        self._bump(set(topics))
         if count.value > limit:
             self._drop_oldest(count.value - limit)
 
     def _drop_oldest(self, count: int) -> None:
+        """Stop showing the oldest thumbnails, then forget them (the count last, so a drop
+        killed half way is done again)."""
         oldest = self.db.one(lambda b: b.zrangebyscore(self.keys.thumbnails(), "-inf", "+inf"))
         for paper_id in oldest[:count]:
-            read = self.db.batch()
-            held = read.smembers(self.keys.paper_topics(paper_id))
-            read.run()
-            topics = held.value
-            batch = self.db.batch(atomic=True)
-            batch.delete(self.keys.paper_thumbnail(paper_id))
-            batch.zrem(self.keys.thumbnails(), paper_id)
-            batch.hset(self.keys.paper_pages(paper_id), {"thumbnail": "0"})
-            feeds.bump_topics(batch, self.keys, topics)
-            batch.run()
+            self._drop(paper_id)
+
+    def _drop(self, paper_id: str) -> None:
+        topics = self.db.one(lambda b: b.smembers(self.keys.paper_topics(paper_id)))
+        self.db.one(lambda b: b.hset(self.keys.paper_pages(paper_id), {"thumbnail": "0"}))
+        self._bump(topics)
+        self.db.one(lambda b: b.delete(self.keys.paper_thumbnail(paper_id)))
+        self.db.one(lambda b: b.zrem(self.keys.thumbnails(), paper_id))
+
+    def _bump(self, topics: set[str]) -> None:
+        batch = self.db.batch(atomic=True)
+        feeds.bump_topics(batch, self.keys, topics)
+        batch.run()
 
     def load_thumbnail(self, paper_id: str) -> bytes | None:
         """The paper's thumbnail as PNG bytes; None when it has none."""

@@ -22,6 +22,7 @@ from feedsvc.errors import (
     PageNotFound,
     PaperNotFound,
     StoreError,
+    StoreMigrating,
     TopicNotFound,
     WeekNotFound,
 )
@@ -44,6 +45,7 @@ from feedsvc.web.shape import render_fingerprint
 # A reader waits at most this for Redis, then gets a 503: a hung Redis must not hold every
 # worker (the worker's own connection keeps the store's longer default).
 REDIS_TIMEOUT_SECONDS = 1.0
+WEB_CLUSTER_RETRIES = 1  # a master lost: one more try where the cluster says, then a 503
 
 
 def create_app(
@@ -65,8 +67,10 @@ def create_app(
         _exit(exc)
     app = Flask(__name__, static_folder="static", static_url_path="/static", template_folder=None)
     store = store or Store(
-        Db.from_url(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS), Keys(settings.redis_prefix)
-    )
+        Db.from_url(settings.redis_url, timeout=REDIS_TIMEOUT_SECONDS,
+                    cluster=settings.redis_cluster, cluster_retries=WEB_CLUSTER_RETRIES),
+        Keys(settings.redis_prefix),
+    )  # fmt: skip
     topics_by_slug = {t.slug: t for t in topics}
     shape = render_fingerprint(settings, topics)
     every = feed_of_every_topic(topics)
@@ -221,4 +225,4 @@ def bad_request(exc: BadRequest) -> Response:
 def storage_unavailable(exc: StoreError) -> Response:
     """503 with Retry-After for any Redis failure, from any handler."""
     current_app.logger.warning("redis unavailable: %s", exc)
-    return respond(replies.storage_unavailable())
+    return respond(replies.storage_unavailable(isinstance(exc, StoreMigrating)))

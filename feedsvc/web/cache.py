@@ -24,6 +24,7 @@ from email.utils import format_datetime
 from functools import cached_property
 
 from feedsvc.config import Topic
+from feedsvc.errors import StoreMigrating
 from feedsvc.store import Store
 from feedsvc.web.archives import ARCHIVED, is_archived
 from feedsvc.web.bounded import BoundedLru
@@ -162,6 +163,7 @@ class FeedCache:
         self.lock = threading.Lock()
         self._rendering: dict[tuple[str, str, str], tuple[threading.Lock, int]] = {}
         self.hits = {"memory": 0, "redis": 0, "render": 0}
+        self.layout_current = False  # the stored data has today's layout (see _check_layout)
 
     def version(
         self, slug: str, language: str, variant: str = "", now: datetime | None = None
@@ -247,6 +249,7 @@ class FeedCache:
         self, key: tuple[str, str, str], version: str, build: Callable[[], Built], now: datetime
     ) -> Rendered:
         slug, language, variant = key
+        self._check_layout()
         if version == ARCHIVED:
             return self._archive(key, build)
         shared = not is_filtered(variant)  # filtered renderings stay in this process
@@ -262,6 +265,14 @@ class FeedCache:
         entry = replace(entry, surrogate=self.surrogate_keys(slug, language))
         self._memory_of(variant).put(key, entry)
         return entry
+
+    def _check_layout(self) -> None:
+        """Render nothing from data a worker is still migrating: it would be kept under a
+        version that the migration does not move. Once migrated, never asked again."""
+        if not self.layout_current:
+            if not self.store.migrated():
+                raise StoreMigrating("the stored data is being migrated to today's layout")
+            self.layout_current = True
 
     def surrogate_keys(self, slug: str, language: str) -> str:
         """What a shared cache may purge this rendering by: each topic it shows, and each
@@ -282,7 +293,7 @@ class FeedCache:
             self._count("redis")
         else:
             entry = Rendered.build(ARCHIVED, observe_render(build))
-            if entry.expires_at == NEVER and self.store.migrated():
+            if entry.expires_at == NEVER:
                 kept = self.store.feeds.keep_archive(*key, entry.to_fields(with_body=False))
                 entry = Rendered.from_fields(kept)
             self._count("render")

@@ -104,7 +104,9 @@ def unauthorized(what: str) -> Reply:
     return text_reply(text, 401, (("WWW-Authenticate", 'Bearer realm="feedsvc"'),))
 
 
-def storage_unavailable() -> Reply:
-    """503 with Retry-After: Redis is down or does not answer."""
-    text = "Service temporarily unavailable: storage is unreachable. Try again shortly."
+def storage_unavailable(migrating: bool = False) -> Reply:
+    """503 with Retry-After: Redis is down or does not answer, or a worker is bringing the
+    stored data to this release's layout."""
+    cause = "the stored data is being migrated" if migrating else "storage is unreachable"
+    text = f"Service temporarily unavailable: {cause}. Try again shortly."
     return text_reply(text, 503, (("Retry-After", str(REDIS_RETRY_AFTER_SECONDS)),))

@@ -46,8 +46,15 @@ def enrichment(p: Paper, language: str = "zh") -> Enrichment:
     return Enrichment(language, "extractive", "一句总结。", ("要点",), p.version, p.source_hash)
 
 
-def commands_of(redis_client: redis.Redis, store: Store, action: Callable[[], object]) -> list[str]:
-    """The commands `action` sent through the store's connections, as MONITOR saw them."""
+def commands_of(
+    redis_client: redis.Redis | redis.RedisCluster, store: Store, action: Callable[[], object]
+) -> list[str] | None:
+    """The commands `action` sent through the store's connections, as MONITOR saw them; on
+    a cluster (MONITOR sees one node) None, having run it: there the cluster itself refuses
+    a MULTI/EXEC whose keys lie in two slots."""
+    if isinstance(redis_client, redis.RedisCluster):
+        action()
+        return None
     sentinel = f"end-{uuid.uuid4().hex}"
     seen_by_port: list[tuple[str, str]] = []
     with redis_client.monitor() as monitor:
@@ -59,12 +66,30 @@ def commands_of(redis_client: redis.Redis, store: Store, action: Callable[[], ob
     return [command for port, command in seen_by_port if port in ours]
 
 
-def assert_one_atomic_step(commands: list[str]) -> None:
+def assert_one_atomic_step(commands: list[str] | None) -> None:
     """Every write lies inside the one MULTI ... EXEC; only reads come before it."""
-    assert commands.count("MULTI") == 1 and commands.count("EXEC") == 1, commands
-    start, end = commands.index("MULTI"), commands.index("EXEC")
-    outside = commands[:start] + commands[end + 1 :]
+    assert_atomic_steps(commands, 1)
+
+
+def assert_atomic_steps(commands: list[str] | None, count: int) -> list[list[str]]:
+    """Every write lies inside one of `count` MULTI ... EXEC; only reads lie between them.
+    Returns the commands of each step (none on a cluster: see commands_of)."""
+    if commands is None:
+        return []
+    assert commands.count("MULTI") == count and commands.count("EXEC") == count, commands
+    steps, outside, inside = [], [], None
+    for command in commands:
+        if command == "MULTI":
+            inside = []
+        elif command == "EXEC" and inside is not None:
+            steps.append(inside)
+            inside = None
+        elif inside is not None:
+            inside.append(command)
+        else:
+            outside.append(command)
     assert all(c.split()[0].upper() in READS for c in outside), outside
+    return steps
 
 
 def failed_once(store: Store) -> tuple[Paper, WorkItem]:
@@ -99,3 +124,13 @@ class CountingRedis(redis.Redis):
 
         pipe.execute = counted
         return pipe
+
+
+def as_schema(store: Store, version: int) -> None:
+    """Make the stored data look written by a release of schema `version` (3 or earlier):
+    the tagged keys under their plain names, and the version recorded."""
+    keys = store.keys
+    tagged = store.db.scan(f"{{{keys.prefix}}}:*")
+    plain = f"{keys.prefix}:"
+    store.db.move_keys([(key, plain + key.split(":", 1)[1]) for key in tagged])
+    store.db.one(lambda b: b.set_string(keys.schema(), str(version)))

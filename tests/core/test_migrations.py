@@ -10,19 +10,22 @@ from dataclasses import replace
 import pytest
 import redis
 
-from feedsvc.config import Settings
+from feedsvc.config import Settings, Topic
 from feedsvc.keys import Keys, work_member
 from feedsvc.models import Paper
 from feedsvc.store import Db, Store, migrations
 from feedsvc.store.migrations import LATEST, stored_version
 from tests.core.storetools import NOW, OTHER, TOPIC, enrichment, paper
+from tests.servers import FIXTURES
 from worker.stats import collect_stats
 
 
 def previous_release(
     client: redis.Redis, keys: Keys, papers: list[Paper], failed: Paper | None = None
 ) -> None:
-    """What release 0.1 (schema 1) wrote: hashes, topic sets and links, no index, no version."""
+    """What release 0.1 (schema 1) wrote: hashes, topic sets and links, no index, no version,
+    under the plain key names of schemas 1 to 3."""
+    keys = replace(keys, tagged=False)
     for p in papers:
         fields = {k: v for k, v in p.to_redis().items() if k != "revision"}
         client.hset(keys.paper(p.id), mapping=fields)
@@ -93,3 +96,107 @@ def test_two_workers_starting_together_migrate_once(
     assert applied == [1] and redis_client.scard(store.keys.enriched("zh")) == 7
     assert stored_version(store.db, store.keys) == LATEST
     assert not redis_client.exists(store.keys.lock("migrate"))
+
+
+SCHEMA3 = json.loads((FIXTURES.parent / "schema3" / "schema3.json").read_text(encoding="utf-8"))
+SCHEMA3_TOPICS = [TOPIC, Topic("also", "Also", "ti:testing", ("en",))]
+
+
+def restore_schema3(client: redis.Redis | redis.RedisCluster, prefix: str) -> None:
+    """Write the keys release 6fbe2ab's store wrote (see schema3/make.py) under `prefix`."""
+    for record in SCHEMA3["keys"]:
+        key = prefix + record["key"].removeprefix(SCHEMA3["prefix"])
+        value = record["value"]
+        if record["type"] == "string":
+            client.set(key, value)
+        elif record["type"] == "hash":
+            encode = (lambda v: v.encode("latin-1")) if record.get("latin1") else str
+            client.hset(key, mapping={k: encode(v) for k, v in value.items()})
+        elif record["type"] == "set":
+            client.sadd(key, *value)
+        elif record["type"] == "zset":
+            client.zadd(key, dict(value))
+        else:
+            restore_stream(client, key, record)
+        if record["pttl"] > 0:
+            client.pexpire(key, record["pttl"])
+
+
+def restore_stream(client: redis.Redis | redis.RedisCluster, key: str, record: dict) -> None:  # type: ignore[type-arg]
+    for entry_id, fields in record["value"]:
+        client.xadd(key, fields, id=entry_id)
+    for group in record["groups"]:
+        client.xgroup_create(key, group["name"], id=group["last"], mkstream=True)
+        for entry_id, consumer in group["pending"]:
+            client.xclaim(key, group["name"], consumer, 0, [entry_id], force=True, justid=True)
+
+
+def read_back(store: Store) -> dict[str, object]:
+    """What the store says of the data, as make.py read it through release 6fbe2ab's store."""
+    stats = collect_stats(store, SCHEMA3_TOPICS, Settings(), NOW)
+    stats.pop("workers", None)
+    testing = store.topics.paper_ids("testing")
+    loaded = {pid: store.papers.load_paper(pid) for pid in testing}
+    return {
+        "topics": {t.slug: store.topics.paper_ids(t.slug) for t in SCHEMA3_TOPICS},
+        "papers": {pid: p.to_redis() for pid, p in loaded.items() if p is not None},
+        "enrichments": sorted(
+            [pid, lang]
+            for pid in testing
+            for lang in ("zh", "en")
+            if store.enrichments.load_enrichment(pid, lang) is not None
+        ),
+        "waiting": store.queue.waiting_count(),
+        "retries": store.queue.retry_count(),
+        "queue_length": store.queue.queue_length(),
+        "failed": store.failures.failed_items(),
+        "dead": store.queue.dead_letters(),
+        "batches": store.batches.open_batches(),
+        "pages_pending": store.pages.pending_count(),
+        "usage_total": store.accounting.llm_usage().tokens,
+        "feed_versions": {
+            f"{t}": store.feeds.feed_version(t, lang)
+            for t, lang in [("testing", "zh"), ("testing", "en"), ("also", "en")]
+        },
+        "stats": json.loads(json.dumps(stats, default=str)),
+    }
+
+
+def test_the_previous_releases_keys_take_the_hash_tag_and_read_back_the_same(
+    redis_client: redis.Redis, store: Store
+) -> None:
+    restore_schema3(redis_client, store.keys.prefix)
+    assert stored_version(store.db, store.keys) == 3
+    assert store.migrate() == 3
+    assert stored_version(store.db, store.keys) == LATEST
+    plain = store.db.scan(f"{store.keys.prefix}:*")
+    assert [key for key in plain if store.keys.tagged_name(key)] == []
+    tagged = store.db.scan(f"{{{store.keys.prefix}}}:*")
+    assert len(plain) + len(tagged) == len(SCHEMA3["keys"])
+    assert read_back(store) == SCHEMA3["read_back"]
+    assert store.pages.load_thumbnail("2411.00002") == b"\x89PNG fake"
+    assert store.feeds.load_rendered("testing", "zh", "atom")["body"] == b"<feed/>"
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    milliseconds, sequence = entry_id.split("-")
+    return int(milliseconds), int(sequence)
+
+
+def test_the_migrated_queue_goes_on_where_it_stopped(
+    redis_client: redis.Redis, store: Store
+) -> None:
+    restore_schema3(redis_client, store.keys.prefix)
+    store.migrate()
+    stream = next(r for r in SCHEMA3["keys"] if r["type"] == "stream")
+    members = {entry_id: work_member(f["paper"], f["lang"]) for entry_id, f in stream["value"]}
+    group = stream["groups"][0]
+    held = sorted(members[entry_id] for entry_id, _ in group["pending"])
+    unread = [
+        m for entry_id, m in members.items() if entry_order(entry_id) > entry_order(group["last"])
+    ]
+    assert len(held) == 4 and unread == ["2411.00006|en"]
+    pending = store.queue.claim("host-2", 0, 10)  # what host-1 held when the release stopped
+    assert sorted(item.member for item in pending) == held
+    assert [item.member for item in store.queue.take("host-2", 10)] == unread
+    assert store.queue.requeue_due_retries(NOW) == 1

@@ -59,7 +59,7 @@ def test_good_copies_and_unset_optionals_pass() -> None:
 def test_every_field_is_one_row_of_the_table() -> None:
     assert [setting.attribute for setting in SETTINGS] == [item.name for item in fields(Settings)]
     variables = [setting.variable for setting in SETTINGS]
-    assert len(set(variables)) == len(variables) == 44
+    assert len(set(variables)) == len(variables) == 45
     assert all(setting.meaning for setting in SETTINGS)
 
 
@@ -71,6 +71,7 @@ def test_to_env_rebuilds_settings_that_differ_in_every_field(tmp_path: Path) -> 
     changed = replace(
         Settings(),
         redis_url="rediss://:pw@cache:6380/2", redis_prefix="other", topics_file=tmp_path / "t",
+        redis_cluster=True,
         arxiv_api_url="http://arxiv.test/api", arxiv_delay_seconds=0.5, arxiv_timeout_seconds=7.0,
         arxiv_html_url="http://arxiv.test/html", arxiv_oai_url="http://arxiv.test/oai2",
         paper_pages=False, full_text_tokens=1234, figure_thumbnails=True, thumbnail_limit=5,

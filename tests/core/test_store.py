@@ -18,6 +18,7 @@ from tests.core.storetools import (
     NOW,
     OTHER,
     TOPIC,
+    assert_atomic_steps,
     assert_one_atomic_step,
     commands_of,
     enrichment,
@@ -106,7 +107,7 @@ def test_current_or_given_up_enrichments_are_not_queued_again(store: Store) -> N
     assert store.papers.save_papers(TOPIC, [revised]).queued == 2
 
 
-def test_save_enrichment_clears_retries_bumps_feeds_and_acks_in_one_step(
+def test_save_enrichment_stores_it_then_clears_retries_bumps_feeds_and_acks_in_one_step(
     store: Store, redis_client: redis.Redis
 ) -> None:
     p, item = failed_once(store)
@@ -116,7 +117,10 @@ def test_save_enrichment_clears_retries_bumps_feeds_and_acks_in_one_step(
     commands = commands_of(
         redis_client, store, lambda: store.enrichments.save_enrichment(p.id, done, item)
     )
-    assert_one_atomic_step(commands)
+    for step in assert_atomic_steps(commands, 2)[:1]:  # the enrichment alone, on its node
+        assert {command.split()[1] for command in step} == {
+            store.keys.enrichment(p.id, item.language)
+        }
     assert store.enrichments.load_enrichment(p.id, item.language) == done
     assert store.queue.attempts(p.id, item.language) == 0
     assert store.queue.retry_count() == 0

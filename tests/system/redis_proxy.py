@@ -26,13 +26,27 @@ class Armed:
 
 
 @dataclass
+class Tally:
+    """The commands counted so far and what to do at the N-th: shared by the proxies of
+    every node of a cluster, so N counts the client's commands to any of them."""
+
+    commands: int = 0
+    armed: Armed = field(default_factory=Armed)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arm(self, pid: int, after: int, before_last: Callable[[], object]) -> None:
+        """Count from zero; kill `pid` after `after` commands (0: never)."""
+        with self.lock:
+            self.commands = 0
+            self.armed = Armed(pid, after, before_last)
+
+
+@dataclass
 class CommandProxy:
     """Forwards whole RESP commands one at a time, so a kill falls between two commands."""
 
     upstream: tuple[str, int]
-    commands: int = 0
-    armed: Armed = field(default_factory=Armed)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    tally: Tally = field(default_factory=Tally)
     listener: socket.socket = field(default_factory=socket.socket)
 
     def start(self) -> CommandProxy:
@@ -47,10 +61,7 @@ class CommandProxy:
         return int(self.listener.getsockname()[1])
 
     def arm(self, pid: int, after: int, before_last: Callable[[], object]) -> None:
-        """Count from zero; kill `pid` after `after` commands (0: never)."""
-        with self.lock:
-            self.commands = 0
-            self.armed = Armed(pid, after, before_last)
+        self.tally.arm(pid, after, before_last)
 
     def close(self) -> None:
         self.listener.close()
@@ -62,6 +73,8 @@ class CommandProxy:
             except OSError:
                 return
             server = socket.create_connection(self.upstream)
+            for sock in (client, server):  # one small write per command: no Nagle delays
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._commands, args=(client, server), daemon=True).start()
             threading.Thread(target=_copy, args=(server, client), daemon=True).start()
 
@@ -75,16 +88,43 @@ class CommandProxy:
         _close(client, server)
 
     def _forward(self, command: bytes, server: socket.socket) -> None:
-        with self.lock:
-            if self.armed.fired:
+        tally = self.tally
+        with tally.lock:
+            if tally.armed.fired:
                 return  # the client is dead: nothing after its N-th command reaches Redis
-            if self.commands + 1 == self.armed.after:
-                self.armed.before_last()
+            if tally.commands + 1 == tally.armed.after:
+                tally.armed.before_last()
             server.sendall(command)
-            self.commands += 1
-            if self.armed.after and self.commands == self.armed.after:
-                os.kill(self.armed.pid, signal.SIGKILL)
-                self.armed.fired = True
+            tally.commands += 1
+            if tally.armed.after and tally.commands == tally.armed.after:
+                os.kill(tally.armed.pid, signal.SIGKILL)
+                tally.armed.fired = True
+
+
+@dataclass
+class ClusterProxies:
+    """A CommandProxy in front of each node of a cluster, counting together; a client
+    reaches the nodes through them with `remap` as its address_remap."""
+
+    nodes: list[int]
+    tally: Tally = field(default_factory=Tally)
+    proxies: dict[int, CommandProxy] = field(default_factory=dict)
+
+    def start(self) -> ClusterProxies:
+        for port in self.nodes:
+            self.proxies[port] = CommandProxy(("127.0.0.1", port), self.tally).start()
+        return self
+
+    def remap(self, address: tuple[str, int]) -> tuple[str, int]:
+        host, port = address
+        return (host, self.proxies[port].port) if port in self.proxies else address
+
+    def arm(self, pid: int, after: int, before_last: Callable[[], object]) -> None:
+        self.tally.arm(pid, after, before_last)
+
+    def close(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.close()
 
 
 def command_end(buffer: bytes) -> int | None:

@@ -12,6 +12,9 @@ rendered between two steps that belong together would stay stale. Then:
   shown;
 
 with at most the one interrupted LLM call made twice.
+
+The test runs against one Redis and against the local Redis Cluster, where a proxy in front
+of each node counts the worker's commands to any of them.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from lxml import etree
 
@@ -31,13 +36,17 @@ from feedsvc.app import create_app
 from feedsvc.config import Settings, Topic, load_topics
 from feedsvc.keys import Keys
 from feedsvc.store import Db, Store
+from tests.backends import backend, backend_url, redis_client
 from tests.servers import ArxivReplay, FakeLLM, fixture_entries
-from tests.system.redis_proxy import CommandProxy
+from tests.servers.redis_cluster import LocalCluster
+from tests.system.redis_proxy import ClusterProxies, CommandProxy
 from worker.arxiv_source import ArxivSource
 from worker.assembly import assemble
 from worker.coordination import ArxivGate
 from worker.enrich import LLMEnricher, build_llm_client
 from worker.outcome import EnrichPolicy
+
+__all__ = ["backend", "backend_url", "redis_client"]  # fixtures: every test runs on both
 
 LISTING = "arxivpy-golden__q_testing_s0_m10_bc5a6c384fe9.xml"
 PAPERS = 2
@@ -47,11 +56,33 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def proxy(redis_url: str) -> Iterator[CommandProxy]:
-    parts = urlsplit(redis_url)
-    server = CommandProxy((parts.hostname or "127.0.0.1", parts.port or 6379)).start()
-    yield server
+def proxy(backend: str, redis_url: str, request: pytest.FixtureRequest) -> Iterator[Proxied]:
+    """The proxy (on a cluster, one per node) the killed worker reaches Redis through."""
+    server: CommandProxy | ClusterProxies
+    if backend == "cluster":
+        cluster: LocalCluster = request.getfixturevalue("local_cluster")
+        server = ClusterProxies(cluster.ports).start()
+        connect = partial(_cluster_through, cluster.ports[0], server.remap)
+    else:
+        parts = urlsplit(redis_url)
+        server = CommandProxy((parts.hostname or "127.0.0.1", parts.port or 6379)).start()
+        connect = partial(Db.from_url, f"redis://127.0.0.1:{server.port}/15")
+    yield Proxied(server, connect)
     server.close()
+
+
+@dataclass
+class Proxied:
+    """The proxy, and how a worker connects through it."""
+
+    server: CommandProxy | ClusterProxies
+    connect: Callable[[], Db]
+
+
+def _cluster_through(port: int, remap: Callable[[tuple[str, int]], tuple[str, int]]) -> Db:
+    client = redis.RedisCluster("127.0.0.1", port, address_remap=remap, decode_responses=True,
+                                socket_timeout=5)  # fmt: skip
+    return Db(client)
 
 
 @pytest.fixture
@@ -61,8 +92,10 @@ def topic(settings: Settings, arxiv_replay: ArxivReplay) -> Topic:
     return replace(testing, languages=("zh", "en"))
 
 
-def fork_worker(settings: Settings, topic: Topic, redis_url: str) -> tuple[int, Callable[[], None]]:
-    """Fork a worker that runs `once` against `redis_url` when told to go: (pid, go)."""
+def fork_worker(
+    settings: Settings, topic: Topic, connect: Callable[[], Db]
+) -> tuple[int, Callable[[], None]]:
+    """Fork a worker that runs `once` through `connect` when told to go: (pid, go)."""
     read_end, write_end = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child
@@ -71,7 +104,7 @@ def fork_worker(settings: Settings, topic: Topic, redis_url: str) -> tuple[int, 
         code = 3
         try:
             os.read(read_end, 1)
-            code = _worker_once(settings, topic, redis_url)
+            code = _worker_once(settings, topic, connect)
         finally:
             os._exit(code)
     os.close(read_end)
@@ -85,13 +118,13 @@ def fork_worker(settings: Settings, topic: Topic, redis_url: str) -> tuple[int, 
 
 def run_worker(settings: Settings, topic: Topic, redis_url: str) -> int:
     """Run `once` in a forked worker to the end; its exit code."""
-    pid, go = fork_worker(settings, topic, redis_url)
+    pid, go = fork_worker(settings, topic, partial(Db.from_url, redis_url))
     go()
     return exit_code(pid)
 
 
-def _worker_once(settings: Settings, topic: Topic, redis_url: str) -> int:
-    store = Store(Db.from_url(redis_url), Keys(settings.redis_prefix))
+def _worker_once(settings: Settings, topic: Topic, connect: Callable[[], Db]) -> int:
+    store = Store(connect(), Keys(settings.redis_prefix))
     gate = ArxivGate(store.coordination, 0, LOCK_SECONDS / 2, margin_seconds=LOCK_SECONDS / 2)
     source = ArxivSource(settings.arxiv_api_url, 0, 5, num_retries=0, gate=gate.turn)
     enricher = LLMEnricher(build_llm_client(settings), settings.llm_model)
@@ -112,16 +145,16 @@ def feed_paths(topic: Topic) -> list[str]:
 
 
 def crash_after(
-    n: int, settings: Settings, topic: Topic, proxy: CommandProxy, client: FlaskClient
+    n: int, settings: Settings, topic: Topic, proxy: Proxied, client: FlaskClient
 ) -> int:
     """Run a worker killed after its n-th Redis command; its exit code (KILLED if it was)."""
-    pid, go = fork_worker(settings, topic, f"redis://127.0.0.1:{proxy.port}/15")
+    pid, go = fork_worker(settings, topic, proxy.connect)
 
     def read_every_feed() -> None:
         for path in feed_paths(topic):
             client.get(path)
 
-    proxy.arm(pid, n, before_last=read_every_feed)
+    proxy.server.arm(pid, n, before_last=read_every_feed)
     go()
     return exit_code(pid)
 
@@ -152,7 +185,7 @@ def wait_for_locks(store: Store) -> None:
 
 
 def test_a_worker_killed_after_any_redis_command_loses_nothing(
-    settings: Settings, topic: Topic, proxy: CommandProxy, store: Store, redis_url: str,
+    settings: Settings, topic: Topic, proxy: Proxied, store: Store, backend_url: str,
     llm: FakeLLM, arxiv_replay: ArxivReplay,
 ) -> None:  # fmt: skip
     web = replace(settings, publish_grace_seconds=0, version_check_seconds=0)
@@ -161,18 +194,17 @@ def test_a_worker_killed_after_any_redis_command_loses_nothing(
     n, crashes = 0, 0
     while True:
         n += 1
-        for key in store.db.scan(store.keys.all_keys_pattern()):
-            store.db.one(lambda b, key=key: b.delete(key))
+        store.db.delete_matching(*store.keys.all_keys_patterns())
         calls_before = len(llm.calls)
         if crash_after(n, settings, topic, proxy, client) != KILLED:
             break  # the run finished before its n-th command: every point was tried
         crashes += 1
         arxiv_replay.listing = []
-        assert run_worker(settings, topic, redis_url) == 0, f"recovery after command {n}"
+        assert run_worker(settings, topic, backend_url) == 0, f"recovery after command {n}"
         assert_finished(store, topic, client, store.topics.paper_count(topic.slug), n)
         arxiv_replay.listing = listing
         wait_for_locks(store)
-        assert run_worker(settings, topic, redis_url) == 0, f"recovery after command {n}"
+        assert run_worker(settings, topic, backend_url) == 0, f"recovery after command {n}"
         assert_finished(store, topic, client, PAPERS, n)
         made = len(llm.calls) - calls_before
         assert made <= PAPERS * len(topic.languages) + 1, f"{made} LLM calls, killed after {n}"

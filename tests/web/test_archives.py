@@ -19,6 +19,7 @@ from feedsvc.config import Settings, Topic, load_topics
 from feedsvc.models import Enrichment
 from feedsvc.store import Store
 from feedsvc.store.migrations import migrate
+from tests.core.storetools import as_schema
 from tests.web.test_web import offline_app, paper
 from worker.enrich import ExtractiveEnricher
 
@@ -196,7 +197,7 @@ def test_papers_stored_before_arrivals_were_kept_get_their_first_sighting(
     arrive(store, topic, 1, 21)
     arrivals = keys.topic_arrivals("testing")
     store.db.one(lambda b: b.delete(arrivals))
-    store.db.one(lambda b: b.set_string(keys.schema(), "2"))
+    as_schema(store, 2)
     migrate(store.db, keys)
     stored = store.papers.load_paper(paper(1).id)
     assert stored is not None

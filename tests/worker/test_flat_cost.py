@@ -71,7 +71,7 @@ def costs(
         stats = commands_of(client, lambda: collect_stats(store, [TOPIC], settings, clock()))
         return cycle, stats
     finally:
-        store.db.client.delete(*store.db.scan(store.keys.all_keys_pattern()))
+        store.db.delete_matching(*store.keys.all_keys_patterns())
         client.close()
 
 

@@ -1,4 +1,6 @@
-"""Round trips to Redis per enrichment, counted at the client: at most three, usage included."""
+"""Round trips to Redis per enrichment, counted at the client: at most four, usage included:
+taking it, reading its inputs, writing the enrichment, and committing it (the last two
+apart, as on a Redis Cluster they go to two nodes, the enrichment first)."""
 
 from __future__ import annotations
 
@@ -42,13 +44,13 @@ def round_trips_to_enrich(
     return client.round_trips - before
 
 
-def test_an_enrichment_takes_three_round_trips_with_its_usage(
+def test_an_enrichment_takes_four_round_trips_with_its_usage(
     counted: tuple[CountingRedis, Store], settings: Settings, llm: FakeLLM, clock: Clock
 ) -> None:
     client, store = counted
     five = round_trips_to_enrich(client, store, settings, clock, 5)
     fifteen = round_trips_to_enrich(client, store, settings, clock, 15) - five  # 10 more
-    assert fifteen <= 3 * 10, f"{fifteen / 10:.1f} round trips per enrichment"
+    assert fifteen <= 4 * 10, f"{fifteen / 10:.1f} round trips per enrichment"
     usage = store.accounting.llm_usage()
     assert usage.models["test-model"].calls == 20 and usage.outcomes == {"ok": 20}
     assert len(llm.calls) == 20
