@@ -32,7 +32,6 @@ from bench.serve_setup import (
     ensure_tools,
     granian_command,
     gunicorn_command,
-    nginx_proxy_conf,
     nginx_static_conf,
     server,
     worktree,
@@ -40,6 +39,7 @@ from bench.serve_setup import (
 from feedsvc.config import Settings
 from feedsvc.process.localredis import free_port
 from feedsvc.store import Store
+from tests.servers.nginx import nginx_proxy_conf
 
 
 def run_all(args: argparse.Namespace) -> list[Row]:
@@ -76,7 +76,7 @@ def static_and_app_rows(
             tag = etag_of(url, GZIP)
             rows.append(measure("nginx static 304", url, args, {**GZIP, "If-None-Match": tag}))
         proxy_port = free_port()
-        proxy_conf = nginx_proxy_conf(app_port, proxy_port, work)
+        proxy_conf = nginx_proxy_conf([app_port], proxy_port, work)
         with server(["nginx", "-c", str(proxy_conf)], proxy_port, {**os.environ}) as proxy:
             fetch(proxy + FEED_PATH, GZIP)  # fill the cache
             rows.append(measure("app behind deploy/nginx.conf (gzip)", proxy + FEED_PATH, args,

@@ -32,14 +32,16 @@ def ensure_tools() -> None:
 @contextlib.contextmanager
 def server(
     command: list[str], port: int, env: dict[str, str], output: Path | None = None,
-    cwd: Path | None = None,
+    cwd: Path | None = None, pinned: bool = True,
 ) -> Iterator[str]:  # fmt: skip
-    """A server process pinned to the server core, until it answers /healthz; its stdout
-    and stderr go to `output` (a file, as a container's log driver takes them), else away.
-    `python -m` puts `cwd` first on the path: another checkout runs its own code there."""
+    """A server process pinned to the server core (unless not `pinned`), until it answers
+    /healthz; its stdout and stderr go to `output` (a file, as a container's log driver
+    takes them), else away. `python -m` puts `cwd` first on the path: another checkout runs
+    its own code there."""
     sink = output.open("wb") if output is not None else subprocess.DEVNULL
+    pin = ["taskset", "-c", SERVER_CORE] if pinned else []
     process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, *command], env=env, stdout=sink,
+        [*pin, *command], env=env, stdout=sink,
         stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -106,24 +108,6 @@ http {{
     location = /healthz {{ return 200 "ok"; }}
   }}
 }}
-""")
-    return conf
-
-
-def nginx_proxy_conf(app_port: int, port: int, work: Path) -> Path:
-    """The shipped deploy/nginx.conf with this run's ports and cache folder."""
-    shipped = (REPO / "deploy/nginx.conf").read_text()
-    site = (
-        shipped.replace("127.0.0.1:8000", f"127.0.0.1:{app_port}")
-        .replace("listen 80;", f"listen 127.0.0.1:{port};")
-        .replace("/var/cache/nginx/feedsvc", str(work / "cache"))
-    )
-    (work / "site.conf").write_text(site)
-    conf = work / "proxy.conf"
-    conf.write_text(f"""
-worker_processes 1; daemon off; pid {work}/proxy.pid; error_log {work}/proxy-error.log;
-events {{ worker_connections 4096; }}
-http {{ access_log off; sendfile on; include {work}/site.conf; }}
 """)
     return conf
 

@@ -7,9 +7,8 @@ never half done. Each queued command returns a typed `Reply`, filled when the ba
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -32,12 +31,7 @@ from feedsvc.store.replies import Reply
 from feedsvc.store.streams import StreamCommands
 
 T = TypeVar("T")
-REPLICA_WAIT_MS = 2000
-REPLICAS_TTL_SECONDS = 60.0
-_WRITE_HASH = """
-if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
-return redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-"""
+
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterDownError, MasterDownError,
                TryAgainError, SlotNotCoveredError, MovedError)  # fmt: skip
 """Errors of a Redis that is down, or of a cluster electing a new master: worth a retry."""
@@ -229,7 +223,6 @@ class Db:
     def __init__(self, client: Any) -> None:
         self.client: Any = client
         self.cluster = isinstance(client, redis.RedisCluster)
-        self._replicas: dict[str, tuple[int, float]] = {}  # master -> (replicas, asked at)
 
     @cached_property
     def _binary(self) -> Any:
@@ -324,51 +317,6 @@ class Db:
                 batch.run()
                 deleted += len(keys)
         return deleted
-
-    def write_alone(self, key: str, fields: Mapping[str, str | bytes], replace: bool) -> None:
-        """Write fields of a hash that no other key's step depends on being atomic with: an
-        enrichment, a paper's pages or thumbnail (given `replace`, the hash holds only these
-        fields after). One step; on a cluster, followed by WAIT until the key's replicas
-        have it, because a commit on another node will say it is there: were its master
-        lost before replicating it, the commit would outlive it."""
-        if not self.cluster:
-            batch = self.batch(atomic=True)
-            if replace:
-                batch.delete(key)
-            batch.hset(key, fields)
-            batch.run()
-            return
-        node, replicas = self._placement(key)
-        args = [item for pair in fields.items() for item in pair]
-        try:
-            with translated_errors():
-                pipe = self.client.get_redis_connection(node).pipeline(transaction=False)
-                pipe.execute_command("EVAL", _WRITE_HASH, 1, key, "1" if replace else "0",
-                                     *args)  # fmt: skip
-                if replicas:
-                    pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
-                reached = pipe.execute()[-1] if replicas else 0
-        except StoreUnavailable:
-            self._replicas.clear()
-            with suppress(redis.RedisError, RedisClusterException):  # still electing
-                self.client.nodes_manager.initialize()  # the master moved: learn where to
-            raise
-        if reached < replicas:
-            raise StoreUnavailable(f"{key} reached {reached} of {replicas} replicas in time")
-
-    def _placement(self, key: str) -> tuple[Any, int]:
-        """The master that holds `key` now, and how many replicas it has (asked with ROLE,
-        at most once every REPLICAS_TTL_SECONDS per master)."""
-        with translated_errors():
-            node = self.client.get_node_from_key(key)
-            if node is None:
-                raise SlotNotCoveredError(f"no node serves {key}")
-            known, asked_at = self._replicas.get(node.name, (0, -REPLICAS_TTL_SECONDS))
-            if time.monotonic() - asked_at >= REPLICAS_TTL_SECONDS:
-                role = self.client.get_redis_connection(node).execute_command("ROLE")
-                known = len(role[2]) if role[0] == "master" else 0
-                self._replicas[node.name] = (known, time.monotonic())
-            return node, known
 
     def move_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Rename each (old, new) key, keeping its value and expiry: RENAME on one Redis;

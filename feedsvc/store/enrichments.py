@@ -89,7 +89,10 @@ class EnrichmentStore:
         again finds the enrichment current and commits it without another LLM call.
         """
         key = self.keys.enrichment(paper_id, enrichment.language)
-        self.db.write_alone(key, enrichment.to_redis(), replace=True)
+        batch = self.db.batch(atomic=True)
+        batch.delete(key)
+        batch.hset(key, enrichment.to_redis())
+        batch.run()
         self.commit(paper_id, enrichment.language, done, inputs, usage)
 
     def commit(

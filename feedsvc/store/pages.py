@@ -37,7 +37,11 @@ class PagesStore:
         `topics` (their entries show the figure) and queue the enrichments to make again
         (`requeue`, read without the view) in one step. A newer version stored meanwhile
         stays pending; so does this one if killed between the two steps."""
-        self.db.write_alone(self.keys.paper_pages(paper_id), pages.to_redis(), replace=True)
+        key = self.keys.paper_pages(paper_id)
+        content = self.db.batch(atomic=True)
+        content.delete(key)
+        content.hset(key, pages.to_redis())
+        content.run()
         batch = self.db.batch(atomic=True)
         batch.srem(self.keys.pages_pending(), paper_id)
         batch.hdel(self.keys.pages_attempts(), paper_id)
@@ -60,7 +64,7 @@ class PagesStore:
         never shown but not counted.
         """
         thumbnail: dict[str, str | bytes] = {"version": str(version), "png": png}
-        self.db.write_alone(self.keys.paper_thumbnail(paper_id), thumbnail, replace=True)
+        self.db.one(lambda b: b.hset(self.keys.paper_thumbnail(paper_id), thumbnail))
         batch = self.db.batch(atomic=True)
         batch.zadd(self.keys.thumbnails(), {paper_id: now})
         count = batch.zcard(self.keys.thumbnails())
