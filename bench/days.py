@@ -85,7 +85,16 @@ def fill(store: Store, size: int) -> None:
                 pipe.hset(store.keys.enrichment(paper.id, language), mapping=done.to_redis())
         pipe.execute()
         store.papers.save_papers(TOPIC, papers)
-    store.db.client.delete(store.keys.schema())  # as the previous release left it
+    as_first_release(store)
+
+
+def as_first_release(store: Store) -> None:
+    """The keys under their plain names and no schema version: as release 0.1 left them
+    (it kept no index either; the migration makes them)."""
+    prefix = store.keys.prefix
+    tagged = store.db.scan(f"{{{prefix}}}:*")
+    store.db.move_keys([(key, f"{prefix}:{key.split(':', 1)[1]}") for key in tagged])
+    store.db.client.delete(store.keys.schema())
 
 
 def bench_paper(n: int, updated: datetime) -> Paper:
@@ -178,7 +187,7 @@ def print_sizes(rows: list[Measured], labels: list[str]) -> None:
         print(f"{label}: largest over smallest: cycle {cycle:.2f}x, peak memory {memory:.2f}x")
     migrations = [f"{row.size:,} papers {row.migration_seconds:.1f} s" for row in rows
                   if row.code == labels[0]]  # fmt: skip
-    print("schema 2 migration: " + ", ".join(migrations))
+    print("migration from schema 1 to 4: " + ", ".join(migrations))
 
 
 def print_rest(shares: dict[str, dict[int, float]], baseline: str) -> None:

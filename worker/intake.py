@@ -164,8 +164,8 @@ class Intake:
     def complete(
         self, item: WorkItem, enrichment: Enrichment, inputs: EnrichmentInputs | None = None
     ) -> Outcome:
-        """Store the enrichment, what it cost, and acknowledge its item: one step, one round
-        trip given the `inputs` read before enriching."""
+        """Store the enrichment, then commit it with what it cost and acknowledge its item:
+        two steps, two round trips given the `inputs` read before enriching."""
         self.store.enrichments.save_enrichment(
             item.paper_id, enrichment, done=item, inputs=inputs, usage=self.usage.take()
         )

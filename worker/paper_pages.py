@@ -175,8 +175,14 @@ class PagesFetcher:
         stored = self.store.pages.load_pages(paper_id)
         topics, _ = self.store.enrichments.feed_place(paper_id)
         languages = self._full_text_languages(topics)
-        if paper is None or _current(stored, paper.version, bool(languages)):
+        if paper is None:
             self.store.pages.drop_pending(paper_id)
+            return 0
+        if stored is not None and _current(stored, paper.version, bool(languages)):
+            # Stored, yet pending: a worker was killed before committing them. Commit now.
+            read = "sections" if stored.sections else "abstract"
+            requeue = self._read_otherwise(paper_id, languages, read)
+            self.store.pages.commit_pages(paper_id, stored.version, sorted(topics), requeue)
             return 0
         view = self.source.view(paper)
         licence_url = self.source.licence_url(paper)

@@ -1,7 +1,10 @@
 """Everything feedsvc keeps in Redis, as small stores, one per thing kept.
 
 Only `feedsvc.store.db` imports redis; callers see models and records, never raw replies,
-and an outage as `StoreUnavailable`. Every write that touches more than one key is atomic.
+and an outage as `StoreUnavailable`. Every write that touches more than one key is atomic,
+its keys under one hash tag (see feedsvc.keys); the bulk a step stores (an enrichment,
+pages, a thumbnail) is written on its own first, and a crash before the commit that follows
+leaves the work pending, to be committed by whoever takes it next.
 """
 
 from __future__ import annotations

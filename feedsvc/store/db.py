@@ -37,6 +37,7 @@ UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterDownError, Mast
 """Errors of a Redis that is down, or of a cluster electing a new master: worth a retry."""
 SOCKET_TIMEOUT_SECONDS = 5.0
 CLUSTER_SCHEME_SUFFIX = "+cluster"
+EXPIRED = -2  # PTTL of a key that is gone
 
 
 class Batch(StreamCommands):
@@ -321,7 +322,8 @@ class Db:
     def move_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Rename each (old, new) key, keeping its value and expiry: RENAME on one Redis;
         on a cluster, where the two names may lie on two nodes, DUMP and RESTORE, then
-        DEL (done again from the start if interrupted, the old key being kept till last)."""
+        DEL (done again from the start if interrupted, the old key being kept till last).
+        A key that expired since it was listed is skipped."""
         if not pairs:
             return
         with translated_errors():
@@ -329,7 +331,9 @@ class Db:
                 pipe = self.client.pipeline(transaction=False)
                 for old, new in pairs:
                     pipe.rename(old, new)
-                pipe.execute()
+                for outcome in pipe.execute(raise_on_error=False):
+                    if isinstance(outcome, Exception) and "no such key" not in str(outcome):
+                        raise outcome
                 return
             read = self._binary.pipeline(transaction=False)
             for old, _ in pairs:
@@ -338,7 +342,7 @@ class Db:
             dumped = read.execute()
             write = self._binary.pipeline(transaction=False)
             for (old, new), value, ttl in zip(pairs, dumped[::2], dumped[1::2], strict=True):
-                if value is not None:
+                if value is not None and ttl != EXPIRED:
                     write.restore(new, max(ttl, 0), value, replace=True)
                     write.delete(old)
             write.execute()
@@ -359,7 +363,7 @@ def _binary_twin(client: Any) -> Any:
         startup = [ClusterNode(node.host, node.port)  # type: ignore[no-untyped-call]
                    for node in client.nodes_manager.nodes_cache.values()]  # fmt: skip
         return redis.RedisCluster(startup_nodes=startup, address_remap=nodes.address_remap,
-                                  **kwargs)  # fmt: skip
+                                  retry=client.retry, **kwargs)  # fmt: skip
     pool = client.connection_pool
     binary_kwargs = {**pool.connection_kwargs, "decode_responses": False}
     binary_pool = redis.ConnectionPool(connection_class=pool.connection_class, **binary_kwargs)

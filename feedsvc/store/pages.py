@@ -33,42 +33,52 @@ class PagesStore:
         self, paper_id: str, pages: PaperPages, topics: Sequence[str],
         requeue: Sequence[tuple[str, str]] = (),
     ) -> None:  # fmt: skip
-        """Store the pages, then take the paper off the pending set, move the feeds of its
-        `topics` (their entries show the figure) and queue the enrichments to make again
-        (`requeue`, read without the view) in one step. A newer version stored meanwhile
-        stays pending; so does this one if killed between the two steps."""
+        """Store the pages, then commit them (see `commit_pages`): two steps. Killed
+        between them, the paper stays pending, and its next fetch finds these pages current
+        and commits them."""
         key = self.keys.paper_pages(paper_id)
         content = self.db.batch(atomic=True)
         content.delete(key)
         content.hset(key, pages.to_redis())
         content.run()
+        self.commit_pages(paper_id, pages.version, topics, requeue)
+
+    def commit_pages(
+        self, paper_id: str, version: int, topics: Sequence[str],
+        requeue: Sequence[tuple[str, str]] = (),
+    ) -> None:  # fmt: skip
+        """The stored pages of `version` are current: take the paper off the pending set,
+        clear its failed attempts, move the feeds of its `topics` (their entries show the
+        figure) and queue the enrichments to make again (`requeue`, read without the view),
+        in one step. A newer version stored meanwhile stays pending."""
         batch = self.db.batch(atomic=True)
         batch.srem(self.keys.pages_pending(), paper_id)
         batch.hdel(self.keys.pages_attempts(), paper_id)
         feeds.bump_topics(batch, self.keys, set(topics))
         queue.add_enqueue(batch, self.keys, requeue)
-        version = batch.hget(self.keys.paper(paper_id), "version")
+        stored_version = batch.hget(self.keys.paper(paper_id), "version")
         batch.run()
-        if version.value is not None and int(version.value) != pages.version:
+        if stored_version.value is not None and int(stored_version.value) != version:
             self.fetch_again(paper_id)
 
     def save_thumbnail(
         self, paper_id: str, version: int, png: bytes, topics: Sequence[str], limit: int,
         now: float,
     ) -> None:  # fmt: skip
-        """Keep the lead figure's thumbnail, count it, mark the pages as having one and move
-        the feeds that show it; past `limit` thumbnails, drop the oldest.
+        """Count the lead figure's thumbnail, keep it, mark the pages as having one and
+        move the feeds that show it; past `limit` thumbnails, drop the oldest.
 
         In that order, each a step of its own (the bytes and the pages may lie on other
-        nodes than the count): killed between two, a thumbnail is counted but not shown,
-        never shown but not counted.
+        nodes than the count): killed between two, a thumbnail is counted and dropped in
+        its turn, never kept uncounted; one kept but not yet shown shows after the next
+        change of its feeds.
         """
-        thumbnail: dict[str, str | bytes] = {"version": str(version), "png": png}
-        self.db.one(lambda b: b.hset(self.keys.paper_thumbnail(paper_id), thumbnail))
         batch = self.db.batch(atomic=True)
         batch.zadd(self.keys.thumbnails(), {paper_id: now})
         count = batch.zcard(self.keys.thumbnails())
         batch.run()
+        thumbnail: dict[str, str | bytes] = {"version": str(version), "png": png}
+        self.db.one(lambda b: b.hset(self.keys.paper_thumbnail(paper_id), thumbnail))
         self.db.one(lambda b: b.hset(self.keys.paper_pages(paper_id), {"thumbnail": "1"}))
         self._bump(set(topics))
         if count.value > limit:

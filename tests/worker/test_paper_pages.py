@@ -96,6 +96,25 @@ def test_a_failed_request_leaves_the_paper_pending_and_loses_nothing(
     assert store.pages.pending_count() == 0 and store.pages.load_pages(listing[0]) is not None
 
 
+def test_pages_stored_by_a_worker_killed_before_committing_them_are_committed_unasked(
+    settings: Settings, store: Store, clock: Clock, arxiv_replay: ArxivReplay, listing: list[str]
+) -> None:
+    worker = runner(settings, store, clock)
+    worker.scheduler.run_once()
+    stored = store.pages.load_pages(listing[0])
+    assert stored is not None
+    store.pages.fetch_again(listing[0])  # as if killed between storing and committing them
+    store.pages.count_attempt(listing[0])
+    version = store.feeds.feed_version("testing", "en")
+    requests = len(arxiv_replay.page_requests)
+    worker.scheduler.run_once()
+    assert len(arxiv_replay.page_requests) == requests, "the stored pages are not asked again"
+    assert store.pages.pending_count() == 0
+    assert store.pages.count_attempt(listing[0]) == 1, "the failed attempts were cleared"
+    assert store.feeds.feed_version("testing", "en") != version, "its feeds moved"
+    assert store.pages.load_pages(listing[0]) == stored
+
+
 def test_a_truncated_view_is_refused(
     settings: Settings, store: Store, clock: Clock, arxiv_replay: ArxivReplay, listing: list[str]
 ) -> None:
