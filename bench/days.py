@@ -38,7 +38,7 @@ from feedsvc.config import Topic
 from feedsvc.keys import Keys
 from feedsvc.models import Enrichment, Paper
 from feedsvc.status import Completeness, TopicStatus
-from feedsvc.store import Db, Store
+from feedsvc.store import Db, Store, migrations
 from worker.enrich import PROMPT_VERSION
 from worker.schedule import (
     AnnouncementSchedule,
@@ -91,10 +91,29 @@ def fill(store: Store, size: int) -> None:
 def as_first_release(store: Store) -> None:
     """The keys under their plain names and no schema version: as release 0.1 left them
     (it kept no index either; the migration makes them)."""
+    untag(store)
+    store.db.client.delete(store.keys.schema())
+
+
+def untag(store: Store) -> None:
+    """Every tagged key under its plain name, as releases before schema 4 named them."""
     prefix = store.keys.prefix
     tagged = store.db.scan(f"{{{prefix}}}:*")
     store.db.move_keys([(key, f"{prefix}:{key.split(':', 1)[1]}") for key in tagged])
-    store.db.client.delete(store.keys.schema())
+
+
+@contextlib.contextmanager
+def layout_read_by(code: Path, store: Store) -> Iterator[None]:
+    """The keys named as `code` reads them: a baseline from before schema 4 reads the plain
+    names, so they are renamed for its measurement and back after it."""
+    if code == REPO:
+        yield
+        return
+    untag(store)
+    try:
+        yield
+    finally:
+        migrations.tag_keys(store.db, store.keys)
 
 
 def bench_paper(n: int, updated: datetime) -> Paper:
@@ -107,7 +126,9 @@ def measure(what: str, store: Store, topics: Path, code: Path) -> dict[str, floa
     script = REPO / "bench" / "days_measure.py"
     command = [sys.executable, str(script), what, REDIS_URL, store.keys.prefix, str(topics)]
     env = {**os.environ, "PYTHONPATH": str(code), "FEEDSVC_LOG_LEVEL": "ERROR"}
-    done = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} by {code} failed:\n{done.stderr[-2000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -152,8 +173,9 @@ def measured_sizes(sizes: list[int], codes: dict[str, Path]) -> list[Measured]:
         with archive(size) as (store, topics, migrated):
             for label, code in codes.items():
                 store.enrichments.record_checked_identity(IDENTITY, datetime.now(UTC))
-                result = measure("cycle", store, topics, code)
-                result |= measure("digest", store, topics, code)
+                with layout_read_by(code, store):
+                    result = measure("cycle", store, topics, code)
+                    result |= measure("digest", store, topics, code)
                 rows.append(Measured(size, label, result, migrated))
             store.db.client.delete(store.keys.enrich_identity())  # as after a model change
             changed = measure("cycle", store, topics, REPO)

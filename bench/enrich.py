@@ -122,7 +122,19 @@ def run(
         calls = sum(model.calls for model in usage.models.values())
         return RunResult(label, concurrency, seconds, enriched, calls, usage.tokens, len(papers))
     finally:
-        store.db.delete_matching(*store.keys.all_keys_patterns())
+        # this script also drives older checkouts (bench/days.py), whose Keys named every
+        # key under one pattern
+        keys = store.keys
+        patterns = (
+            keys.all_keys_patterns()
+            if hasattr(keys, "all_keys_patterns")
+            else (
+                keys.all_keys_pattern(),  # type: ignore[attr-defined]
+            )
+        )
+        for pattern in patterns:
+            for key in client.scan_iter(pattern, count=1000):
+                client.delete(key)
         client.close()
 
 
