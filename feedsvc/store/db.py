@@ -8,7 +8,7 @@ never half done. Each queued command returns a typed `Reply`, filled when the ba
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -43,8 +43,9 @@ EXPIRED = -2  # PTTL of a key that is gone
 class Batch(StreamCommands):
     """Redis commands sent together: one round trip, one MULTI/EXEC when atomic."""
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Any, on_unavailable: Callable[[], None] = lambda: None) -> None:
         self._pipeline = pipeline
+        self._on_unavailable = on_unavailable
         self._replies: list[Reply[Any]] = []
 
     def _queue(self, convert: Callable[[Any], T], command: str, *args: Any, **kw: Any) -> Reply[T]:
@@ -62,8 +63,12 @@ class Batch(StreamCommands):
         """Send every queued command and fill the replies."""
         if not self._replies:
             return
-        with translated_errors():
-            raw_replies = self._pipeline.execute()
+        try:
+            with translated_errors():
+                raw_replies = self._pipeline.execute()
+        except StoreUnavailable:
+            self._on_unavailable()
+            raise
         for reply, raw in zip(self._replies, raw_replies, strict=True):
             reply.fill(raw)
         self._replies = []
@@ -254,7 +259,15 @@ class Db:
         return cls(redis.Redis.from_url(url, health_check_interval=30, **options))
 
     def batch(self, atomic: bool = False) -> Batch:
+        if self.cluster:
+            return Batch(self.client.pipeline(transaction=atomic), self._learn_layout)
         return Batch(self.client.pipeline(transaction=atomic))
+
+    def _learn_layout(self) -> None:
+        """Ask the cluster again which master serves which slots: a pipeline that met a
+        lost master does not, and would keep sending to it after its replica took over."""
+        with suppress(redis.RedisError, RedisClusterException):  # still electing: next time
+            self.client.nodes_manager.initialize()
 
     def one(self, command: Callable[[Batch], Reply[T]]) -> T:
         """Run a single command: `db.one(lambda b: b.hget(key, field))`."""

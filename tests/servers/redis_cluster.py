@@ -98,6 +98,17 @@ class LocalCluster:
                 return int(master[1])
         raise LookupError(f"no node serves slot {slot}")
 
+    def wait_replicated(self, port: int) -> None:
+        """Until the replicas of the master on `port` have every write it took so far
+        (replication is asynchronous: a write not yet copied dies with its master)."""
+        role = self._command(port, "ROLE")
+        written = int(role[1])
+        deadline = time.monotonic() + READY_SECONDS
+        while any(int(offset) < written for _host, _port, offset in self._command(port, "ROLE")[2]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replicas of {port} did not catch up")
+            time.sleep(0.01)
+
     def kill(self, port: int) -> None:
         """SIGKILL one node, as a crashed host would go."""
         process = self.processes[port]
