@@ -97,9 +97,8 @@ def as_first_release(store: Store) -> None:
 
 def untag(store: Store) -> None:
     """Every tagged key under its plain name, as releases before schema 4 named them."""
-    prefix = store.keys.prefix
-    tagged = store.db.scan(f"{{{prefix}}}:*")
-    store.db.move_keys([(key, f"{prefix}:{key.split(':', 1)[1]}") for key in tagged])
+    tagged = store.db.scan(f"{{{store.keys.prefix}}}:*")
+    store.db.move_keys([(key, store.keys.plain_name(key)) for key in tagged])
 
 
 @contextlib.contextmanager

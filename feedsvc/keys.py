@@ -213,6 +213,10 @@ class Keys:
         """String: requests or tokens spent in one minute window, shared by all workers."""
         return f"{self.prefix}:llm:rate:{kind}:{window}"
 
+    def plain_name(self, tagged: str) -> str:
+        """The name schema 3 and earlier gave a key that schema 4 tags (tagged_name undone)."""
+        return f"{self.prefix}:{tagged.removeprefix(f'{{{self.prefix}}}:')}"
+
     def all_keys_patterns(self) -> tuple[str, str]:
         """SCAN patterns that together match every key of this prefix, tagged or not."""
         return f"{self.prefix}:*", f"{{{self.prefix}}}:*"

@@ -250,9 +250,8 @@ class Db:
         """
         options: dict[str, Any] = {"decode_responses": True, "socket_timeout": timeout,
                                    "socket_connect_timeout": timeout}  # fmt: skip
-        scheme, _, rest = url.partition("://")
-        if cluster or scheme.endswith(CLUSTER_SCHEME_SUFFIX):
-            plain = f"{scheme.removesuffix(CLUSTER_SCHEME_SUFFIX)}://{rest}"
+        plain, names_cluster = node_url(url)
+        if cluster or names_cluster:
             if cluster_retries is not None:
                 options["retry"] = Retry(NoBackoff(), cluster_retries)
             return cls(redis.RedisCluster.from_url(plain, **options))
@@ -394,10 +393,17 @@ def translated_errors() -> Iterator[None]:
         raise StoreError(str(exc)) from exc
 
 
+def node_url(url: str) -> tuple[str, bool]:
+    """The URL of the one server it names (`redis+cluster://h:p` -> `redis://h:p`), and
+    whether it names a cluster by that node."""
+    scheme, _, rest = url.partition("://")
+    plain_scheme = scheme.removesuffix(CLUSTER_SCHEME_SUFFIX)
+    return f"{plain_scheme}://{rest}", plain_scheme != scheme
+
+
 def answers(url: str) -> bool:
     """True when a Redis server answers PING at `url` within a second."""
-    scheme, _, rest = url.partition("://")
-    plain = f"{scheme.removesuffix(CLUSTER_SCHEME_SUFFIX)}://{rest}"  # a cluster's one node
+    plain, _ = node_url(url)  # a cluster's: the node it names
     client = redis.Redis.from_url(plain, socket_connect_timeout=1, socket_timeout=1)
     try:
         return bool(client.ping())

@@ -129,8 +129,11 @@ class CountingRedis(redis.Redis):
 def as_schema(store: Store, version: int) -> None:
     """Make the stored data look written by a release of schema `version` (3 or earlier):
     the tagged keys under their plain names, and the version recorded."""
-    keys = store.keys
-    tagged = store.db.scan(f"{{{keys.prefix}}}:*")
-    plain = f"{keys.prefix}:"
-    store.db.move_keys([(key, plain + key.split(":", 1)[1]) for key in tagged])
-    store.db.one(lambda b: b.set_string(keys.schema(), str(version)))
+    untag(store)
+    store.db.one(lambda b: b.set_string(store.keys.schema(), str(version)))
+
+
+def untag(store: Store) -> None:
+    """Every tagged key under its plain name, as releases before schema 4 named them."""
+    tagged = store.db.scan(f"{{{store.keys.prefix}}}:*")
+    store.db.move_keys([(key, store.keys.plain_name(key)) for key in tagged])
